@@ -1,0 +1,176 @@
+"""Domain objects -> arrays the solver and the report read. Every number (tokens, $/invocation,
+$/day, quality, eligibility) is computed here once, vectorised; nothing here solves anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from router_opt.errors import InfeasibleError, InputError, Problem, UnservableTask
+from router_opt.models import Catalog, Policy, Workload
+
+TOKENS_PER_MTOK = 1_000_000
+
+
+class Mode(StrEnum):
+    """How a task's quality bar is enforced."""
+
+    STRICT = "strict"
+    """Only models whose quality meets the task's threshold may serve it."""
+    BLENDED = "blended"
+    """Any rated model may serve it, as long as the volume-weighted quality of the mix meets the threshold."""
+
+
+@dataclass(frozen=True)
+class RoutingProblem:
+    """Everything about one optimisation, as arrays. Task rows keep the workload's order; model
+    columns keep the catalog's order."""
+
+    catalog: Catalog
+    workload: Workload
+    mode: Mode
+    tasks: pd.DataFrame
+    """One row per task: department, role, task, task_type, headcount, invocations_per_day (all
+    workers), input_tokens, output_tokens, min_quality, tokens_per_day."""
+    models: pd.DataFrame
+    """One row per model: id, tier, provider, input_usd_per_mtok, output_usd_per_mtok."""
+    quality: np.ndarray
+    """T x M quality on the catalog's scale; NaN where the model does not rate the task type."""
+    usd_per_invocation: np.ndarray
+    """T x M cost of one call of task t on model m."""
+    usd_per_day: np.ndarray
+    """T x M cost of the task's whole daily volume on model m."""
+    eligible: np.ndarray
+    """T x M: may model m carry any of task t (strict: meets the bar; blended: rated at all)."""
+    baseline_index: int
+    """Column of the catalog's baseline model."""
+
+    @property
+    def baseline_usd_per_day(self) -> np.ndarray:
+        return self.usd_per_day[:, self.baseline_index]
+
+
+def build_problem(
+    catalog: Catalog,
+    workload: Workload,
+    policy: Policy,
+    mode: Mode = Mode.STRICT,
+    min_quality: float | None = None,
+) -> RoutingProblem:
+    """Compute every per-(task, model) figure and check that each task can be served at all."""
+    _check_task_types(catalog, workload)
+    demands = workload.tasks
+    tasks = pd.DataFrame(
+        {
+            "department": [t.department for t in demands],
+            "role": [t.role for t in demands],
+            "task": [t.task for t in demands],
+            "task_type": [t.task_type for t in demands],
+            "headcount": np.array([t.headcount for t in demands], dtype=np.int64),
+            "invocations_per_worker_per_day": np.array([t.invocations_per_day for t in demands], dtype=float),
+            "input_tokens": np.array([t.input_tokens for t in demands], dtype=np.int64),
+            "output_tokens": np.array([t.output_tokens for t in demands], dtype=np.int64),
+            "min_quality": np.array([policy.threshold_for(t, min_quality) for t in demands], dtype=float),
+        }
+    )
+    tasks["invocations_per_day"] = tasks["invocations_per_worker_per_day"] * tasks["headcount"]
+    tasks["tokens_per_day"] = tasks["invocations_per_day"] * (tasks["input_tokens"] + tasks["output_tokens"])
+
+    specs = catalog.models
+    models = pd.DataFrame(
+        {
+            "id": [m.id for m in specs],
+            "tier": [str(m.tier) for m in specs],
+            "provider": [m.provider for m in specs],
+            "input_usd_per_mtok": np.array([m.input_usd_per_mtok for m in specs], dtype=float),
+            "output_usd_per_mtok": np.array([m.output_usd_per_mtok for m in specs], dtype=float),
+        }
+    )
+
+    # Quality by task type (K x M), then one gather gives T x M.
+    type_names = catalog.task_types
+    type_quality = np.array(
+        [[m.quality.get(name, np.nan) for m in specs] for name in type_names], dtype=float
+    ).reshape(len(type_names), len(specs))
+    type_index = pd.Index(type_names).get_indexer(tasks["task_type"])
+    quality = type_quality[type_index]
+
+    usd_per_invocation = (
+        np.outer(tasks["input_tokens"].to_numpy(dtype=float), models["input_usd_per_mtok"].to_numpy())
+        + np.outer(tasks["output_tokens"].to_numpy(dtype=float), models["output_usd_per_mtok"].to_numpy())
+    ) / TOKENS_PER_MTOK
+    usd_per_day = usd_per_invocation * tasks["invocations_per_day"].to_numpy()[:, None]
+
+    rated = ~np.isnan(quality)
+    threshold = tasks["min_quality"].to_numpy()[:, None]
+    meets = rated & (np.nan_to_num(quality, nan=-np.inf) >= threshold)
+    eligible = meets if mode is Mode.STRICT else rated
+
+    problem = RoutingProblem(
+        catalog=catalog,
+        workload=workload,
+        mode=mode,
+        tasks=tasks,
+        models=models,
+        quality=quality,
+        usd_per_invocation=usd_per_invocation,
+        usd_per_day=usd_per_day,
+        eligible=eligible,
+        baseline_index=[m.id for m in specs].index(catalog.baseline),
+    )
+    _check_servable(problem, meets)
+    return problem
+
+
+def _check_task_types(catalog: Catalog, workload: Workload) -> None:
+    """A task type no model rates is almost always a typo: name the row and the known types."""
+    import difflib
+
+    known = set(catalog.task_types)
+    problems = []
+    for i, task in enumerate(workload.tasks):
+        if task.task_type not in known:
+            close = difflib.get_close_matches(task.task_type, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            line = workload.source_lines[i] if workload.source_lines else None
+            problems.append(
+                Problem(
+                    workload.source_path or workload.name,
+                    f"unknown task type '{task.task_type}'{hint}; catalog '{catalog.name}' rates: "
+                    + ", ".join(catalog.task_types),
+                    line=line,
+                    field="task_type",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def _check_servable(problem: RoutingProblem, meets: np.ndarray) -> None:
+    """Every task needs at least one model that reaches its bar (in blended mode a mix can only
+    average what its members offer, so the condition is the same)."""
+    unservable = np.flatnonzero(~meets.any(axis=1))
+    if unservable.size == 0:
+        return
+    quality = np.nan_to_num(problem.quality, nan=-np.inf)
+    out = []
+    for t in unservable:
+        row = problem.tasks.iloc[t]
+        best = int(np.argmax(quality[t]))
+        rated = np.isfinite(quality[t, best])
+        out.append(
+            UnservableTask(
+                department=row["department"],
+                role=row["role"],
+                task=row["task"],
+                task_type=row["task_type"],
+                min_quality=float(row["min_quality"]),
+                best_quality=float(quality[t, best]) if rated else None,
+                best_model=problem.models["id"].iat[best] if rated else None,
+                source=problem.workload.where(int(t)),
+            )
+        )
+    raise InfeasibleError(out)

@@ -1,0 +1,85 @@
+"""Turning pydantic's validation errors into `Problem`s that name file, line and field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from router_opt.errors import Problem
+
+Loc = tuple[str | int, ...]
+# Given a location inside the document, return (line, column), 1-based, or None if unknown.
+Locator = Callable[[Loc], tuple[int | None, int | None]]
+
+# A cross-field validator's message starts with the path it is about: "models[3].id: duplicate ...".
+_PATH_PREFIX = re.compile(r"^((?:[A-Za-z_][\w-]*|\[\d+\])(?:\[\d+\]|\.[\w-]+)*): (.*)$", re.S)
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([A-Za-z_][\w-]*)")
+
+
+def field_name(loc: Sequence[str | int]) -> str:
+    """('models', 3, 'quality', 'faq') -> 'models[3].quality.faq'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_path(path: str) -> Loc:
+    """'models[3].quality.faq' -> ('models', 3, 'quality', 'faq')."""
+    return tuple(int(i) if i is not None else name for i, name in _PATH_PART.findall(path))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe(error: dict) -> str:
+    """A message that says what was wrong and what is allowed."""
+    kind, ctx, got = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see README for the allowed fields)"
+    if kind in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
+        what = "a whole number" if kind.startswith("int") else "a number"
+        return f"must be {what}, got {_short(got)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {_short(got)}"
+    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        sign = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be a number {sign} {bound}, got {_short(got)}"
+    if kind in {"enum", "literal_error"}:
+        return f"must be one of {ctx.get('expected', '?')}, got {_short(got)}"
+    if kind in {"string_too_short"}:
+        return "must not be empty"
+    if kind in {"too_short"}:
+        return "must not be empty"
+    message = error["msg"].removeprefix("Value error, ")
+    if got is not None and not isinstance(got, (dict, list, tuple)) and kind != "value_error":
+        message += f", got {_short(got)}"
+    return message
+
+
+def problems_from(error: ValidationError, path: str, locate: Locator, prefix: Loc = ()) -> list[Problem]:
+    """One `Problem` per pydantic error (and per line of a multi-line cross-field message)."""
+    problems: list[Problem] = []
+    for err in error.errors(include_url=False):
+        loc: Loc = prefix + tuple(err["loc"])
+        messages = [describe(err)]
+        if err["type"] == "value_error":
+            messages = describe(err).split("\n")
+        for message in messages:
+            where = loc
+            match = _PATH_PREFIX.match(message)
+            if err["type"] == "value_error" and match:
+                where = loc + parse_path(match.group(1))
+                message = match.group(2)
+            line, column = locate(where)
+            problems.append(
+                Problem(path=path, message=message, line=line, column=column, field=field_name(where) or None)
+            )
+    return problems

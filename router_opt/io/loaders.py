@@ -1,0 +1,223 @@
+"""Files -> validated domain objects. Every problem names file, line (or row) and field, and all the
+problems of a file are reported together."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from router_opt.errors import InputError, Problem
+from router_opt.io.errors import problems_from
+from router_opt.io.text import check_readable, read_text
+from router_opt.io.yaml_io import parse_yaml, sequence_lines, yaml_locator
+from router_opt.models import Catalog, Policy, TaskDemand, Workload
+
+WORKLOAD_REQUIRED = (
+    "department",
+    "role",
+    "headcount",
+    "task",
+    "task_type",
+    "invocations_per_day",
+    "input_tokens",
+    "output_tokens",
+)
+WORKLOAD_OPTIONAL = ("min_quality", "complexity")
+WORKLOAD_COLUMNS = WORKLOAD_REQUIRED + WORKLOAD_OPTIONAL
+
+_TASKS = TypeAdapter(list[TaskDemand])
+
+
+def _mapping_document(path: Path, what: str) -> object:
+    data = parse_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError.single(str(path), f"a {what} file must be a YAML mapping (key: value lines) at the top")
+    return data
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a catalog YAML file."""
+    path = Path(path)
+    data = _mapping_document(path, "catalog")
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, str(path), yaml_locator(data))) from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy YAML file."""
+    path = Path(path)
+    data = _mapping_document(path, "policy")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, str(path), yaml_locator(data))) from None
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Read and validate a workload: CSV, XLSX or YAML, chosen by the file's extension."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in {".yaml", ".yml"}:
+        return _workload_from_yaml(path)
+    if suffix in {".xlsx", ".xlsm"}:
+        header, rows = _xlsx_rows(path)
+    elif suffix in {".csv", ".txt", ""}:
+        header, rows = _csv_rows(path)
+    else:
+        raise InputError.single(str(path), f"unknown workload format '{suffix}': use .csv, .xlsx or .yaml")
+    return _workload_from_rows(path, header, rows)
+
+
+def _workload_from_yaml(path: Path) -> Workload:
+    data = _mapping_document(path, "workload")
+    locate = yaml_locator(data)
+    tasks = data.get("tasks")
+    name = data.get("name", path.stem)
+    try:
+        return Workload.model_validate(
+            {"name": name, "tasks": tasks, "source_path": str(path), "source_lines": sequence_lines(tasks)}
+            | {k: v for k, v in data.items() if k not in {"name", "tasks"}}
+        )
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, str(path), locate)) from None
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line, cells) per non-blank row. Comma-separated; semicolon-separated files (as
+    some spreadsheet locales export) are recognised by their header."""
+    text = read_text(path)
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in cells]
+                continue
+            rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise InputError.single(str(path), f"not valid CSV: {exc}", line=reader.line_num) from None
+    if header is None:
+        raise InputError.single(str(path), "file is empty")
+    return header, rows
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (row number, cells) from the first sheet (or one named 'workload')."""
+    check_readable(path)
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise InputError.single(str(path), f"not a readable .xlsx workbook ({exc.__class__.__name__})") from None
+    sheet = book["workload"] if "workload" in book.sheetnames else book.worksheets[0]
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    problems: list[Problem] = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = ["" if v is None else str(v) for v in values]
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            continue
+        for col, cell in enumerate(cells):
+            if cell.startswith("="):
+                name = header[col] if col < len(header) else f"column {col + 1}"
+                problems.append(
+                    Problem(str(path), f"is a formula ({cell[:40]}); paste values instead", line=number, field=name)
+                )
+        rows.append((number, cells))
+    book.close()
+    if problems:
+        raise InputError(problems)
+    if header is None:
+        raise InputError.single(str(path), "the sheet is empty")
+    return header, rows
+
+
+def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> Workload:
+    where = str(path)
+    problems: list[Problem] = []
+    missing = [c for c in WORKLOAD_REQUIRED if c not in header]
+    unknown = [c for c in header if c not in WORKLOAD_COLUMNS]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if missing:
+        problems.append(Problem(where, f"missing column(s): {', '.join(missing)}", line=1))
+    if unknown:
+        problems.append(
+            Problem(where, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(WORKLOAD_COLUMNS)}", line=1)
+        )
+    if duplicated:
+        problems.append(Problem(where, f"column(s) given twice: {', '.join(duplicated)}", line=1))
+    if problems:
+        raise InputError(problems)
+    if not rows:
+        raise InputError.single(where, "has a header but no rows")
+
+    records: list[dict[str, str]] = []
+    lines: list[int] = []
+    for line, cells in rows:
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            problems.append(Problem(where, f"has {len(cells)} cells but the header has {len(header)}", line=line))
+        record = {
+            name: cell.strip()
+            for name, cell in zip(header, cells)
+            if cell.strip() != "" or name in WORKLOAD_REQUIRED
+        }
+        records.append({k: v for k, v in record.items() if v != ""})
+        lines.append(line)
+    try:
+        tasks = _TASKS.validate_python(records)
+    except ValidationError as exc:
+        problems += problems_from(exc, where, lambda loc: (lines[loc[0]], None) if loc else (None, None))
+        # Report the row-level field names without the list index.
+        problems = [
+            Problem(p.path, p.message, p.line, p.column, p.field.split(".", 1)[1] if p.field and "." in p.field else p.field)
+            for p in problems
+        ]
+    if problems:
+        raise InputError(problems)
+    try:
+        return Workload(name=path.stem, tasks=tuple(tasks), source_path=where, source_lines=tuple(lines))
+    except ValidationError as exc:
+
+        def locate(loc):
+            if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
+                return (lines[loc[1]], None)
+            return (None, None)
+
+        found = problems_from(exc, where, locate)
+        raise InputError(
+            [Problem(p.path, p.message, p.line, p.column, (p.field or "").rsplit(".", 1)[-1] or None) for p in found]
+        ) from None
+
+
+def detect_kind(path: str | Path) -> str:
+    """'catalog', 'policy' or 'workload', from the extension and, for YAML, the top-level keys."""
+    path = Path(path)
+    if path.suffix.lower() not in {".yaml", ".yml"}:
+        return "workload"
+    data = parse_yaml(path)
+    if isinstance(data, dict):
+        if "models" in data:
+            return "catalog"
+        if "tasks" in data:
+            return "workload"
+        if any(k.startswith("min_quality") or k.startswith("default_min") for k in data):
+            return "policy"
+    raise InputError.single(
+        str(path), "cannot tell what this file is: a catalog has `models:`, a workload `tasks:`, a policy `min_quality_by_task_type:`"
+    )

@@ -1,0 +1,69 @@
+"""YAML reading that keeps line numbers (ruamel.yaml, YAML 1.2, round-trip loader: it builds only
+plain maps, lists and scalars, never arbitrary Python objects)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from router_opt.errors import InputError
+from router_opt.io.errors import Loc
+from router_opt.io.text import read_text
+
+
+def parse_yaml(path: Path) -> object:
+    """The document in `path`, as ruamel's commented maps and sequences (which remember positions)."""
+    text = read_text(path)
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        raise InputError.single(
+            str(path),
+            f"not valid YAML: {problem}",
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except YAMLError as exc:
+        raise InputError.single(str(path), f"not valid YAML: {exc}") from None
+    if data is None:
+        raise InputError.single(str(path), "file is empty")
+    return data
+
+
+def yaml_locator(root: object):
+    """A `Locator` for a parsed document: the deepest position along `loc` that the file knows."""
+
+    def locate(loc: Loc) -> tuple[int | None, int | None]:
+        node, position = root, (None, None)
+        for depth, key in enumerate(loc):
+            last = depth == len(loc) - 1
+            if isinstance(node, CommentedMap) and key in node:
+                line, col = node.lc.value(key) if last else node.lc.key(key)
+                if line is None:
+                    line, col = node.lc.key(key)
+                position = (line + 1, col + 1)
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+                line, col = node.lc.item(key)
+                position = (line + 1, col + 1)
+                node = node[key]
+            else:
+                if depth == 0 and isinstance(node, (CommentedMap, CommentedSeq)):
+                    position = (node.lc.line + 1, node.lc.col + 1)
+                break
+        return position
+
+    return locate
+
+
+def sequence_lines(seq: object) -> tuple[int, ...] | None:
+    """1-based line of each item of a YAML sequence."""
+    if not isinstance(seq, CommentedSeq):
+        return None
+    return tuple(seq.lc.item(i)[0] + 1 for i in range(len(seq)))

@@ -1,0 +1,255 @@
+"""The domain: catalogs of models, workloads of tasks, and the routing policy.
+
+Every model is frozen and forbids unknown keys, so a typo in a hand-written file is an error, not a
+silently ignored setting. Cross-field checks raise `ValueError("<path>: <message>")`; the loaders read
+the leading path to point at the right line of the file.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Tier(StrEnum):
+    """The seven model categories of the seed report (003, 'The 7 Model Categories')."""
+
+    REASONING = "Reasoning"
+    COMMERCIAL_LARGE = "Commercial Large"
+    COMMERCIAL_SMALL = "Commercial Small"
+    OPEN_SOURCE = "Open-Source"
+    FINE_TUNED = "Fine-Tuned"
+    INSTRUCT = "Instruct"
+    SPECIALIST = "Specialist"
+
+
+Complexity = Literal["simple", "medium", "hard", "frontier"]
+NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, str_strip_whitespace=True
+    )
+
+
+class QualityScale(_Frozen):
+    """The scale a catalog's quality scores and every threshold against it are on."""
+
+    min: float = 0.0
+    """Lowest possible score."""
+    max: float = 100.0
+    """Highest possible score."""
+    unit: str = "percent"
+    """What a score means, e.g. `percent` (accuracy) or `elo` (arena rating)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QualityScale:
+        if not (math.isfinite(self.min) and math.isfinite(self.max) and self.min < self.max):
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+class ModelSpec(_Frozen):
+    """One model (or tier representative) that tasks can be routed to."""
+
+    id: Identifier
+    """Unique id within the catalog, used in reports and policies."""
+    tier: Tier
+    """Which of the seven categories the model belongs to."""
+    provider: Identifier
+    """Who serves it (vendor, or `Self-hosted`)."""
+    input_usd_per_mtok: NonNegativeFinite
+    """Price of one million input (prompt) tokens, USD."""
+    output_usd_per_mtok: NonNegativeFinite
+    """Price of one million output (completion) tokens, USD."""
+    quality: dict[Identifier, Annotated[float, Field(allow_inf_nan=False)]]
+    """Quality per task type on the catalog's quality scale. A task type that is missing cannot be
+    served by this model."""
+    context_window: Annotated[int, Field(gt=0)] | None = None
+    """Largest prompt the model accepts, tokens."""
+    latency_ms: NonNegativeFinite | None = None
+    """Typical time to a full answer, milliseconds."""
+    regions: tuple[Identifier, ...] | None = None
+    """Where the model may be served from (e.g. `eu`, `us`); absent means anywhere."""
+    deployment: Literal["api", "self-hosted"] | None = None
+    """How the model is reached."""
+    capacity_mtok_per_day: NonNegativeFinite | None = None
+    """Most it can process in a day, input plus output, millions of tokens; absent means unlimited."""
+    sources: tuple[str, ...] = ()
+    """Where each figure comes from (a seed table, a price page) or that it is an assumption."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_price_for_both(cls, data):
+        """`usd_per_mtok: X` is shorthand for the same input and output price."""
+        if isinstance(data, dict) and "usd_per_mtok" in data:
+            data = dict(data)
+            blended = data.pop("usd_per_mtok")
+            for key in ("input_usd_per_mtok", "output_usd_per_mtok"):
+                if key in data:
+                    raise ValueError(f"{key}: give either usd_per_mtok or input/output prices, not both")
+                data[key] = blended
+        return data
+
+    @field_validator("quality")
+    @classmethod
+    def _some_quality(cls, quality: dict[str, float]) -> dict[str, float]:
+        if not quality:
+            raise ValueError("must rate at least one task type")
+        return quality
+
+
+class Catalog(_Frozen):
+    """A priced, quality-rated set of models, with the one the all-large habit sends everything to."""
+
+    name: Identifier
+    """Short name shown in reports."""
+    currency: Literal["USD"] = "USD"
+    """Currency of every price (only USD for now)."""
+    prices_as_of: date
+    """Date the prices were read; reports show it."""
+    baseline: Identifier
+    """Id of the model the all-large habit sends every task to."""
+    quality_scale: QualityScale = QualityScale()
+    """Scale of every quality score and threshold."""
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+    """The models tasks can be routed to."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalog:
+        problems: list[str] = []
+        first_index: dict[str, int] = {}
+        for i, model in enumerate(self.models):
+            if model.id in first_index:
+                problems.append(
+                    f"models[{i}].id: duplicate model id '{model.id}' (first used by models[{first_index[model.id]}])"
+                )
+                continue
+            first_index[model.id] = i
+            for task_type, score in model.quality.items():
+                if not self.quality_scale.min <= score <= self.quality_scale.max:
+                    problems.append(
+                        f"models[{i}].quality.{task_type}: {score:g} is outside the catalog's quality scale "
+                        f"{self.quality_scale.min:g}..{self.quality_scale.max:g}"
+                    )
+        if self.baseline not in first_index:
+            problems.append(
+                f"baseline: '{self.baseline}' is not a model id in this catalog "
+                f"(ids: {', '.join(first_index)})"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def baseline_model(self) -> ModelSpec:
+        return next(m for m in self.models if m.id == self.baseline)
+
+    @property
+    def task_types(self) -> list[str]:
+        """Every task type at least one model rates, in first-seen order."""
+        seen: dict[str, None] = {}
+        for model in self.models:
+            seen.update(dict.fromkeys(model.quality))
+        return list(seen)
+
+
+class TaskDemand(_Frozen):
+    """One role's use of one task: how often each worker runs it and how big each call is."""
+
+    department: Identifier
+    """Department the role belongs to (rows roll up to it)."""
+    role: Identifier
+    """Job role within the department."""
+    headcount: Annotated[int, Field(ge=1)]
+    """Workers in the role; a role's $/day covers all of them."""
+    task: Identifier
+    """Name of the task, unique within the role."""
+    task_type: Identifier
+    """Which quality column of the catalog applies (e.g. `classification`)."""
+    invocations_per_day: NonNegativeFinite
+    """Calls per worker per day."""
+    input_tokens: Annotated[int, Field(ge=0)]
+    """Prompt tokens per call."""
+    output_tokens: Annotated[int, Field(ge=0)]
+    """Completion tokens per call."""
+    min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    """Quality bar for this task; absent means the policy decides."""
+    complexity: Complexity | None = None
+    """Optional difficulty label; the policy may set a threshold per complexity."""
+
+
+class Workload(_Frozen):
+    """The tasks of an organisation, one entry per role x task."""
+
+    name: Identifier = "workload"
+    """Short name shown in reports."""
+    tasks: tuple[TaskDemand, ...] = Field(min_length=1)
+    """The role x task rows."""
+    source_path: str | None = None
+    """File the workload was read from, for error messages."""
+    source_lines: tuple[int, ...] | None = None
+    """Line (CSV/YAML) or row (XLSX) of each task in `source_path`, same order as `tasks`."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Workload:
+        problems: list[str] = []
+        seen: dict[tuple[str, str, str], int] = {}
+        headcount: dict[tuple[str, str], tuple[int, int]] = {}
+        for i, t in enumerate(self.tasks):
+            key = (t.department, t.role, t.task)
+            if key in seen:
+                problems.append(
+                    f"tasks[{i}].task: duplicate task '{t.task}' for {t.department} / {t.role} "
+                    f"(first at tasks[{seen[key]}])"
+                )
+            seen.setdefault(key, i)
+            first = headcount.setdefault((t.department, t.role), (t.headcount, i))
+            if first[0] != t.headcount:
+                problems.append(
+                    f"tasks[{i}].headcount: {t.department} / {t.role} has headcount {t.headcount} here "
+                    f"but {first[0]} at tasks[{first[1]}]; a role has one headcount"
+                )
+        if self.source_lines is not None and len(self.source_lines) != len(self.tasks):
+            problems.append("source_lines: must have one entry per task")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def where(self, index: int) -> str | None:
+        """`path:line` of task `index`, when the workload came from a file."""
+        if self.source_path is None:
+            return None
+        if self.source_lines is None:
+            return self.source_path
+        return f"{self.source_path}:{self.source_lines[index]}"
+
+
+class Policy(_Frozen):
+    """The routing rules that are not facts about models or tasks."""
+
+    default_min_quality: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    """Quality bar for a task that gets none from its row, its complexity or its task type."""
+    min_quality_by_task_type: dict[Identifier, Annotated[float, Field(allow_inf_nan=False)]] = {}
+    """Quality bar per task type."""
+    min_quality_by_complexity: dict[Complexity, Annotated[float, Field(allow_inf_nan=False)]] = {}
+    """Quality bar per complexity label; wins over the task-type bar for rows that carry a label."""
+
+    def threshold_for(self, task: TaskDemand, global_min_quality: float | None = None) -> float:
+        """The bar `task` must meet: its own `min_quality`, else `global_min_quality` (the CLI's
+        --min-quality), else its complexity's bar, else its task type's, else the default."""
+        if task.min_quality is not None:
+            return task.min_quality
+        if global_min_quality is not None:
+            return global_min_quality
+        if task.complexity is not None and task.complexity in self.min_quality_by_complexity:
+            return self.min_quality_by_complexity[task.complexity]
+        if task.task_type in self.min_quality_by_task_type:
+            return self.min_quality_by_task_type[task.task_type]
+        return self.default_min_quality

@@ -1,0 +1,94 @@
+"""The library's front door: files (or domain objects) in, one `Result` out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY, DEFAULT_WORKLOAD, bundled_path
+from router_opt.frame import Mode, build_problem
+from router_opt.io import load_catalog, load_policy, load_workload
+from router_opt.models import Catalog, Policy, Workload
+from router_opt.result import DAYS_PER_YEAR, Result, Settings, build_result
+from router_opt.solver import solve
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Loaded inputs and the names to report them by (bundled files are named by their place in the
+    source tree, so a result does not depend on where router-opt is installed)."""
+
+    catalog: Catalog
+    workload: Workload
+    policy: Policy
+    catalog_name: str
+    workload_name: str
+    policy_name: str
+
+
+def load_inputs(
+    catalog: str | Path | None = None,
+    workload: str | Path | None = None,
+    policy: str | Path | None = None,
+) -> Inputs:
+    """Load each input from its file, or the bundled default where a path is None."""
+
+    def resolve(given, default):
+        return (Path(given), str(given)) if given is not None else (bundled_path(default), default)
+
+    catalog_path, catalog_name = resolve(catalog, DEFAULT_CATALOG)
+    workload_path, workload_name = resolve(workload, DEFAULT_WORKLOAD)
+    policy_path, policy_name = resolve(policy, DEFAULT_POLICY)
+    loaded_workload = load_workload(workload_path)
+    if workload is None:
+        # Error messages about the bundled workload should name it the way README does.
+        loaded_workload = loaded_workload.model_copy(update={"source_path": workload_name})
+    return Inputs(
+        catalog=load_catalog(catalog_path),
+        workload=loaded_workload,
+        policy=load_policy(policy_path),
+        catalog_name=catalog_name,
+        workload_name=workload_name,
+        policy_name=policy_name,
+    )
+
+
+def optimize_inputs(
+    inputs: Inputs,
+    mode: Mode | str = Mode.STRICT,
+    min_quality: float | None = None,
+    solver: str = "auto",
+    days_per_year: int = DAYS_PER_YEAR,
+) -> Result:
+    """Solve the routing LP for already-loaded inputs."""
+    mode = Mode(mode)
+    problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
+    solution = solve(problem, solver=solver)
+    baseline = inputs.catalog.baseline_model
+    settings = Settings(
+        catalog=inputs.catalog.name,
+        catalog_path=inputs.catalog_name,
+        prices_as_of=inputs.catalog.prices_as_of,
+        workload=inputs.workload.name,
+        workload_path=inputs.workload_name,
+        policy_path=inputs.policy_name,
+        mode=mode,
+        min_quality=min_quality,
+        baseline_model=baseline.id,
+        baseline_tier=str(baseline.tier),
+        solver=solution.solver,
+        days_per_year=days_per_year,
+    )
+    return build_result(problem, solution, settings)
+
+
+def optimize(
+    catalog: str | Path | None = None,
+    workload: str | Path | None = None,
+    policy: str | Path | None = None,
+    mode: Mode | str = Mode.STRICT,
+    min_quality: float | None = None,
+    solver: str = "auto",
+) -> Result:
+    """Load the inputs (bundled defaults where None) and return the optimal routing plan."""
+    return optimize_inputs(load_inputs(catalog, workload, policy), mode=mode, min_quality=min_quality, solver=solver)
