@@ -130,8 +130,7 @@ class Catalog(_Frozen):
                 problems.append(
                     f"models[{i}].id: duplicate model id '{model.id}' (first used by models[{first_index[model.id]}])"
                 )
-                continue
-            first_index[model.id] = i
+            first_index.setdefault(model.id, i)
             for task_type, score in model.quality.items():
                 if not self.quality_scale.min <= score <= self.quality_scale.max:
                     problems.append(

@@ -9,6 +9,7 @@ looping over a task x model grid with dictionary look-ups.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -50,7 +51,10 @@ def _pick_solver(name: str):
             return highs, f"HiGHS {metadata.version('highspy')} via PuLP {pulp.__version__}"
         if name == "highs":
             raise SolverError("HiGHS is not available: install highspy (pip install highspy)")
-    return pulp.PULP_CBC_CMD(msg=False), f"CBC (bundled with PuLP {pulp.__version__})"
+    with warnings.catch_warnings():
+        # PuLP 3.x warns that bundled CBC goes away in 4.0; the dependency pin keeps us on 3.x.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(msg=False), f"CBC (bundled with PuLP {pulp.__version__})"
 
 
 def solve(problem: RoutingProblem, solver: str = "auto") -> Solution:

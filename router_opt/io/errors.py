@@ -28,7 +28,7 @@ def field_name(loc: Sequence[str | int]) -> str:
 
 def parse_path(path: str) -> Loc:
     """'models[3].quality.faq' -> ('models', 3, 'quality', 'faq')."""
-    return tuple(int(i) if i is not None else name for i, name in _PATH_PART.findall(path))
+    return tuple(int(i) if i else name for i, name in _PATH_PART.findall(path))
 
 
 def _short(value: object) -> str:

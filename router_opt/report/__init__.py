@@ -1,0 +1,249 @@
+"""Renderers: a `Result` in, text or bytes out. They only format; every figure comes from the Result.
+
+Human formats (table, markdown) are built from the same `Section`s, so both show the same rounded
+figures; machine formats (json, csv) carry full precision.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from router_opt.report import format as fmt
+from router_opt.result import Result
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    right_aligned: frozenset[int] = frozenset()
+    total_row: bool = False
+    """The last row is a TOTAL row (shown apart)."""
+
+
+def headline(result: Result) -> str:
+    s = result.settings
+    return (
+        f"router-opt plan · catalog {s.catalog} (prices as of {s.prices_as_of.isoformat()}) · "
+        f"workload {s.workload} · mode {s.mode} · baseline {s.baseline_model} ({s.baseline_tier})"
+    )
+
+
+def role_section(result: Result) -> Section:
+    t = result.totals
+    rows = [
+        (
+            r.department,
+            r.role,
+            fmt.count(r.headcount),
+            fmt.usd(r.optimal_usd_per_day),
+            fmt.usd(r.baseline_usd_per_day),
+            fmt.usd(r.savings_usd_per_day),
+            fmt.ratio(r.overspend_ratio),
+        )
+        for r in result.roles
+    ]
+    rows.append(
+        (
+            "TOTAL",
+            f"{len(result.roles)} roles",
+            fmt.count(t.workers),
+            fmt.usd(t.optimal_usd_per_day),
+            fmt.usd(t.baseline_usd_per_day),
+            fmt.usd(t.savings_usd_per_day),
+            fmt.ratio(t.overspend_ratio),
+        )
+    )
+    return Section(
+        "Overspend per role (all-large vs optimal)",
+        ("Department", "Role", "Workers", "Optimal $/day", "All-large $/day", "Savings $/day", "Overspend"),
+        tuple(rows),
+        frozenset({2, 3, 4, 5, 6}),
+        total_row=True,
+    )
+
+
+def department_section(result: Result) -> Section:
+    t = result.totals
+    rows = [
+        (
+            d.department,
+            fmt.count(d.roles),
+            fmt.count(d.headcount),
+            fmt.usd(d.optimal_usd_per_day),
+            fmt.usd(d.baseline_usd_per_day),
+            fmt.usd(d.savings_usd_per_day),
+            fmt.ratio(d.overspend_ratio),
+        )
+        for d in sorted(result.departments, key=lambda d: -d.savings_usd_per_day)
+    ]
+    rows.append(
+        (
+            "TOTAL",
+            fmt.count(len(result.roles)),
+            fmt.count(t.workers),
+            fmt.usd(t.optimal_usd_per_day),
+            fmt.usd(t.baseline_usd_per_day),
+            fmt.usd(t.savings_usd_per_day),
+            fmt.ratio(t.overspend_ratio),
+        )
+    )
+    return Section(
+        "Per department (largest savings first)",
+        ("Department", "Roles", "Workers", "Optimal $/day", "All-large $/day", "Savings $/day", "Overspend"),
+        tuple(rows),
+        frozenset({1, 2, 3, 4, 5, 6}),
+        total_row=True,
+    )
+
+
+def top_task_section(result: Result, top: int) -> Section:
+    rows = []
+    for rank, task in enumerate(result.top_tasks(top), start=1):
+        model = task.model if task.models == 1 else f"{task.model} +{task.models - 1} more"
+        rows.append(
+            (
+                str(rank),
+                task.task,
+                f"{task.department} / {task.role}",
+                fmt.count(task.invocations_per_day),
+                fmt.usd(task.usd_per_invocation),
+                model,
+                task.tier,
+            )
+        )
+    return Section(
+        f"Top {len(rows)} tasks by daily volume",
+        ("#", "Task", "Role", "Daily", "$/invocation", "Model", "Tier"),
+        tuple(rows),
+        frozenset({0, 3, 4}),
+    )
+
+
+def totals_section(result: Result) -> Section:
+    t, s = result.totals, result.settings
+    rows = (
+        ("Optimal cost", f"{fmt.usd(t.optimal_usd_per_day)}/day · {fmt.usd(t.optimal_usd_per_year)}/year"),
+        ("All-large cost", f"{fmt.usd(t.baseline_usd_per_day)}/day · {fmt.usd(t.baseline_usd_per_year)}/year"),
+        (
+            "Savings",
+            f"{fmt.usd(t.savings_usd_per_day)}/day · {fmt.usd(t.savings_usd_per_year)}/year ({fmt.percent(t.savings_share)})",
+        ),
+        ("Overspend of the all-large habit", fmt.ratio(t.overspend_ratio)),
+        (
+            "Per worker",
+            f"{fmt.usd(t.optimal_usd_per_worker_per_day)}/day optimal vs {fmt.usd(t.baseline_usd_per_worker_per_day)}/day all-large ({fmt.count(t.workers)} workers)",
+        ),
+        ("Invocations routed away from the baseline", f"{fmt.percent(t.share_routed_away_from_baseline)} of {fmt.count(t.invocations_per_day)}/day"),
+        ("Quality (invocation-weighted)", f"plan {fmt.quality(t.plan_quality)} vs all-large {fmt.quality(t.baseline_quality)}"),
+        ("Tasks the baseline falls short on", fmt.count(t.baseline_tasks_below_threshold)),
+        ("Year", f"{s.days_per_year} days"),
+        ("Solver", s.solver),
+    )
+    return Section("Totals", ("Figure", "Value"), rows)
+
+
+def sections(result: Result, top: int) -> list[Section]:
+    return [role_section(result), department_section(result), top_task_section(result, top), totals_section(result)]
+
+
+def sections_as_text(parts: list[Section], preamble: str | None = None, width: int = 160) -> str:
+    """Boxed tables for a terminal (rich), plain text without colour codes."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
+    if preamble:
+        console.print(preamble)
+        console.print()
+    for n, section in enumerate(parts):
+        table = Table(title=section.title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False)
+        for i, header in enumerate(section.headers):
+            table.add_column(header, justify="right" if i in section.right_aligned else "left")
+        for j, row in enumerate(section.rows):
+            last = j == len(section.rows) - 1
+            table.add_row(
+                *row,
+                end_section=section.total_row and j == len(section.rows) - 2,
+                style="bold" if section.total_row and last else None,
+            )
+        if n:
+            console.print()
+        console.print(table)
+    return console.file.getvalue()
+
+
+def to_table(result: Result, top: int = 10, width: int = 160) -> str:
+    """The report for a terminal."""
+    return sections_as_text(sections(result, top), preamble=headline(result), width=width)
+
+
+def _markdown_table(section: Section) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    align = ["---:" if i in section.right_aligned else "---" for i in range(len(section.headers))]
+    lines = ["| " + " | ".join(section.headers) + " |", "| " + " | ".join(align) + " |"]
+    for j, row in enumerate(section.rows):
+        cells = [cell(c) for c in row]
+        if section.total_row and j == len(section.rows) - 1:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_markdown(result: Result, top: int = 10) -> str:
+    """GitHub-flavoured Markdown, for a pull request or a wiki page."""
+    parts = [f"## router-opt plan\n\n{headline(result).removeprefix('router-opt plan · ')}"]
+    for section in sections(result, top):
+        parts.append(f"### {section.title}\n\n{_markdown_table(section)}")
+    return "\n\n".join(parts) + "\n"
+
+
+def to_json(result: Result) -> str:
+    """The full result, full precision, stable key order (see `schema_version`)."""
+    return result.model_dump_json(indent=2) + "\n"
+
+
+ASSIGNMENT_COLUMNS = (
+    "department",
+    "role",
+    "task",
+    "task_type",
+    "model",
+    "tier",
+    "share",
+    "invocations_per_day",
+    "usd_per_invocation",
+    "usd_per_day",
+    "quality",
+)
+
+
+def to_csv(result: Result) -> str:
+    """One row per (task, model) the plan uses, full precision."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ASSIGNMENT_COLUMNS)
+    for a in result.assignments:
+        writer.writerow([repr(v) if isinstance(v, float) else v for v in (getattr(a, c) for c in ASSIGNMENT_COLUMNS)])
+    return out.getvalue()
+
+
+def render(result: Result, output_format: str, top: int = 10) -> str:
+    """Dispatch to the renderer for `output_format` (one of FORMATS)."""
+    if output_format == "table":
+        return to_table(result, top)
+    if output_format == "json":
+        return to_json(result)
+    if output_format == "csv":
+        return to_csv(result)
+    if output_format == "markdown":
+        return to_markdown(result, top)
+    raise ValueError(f"unknown format {output_format!r}")

@@ -1,0 +1,50 @@
+"""Rendering a catalog for `router-opt catalog show`."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from router_opt.models import Catalog
+from router_opt.report import Section, _markdown_table, sections_as_text
+from router_opt.report import format as fmt
+
+
+def catalog_section(catalog: Catalog) -> Section:
+    task_types = catalog.task_types
+    rows = tuple(
+        (
+            m.id + (" (baseline)" if m.id == catalog.baseline else ""),
+            str(m.tier),
+            m.provider,
+            fmt.usd(m.input_usd_per_mtok),
+            fmt.usd(m.output_usd_per_mtok),
+            f"{len(m.quality)}/{len(task_types)}",
+            f"{min(m.quality.values()):g}-{max(m.quality.values()):g}",
+        )
+        for m in catalog.models
+    )
+    return Section(
+        f"Catalog {catalog.name} · prices as of {catalog.prices_as_of.isoformat()} · {catalog.currency}",
+        ("Model", "Tier", "Provider", "Input $/M tok", "Output $/M tok", "Task types", "Quality range"),
+        rows,
+        frozenset({3, 4, 5, 6}),
+    )
+
+
+def render_catalog(catalog: Catalog, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(catalog.model_dump(mode="json"), indent=2) + "\n"
+    section = catalog_section(catalog)
+    if output_format == "markdown":
+        return f"### {section.title}\n\n{_markdown_table(section)}\n"
+    if output_format == "csv":
+        import csv
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("id", "tier", "provider", "input_usd_per_mtok", "output_usd_per_mtok", "task_types"))
+        for m in catalog.models:
+            writer.writerow((m.id, str(m.tier), m.provider, repr(m.input_usd_per_mtok), repr(m.output_usd_per_mtok), len(m.quality)))
+        return out.getvalue()
+    return sections_as_text([section])
