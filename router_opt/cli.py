@@ -15,6 +15,7 @@ import typer
 from router_opt import __version__
 from router_opt.errors import InputError, RouterOptError
 from router_opt.frame import Mode
+from router_opt.solver import Objective
 
 app = typer.Typer(
     help="Route each LLM task to the cheapest model that meets its quality bar, and show what "
@@ -102,8 +103,15 @@ def optimize(
     policy: PolicyOption = None,
     mode: Annotated[
         Mode,
-        typer.Option(help="strict: only models meeting each task's bar; blended: the mix meets the bar on average."),
+        typer.Option(
+            help="strict: only models meeting each task's bar; blended: the mix meets the bar on average; "
+            "single: strict, and each task wholly on one model (mixed-integer)."
+        ),
     ] = Mode.STRICT,
+    objective: Annotated[
+        Objective,
+        typer.Option(help="cost: cheapest plan; quality: best quality within the policy's budgets, then cheapest."),
+    ] = Objective.COST,
     min_quality: Annotated[
         float | None,
         typer.Option(help="Quality bar for every task without its own min_quality (overrides the policy)."),
@@ -111,13 +119,32 @@ def optimize(
     top: Annotated[int, typer.Option(min=0, help="How many highest-volume tasks to list.")] = 10,
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    solver: Annotated[str, typer.Option(help="LP solver: auto (HiGHS if installed, else CBC), highs or cbc.")] = "auto",
+    solver: Annotated[
+        str,
+        typer.Option(
+            help="auto (HiGHS through PuLP, else CBC), highs, cbc, or highspy (the same program passed to HiGHS "
+            "directly: fastest on large cases)."
+        ),
+    ] = "auto",
+    time_limit: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported."),
+    ] = None,
 ) -> None:
     """Solve for the cheapest routing plan and report the overspend of the all-large habit."""
     from router_opt.plan import optimize as run_optimize
     from router_opt.report import render
 
-    result = run_optimize(catalog, workload, policy, mode=mode, min_quality=min_quality, solver=solver)
+    result = run_optimize(
+        catalog,
+        workload,
+        policy,
+        mode=mode,
+        min_quality=min_quality,
+        solver=solver,
+        objective=objective,
+        time_limit_seconds=time_limit,
+    )
     _emit(render(result, output_format.value, top=top), output)
 
 

@@ -54,12 +54,13 @@ class UnservableTask:
     best_quality: float | None
     best_model: str | None
     source: str | None = field(default=None)
+    note: str | None = field(default=None)
 
     def __str__(self) -> str:
         offer = (
             f"best on offer {self.best_quality:g} ({self.best_model})"
             if self.best_model is not None
-            else "no model in the catalog rates this task type"
+            else (self.note or "no model in the catalog rates this task type")
         )
         where = f"{self.source}: " if self.source else ""
         return (

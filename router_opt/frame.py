@@ -14,6 +14,16 @@ from router_opt.models import Catalog, Policy, Workload
 
 TOKENS_PER_MTOK = 1_000_000
 
+# Why a (task, model) pair cannot carry traffic, first reason wins (see `RoutingProblem.excluded`).
+ELIGIBLE, NOT_RATED, REGION, CONTEXT, LATENCY, BELOW_THRESHOLD = range(6)
+EXCLUSION_REASONS = {
+    NOT_RATED: "does not rate this task type",
+    REGION: "not served from an allowed region",
+    CONTEXT: "context window too small for the prompt",
+    LATENCY: "too slow for the task's latency limit",
+    BELOW_THRESHOLD: "quality below the task's threshold",
+}
+
 
 class Mode(StrEnum):
     """How a task's quality bar is enforced."""
@@ -22,6 +32,8 @@ class Mode(StrEnum):
     """Only models whose quality meets the task's threshold may serve it."""
     BLENDED = "blended"
     """Any rated model may serve it, as long as the volume-weighted quality of the mix meets the threshold."""
+    SINGLE = "single"
+    """Like strict, but each task goes wholly to one model (a mixed-integer program)."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +56,16 @@ class RoutingProblem:
     usd_per_day: np.ndarray
     """T x M cost of the task's whole daily volume on model m."""
     eligible: np.ndarray
-    """T x M: may model m carry any of task t (strict: meets the bar; blended: rated at all)."""
+    """T x M: may model m carry any of task t (strict: meets the bar; blended: rated at all; both:
+    within the task's residency, latency and context limits)."""
+    excluded: np.ndarray
+    """T x M uint8: ELIGIBLE, or the first reason the pair is excluded (see EXCLUSION_REASONS)."""
+    meets_threshold: np.ndarray
+    """T x M: the model alone meets the task's bar and its limits (what a fallback must satisfy)."""
     baseline_index: int
     """Column of the catalog's baseline model."""
+    policy: Policy
+    """The policy the thresholds came from; its budgets and vendor caps couple tasks in the LP."""
 
     @property
     def baseline_usd_per_day(self) -> np.ndarray:
@@ -74,6 +93,9 @@ def build_problem(
             "input_tokens": np.array([t.input_tokens for t in demands], dtype=np.int64),
             "output_tokens": np.array([t.output_tokens for t in demands], dtype=np.int64),
             "min_quality": np.array([policy.threshold_for(t, min_quality) for t in demands], dtype=float),
+            "max_latency_ms": np.array(
+                [np.nan if t.max_latency_ms is None else t.max_latency_ms for t in demands], dtype=float
+            ),
         }
     )
     tasks["invocations_per_day"] = tasks["invocations_per_worker_per_day"] * tasks["headcount"]
@@ -87,6 +109,14 @@ def build_problem(
             "provider": [m.provider for m in specs],
             "input_usd_per_mtok": np.array([m.input_usd_per_mtok for m in specs], dtype=float),
             "output_usd_per_mtok": np.array([m.output_usd_per_mtok for m in specs], dtype=float),
+            "capacity_mtok_per_day": np.array(
+                [np.nan if m.capacity_mtok_per_day is None else m.capacity_mtok_per_day for m in specs], dtype=float
+            ),
+            "fixed_usd_per_month": np.array([m.fixed_usd_per_month or 0.0 for m in specs], dtype=float),
+            "latency_ms": np.array([np.nan if m.latency_ms is None else m.latency_ms for m in specs], dtype=float),
+            "context_window": np.array(
+                [np.nan if m.context_window is None else m.context_window for m in specs], dtype=float
+            ),
         }
     )
 
@@ -106,8 +136,26 @@ def build_problem(
 
     rated = ~np.isnan(quality)
     threshold = tasks["min_quality"].to_numpy()[:, None]
-    meets = rated & (np.nan_to_num(quality, nan=-np.inf) >= threshold)
-    eligible = meets if mode is Mode.STRICT else rated
+    above = np.nan_to_num(quality, nan=-np.inf) >= threshold
+    # A model without a context window or latency figure is assumed to fit (catalogs often lack
+    # them); a model without `regions` is NOT assumed to be in an allowed region (compliance).
+    context = models["context_window"].to_numpy()
+    fits_context = np.isnan(context)[None, :] | (tasks["input_tokens"].to_numpy()[:, None] <= context[None, :])
+    latency_limit = tasks["max_latency_ms"].to_numpy()[:, None]
+    latency = models["latency_ms"].to_numpy()[None, :]
+    fast_enough = np.isnan(latency_limit) | np.isnan(latency) | (latency <= latency_limit)
+    in_region = _region_mask(demands, specs, policy)
+
+    excluded = np.full(quality.shape, ELIGIBLE, dtype=np.uint8)
+    # Assign reasons from last to first so the first applicable reason is the one kept.
+    if mode is not Mode.BLENDED:
+        excluded[~above] = BELOW_THRESHOLD
+    excluded[~fast_enough] = LATENCY
+    excluded[~fits_context] = CONTEXT
+    excluded[~in_region] = REGION
+    excluded[~rated] = NOT_RATED
+    eligible = excluded == ELIGIBLE
+    meets = rated & above & fits_context & fast_enough & in_region
 
     problem = RoutingProblem(
         catalog=catalog,
@@ -119,10 +167,37 @@ def build_problem(
         usd_per_invocation=usd_per_invocation,
         usd_per_day=usd_per_day,
         eligible=eligible,
+        excluded=excluded,
+        meets_threshold=meets,
         baseline_index=[m.id for m in specs].index(catalog.baseline),
+        policy=policy,
     )
-    _check_servable(problem, meets)
+    _check_servable(problem)
     return problem
+
+
+def _region_mask(demands, specs, policy: Policy) -> np.ndarray:
+    """T x M: model m serves from a region task t's data may go to (True where t is unrestricted)."""
+    allowed = [
+        t.allowed_regions
+        if t.allowed_regions is not None
+        else (
+            frozenset(policy.allowed_regions_by_department[t.department])
+            if t.department in policy.allowed_regions_by_department
+            else None
+        )
+        for t in demands
+    ]
+    mask = np.ones((len(demands), len(specs)), dtype=bool)
+    # Few distinct region sets exist; compute each one's model row once.
+    rows: dict[frozenset[str], np.ndarray] = {}
+    for i, regions in enumerate(allowed):
+        if regions is None:
+            continue
+        if regions not in rows:
+            rows[regions] = np.array([m.regions is not None and bool(regions & set(m.regions)) for m in specs])
+        mask[i] = rows[regions]
+    return mask
 
 
 def _check_task_types(catalog: Catalog, workload: Workload) -> None:
@@ -149,18 +224,24 @@ def _check_task_types(catalog: Catalog, workload: Workload) -> None:
         raise InputError(problems)
 
 
-def _check_servable(problem: RoutingProblem, meets: np.ndarray) -> None:
-    """Every task needs at least one model that reaches its bar (in blended mode a mix can only
-    average what its members offer, so the condition is the same)."""
-    unservable = np.flatnonzero(~meets.any(axis=1))
+def _check_servable(problem: RoutingProblem) -> None:
+    """Every task needs at least one model within its limits that reaches its bar (in blended mode
+    a mix can only average what its members offer, so the condition is the same)."""
+    unservable = np.flatnonzero(~problem.meets_threshold.any(axis=1))
     if unservable.size == 0:
         return
-    quality = np.nan_to_num(problem.quality, nan=-np.inf)
+    within_limits = (problem.excluded == ELIGIBLE) | (problem.excluded == BELOW_THRESHOLD)
+    quality = np.where(within_limits, np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
     out = []
     for t in unservable:
         row = problem.tasks.iloc[t]
         best = int(np.argmax(quality[t]))
         rated = np.isfinite(quality[t, best])
+        if not rated:
+            reasons = sorted({EXCLUSION_REASONS[r] for r in problem.excluded[t] if r != ELIGIBLE})
+            note = "no model within the task's limits: " + "; ".join(reasons)
+        else:
+            note = None
         out.append(
             UnservableTask(
                 department=row["department"],
@@ -171,6 +252,7 @@ def _check_servable(problem: RoutingProblem, meets: np.ndarray) -> None:
                 best_quality=float(quality[t, best]) if rated else None,
                 best_model=problem.models["id"].iat[best] if rated else None,
                 source=problem.workload.where(int(t)),
+                note=note,
             )
         )
     raise InfeasibleError(out)

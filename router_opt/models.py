@@ -80,7 +80,12 @@ class ModelSpec(_Frozen):
     deployment: Literal["api", "self-hosted"] | None = None
     """How the model is reached."""
     capacity_mtok_per_day: NonNegativeFinite | None = None
-    """Most it can process in a day, input plus output, millions of tokens; absent means unlimited."""
+    """Most it can process in a day, input plus output, millions of tokens, across all tasks (GPU
+    throughput of a self-hosted deployment, or a rate limit); absent means unlimited."""
+    fixed_usd_per_month: NonNegativeFinite | None = None
+    """Fixed cost of running a self-hosted deployment (GPUs, whether busy or not), USD per month.
+    When set, the optimizer decides whether to provision the deployment at all: traffic may go to
+    it only if it is provisioned, and then the fixed cost is paid."""
     sources: tuple[str, ...] = ()
     """Where each figure comes from (a seed table, a price page) or that it is an assumption."""
 
@@ -182,6 +187,17 @@ class TaskDemand(_Frozen):
     """Quality bar for this task; absent means the policy decides."""
     complexity: Complexity | None = None
     """Optional difficulty label; the policy may set a threshold per complexity."""
+    region: str | None = None
+    """Regions this task's data may be processed in, separated by `|` (e.g. `eu` or `eu|uk`);
+    only models serving from one of them may take it. Absent: the department's policy, else anywhere."""
+    max_latency_ms: NonNegativeFinite | None = None
+    """Slowest acceptable answer, milliseconds; models with a larger `latency_ms` are excluded."""
+
+    @property
+    def allowed_regions(self) -> frozenset[str] | None:
+        if self.region is None:
+            return None
+        return frozenset(part.strip() for part in self.region.split("|") if part.strip())
 
 
 class Workload(_Frozen):
@@ -230,6 +246,15 @@ class Workload(_Frozen):
         return f"{self.source_path}:{self.source_lines[index]}"
 
 
+class VendorCap(_Frozen):
+    """Procurement limits on one provider's part of the plan."""
+
+    max_spend_share: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Most of the plan's $/day that may go to this provider (0..1]."""
+    max_volume_share: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Most of the plan's invocations that may go to this provider (0..1]."""
+
+
 class Policy(_Frozen):
     """The routing rules that are not facts about models or tasks."""
 
@@ -239,6 +264,14 @@ class Policy(_Frozen):
     """Quality bar per task type."""
     min_quality_by_complexity: dict[Complexity, Annotated[float, Field(allow_inf_nan=False)]] = {}
     """Quality bar per complexity label; wins over the task-type bar for rows that carry a label."""
+    budgets_usd_per_day: dict[Identifier, NonNegativeFinite] = {}
+    """Most a department may spend per day, USD (all its roles and workers)."""
+    total_budget_usd_per_day: NonNegativeFinite | None = None
+    """Most the whole plan may spend per day, USD."""
+    vendor_caps: dict[Identifier, VendorCap] = {}
+    """Limits per provider (as spelled in the catalog); the key `*` applies to every provider."""
+    allowed_regions_by_department: dict[Identifier, tuple[Identifier, ...]] = {}
+    """Regions each department's data may be processed in; a task's own `region` wins."""
 
     def threshold_for(self, task: TaskDemand, global_min_quality: float | None = None) -> float:
         """The bar `task` must meet: its own `min_quality`, else `global_min_quality` (the CLI's

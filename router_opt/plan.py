@@ -10,7 +10,7 @@ from router_opt.frame import Mode, build_problem
 from router_opt.io import load_catalog, load_policy, load_workload
 from router_opt.models import Catalog, Policy, Workload
 from router_opt.result import DAYS_PER_YEAR, Result, Settings, build_result
-from router_opt.solver import solve
+from router_opt.solver import Objective, solve
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,16 @@ def optimize_inputs(
     min_quality: float | None = None,
     solver: str = "auto",
     days_per_year: int = DAYS_PER_YEAR,
+    objective: Objective | str = Objective.COST,
+    time_limit_seconds: float | None = None,
+    max_fallbacks: int = 3,
 ) -> Result:
-    """Solve the routing LP for already-loaded inputs."""
-    mode = Mode(mode)
+    """Solve the routing program for already-loaded inputs."""
+    mode, objective = Mode(mode), Objective(objective)
     problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
-    solution = solve(problem, solver=solver)
+    solution = solve(
+        problem, solver=solver, objective=objective, time_limit_seconds=time_limit_seconds, days_per_year=days_per_year
+    )
     baseline = inputs.catalog.baseline_model
     settings = Settings(
         catalog=inputs.catalog.name,
@@ -73,13 +78,15 @@ def optimize_inputs(
         workload_path=inputs.workload_name,
         policy_path=inputs.policy_name,
         mode=mode,
+        objective=objective,
         min_quality=min_quality,
         baseline_model=baseline.id,
         baseline_tier=str(baseline.tier),
         solver=solution.solver,
         days_per_year=days_per_year,
+        time_limit_seconds=time_limit_seconds,
     )
-    return build_result(problem, solution, settings)
+    return build_result(problem, solution, settings, max_fallbacks=max_fallbacks)
 
 
 def optimize(
@@ -89,6 +96,15 @@ def optimize(
     mode: Mode | str = Mode.STRICT,
     min_quality: float | None = None,
     solver: str = "auto",
+    objective: Objective | str = Objective.COST,
+    time_limit_seconds: float | None = None,
 ) -> Result:
     """Load the inputs (bundled defaults where None) and return the optimal routing plan."""
-    return optimize_inputs(load_inputs(catalog, workload, policy), mode=mode, min_quality=min_quality, solver=solver)
+    return optimize_inputs(
+        load_inputs(catalog, workload, policy),
+        mode=mode,
+        min_quality=min_quality,
+        solver=solver,
+        objective=objective,
+        time_limit_seconds=time_limit_seconds,
+    )

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from router_opt.frame import Mode, RoutingProblem
-from router_opt.solver import Solution
+from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
+from router_opt.solver import Objective, Solution
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 DAYS_PER_YEAR = 365
 
 
@@ -39,7 +39,9 @@ class Settings(_Out):
     policy_path: str | None
     """Policy file (None for the bundled default policy)."""
     mode: Mode
-    """strict or blended."""
+    """strict, blended or single."""
+    objective: Objective
+    """cost (cheapest plan) or quality (best plan within budgets)."""
     min_quality: float | None
     """The --min-quality override, if any."""
     baseline_model: str
@@ -50,14 +52,32 @@ class Settings(_Out):
     """Solver and version."""
     days_per_year: int
     """Days used to turn $/day into $/year."""
+    time_limit_seconds: float | None = None
+    """Time limit given to a mixed-integer solve."""
+
+
+class SolveInfo(_Out):
+    """How the solve went."""
+
+    status: str
+    """optimal, or time_limit (a feasible plan that may not be optimal: see mip_gap)."""
+    mip_gap: float | None
+    """Relative optimality gap of a mixed-integer solve (None for an LP)."""
+    eligible_pairs: int
+    """(task, model) pairs allowed by thresholds and limits."""
+    candidate_pairs: int
+    """Pairs left after dropping provably dominated ones: the program's columns."""
 
 
 class Totals(_Out):
     """The whole organisation."""
 
     optimal_usd_per_day: float
+    """Variable cost of the plan plus the fixed cost of the deployments it provisions."""
     baseline_usd_per_day: float
     savings_usd_per_day: float
+    fixed_usd_per_day: float
+    """Fixed cost of provisioned self-hosted deployments (part of optimal_usd_per_day, not of any role)."""
     optimal_usd_per_year: float
     baseline_usd_per_year: float
     savings_usd_per_year: float
@@ -141,16 +161,76 @@ class Assignment(_Out):
     quality: float
 
 
+class ConstraintRow(_Out):
+    """A constraint that ties tasks together, after the solve."""
+
+    kind: str
+    """capacity, deployment, budget, total_budget, spend_share or volume_share."""
+    subject: str
+    """Model, department or provider."""
+    limit: float
+    used: float
+    unit: str
+    binding: bool
+    """The plan uses all of it (or its shadow price is not zero)."""
+    shadow_price: float | None
+    """Objective change per unit more limit ($/day; quality points under --objective quality)."""
+    explanation: str
+    """The same in plain words."""
+
+
+class Deployment(_Out):
+    """A self-hosted model with a fixed monthly cost, and whether the plan provisions it."""
+
+    model: str
+    fixed_usd_per_month: float
+    fixed_usd_per_day: float
+    provisioned: bool
+    capacity_mtok_per_day: float | None
+    used_mtok_per_day: float
+
+
+class Decision(_Out):
+    """Why a task went where it went."""
+
+    department: str
+    role: str
+    task: str
+    models: tuple[str, ...]
+    """Models carrying the task, largest share first."""
+    shares: tuple[float, ...]
+    cheapest_eligible: str
+    """The cheapest model allowed to carry the task on its own merits."""
+    runner_up: str | None
+    """The cheapest eligible model the plan does not use."""
+    runner_up_extra_usd_per_day: float | None
+    """What moving the whole task to the runner-up would add, $/day."""
+    binding: tuple[str, ...]
+    """Constraints that keep the task off its cheapest eligible model."""
+    excluded_cheaper: tuple[str, ...]
+    """Models cheaper than the plan's main choice that may not take the task, with the reason."""
+    fallbacks: tuple[str, ...]
+    """Models that meet the task's bar and limits on their own, cheapest first, the main choice left out:
+    where to send the task when its model is down."""
+    threshold_plus_one_usd_per_day: float | None
+    """What raising the task's threshold by one point adds, $/day (blended: the LP's shadow price;
+    strict/single: repricing this task alone); None when no model would reach it."""
+
+
 class Result(_Out):
     """A routing plan and everything a report shows about it."""
 
     schema_version: str = SCHEMA_VERSION
     settings: Settings
+    solve: SolveInfo
     totals: Totals
     roles: tuple[RoleRow, ...]
     departments: tuple[DepartmentRow, ...]
     tasks: tuple[TaskRow, ...]
     assignments: tuple[Assignment, ...]
+    constraints: tuple[ConstraintRow, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    decisions: tuple[Decision, ...] = ()
 
     def top_tasks(self, n: int) -> list[TaskRow]:
         """The n highest-volume tasks (ties: department, role, task)."""
@@ -166,8 +246,8 @@ def _ratio(numerator: float, denominator: float) -> float:
     return 1.0 if numerator == 0 else float("inf")
 
 
-def build_result(problem: RoutingProblem, solution: Solution, settings: Settings) -> Result:
-    """Roll the solver's shares up into tasks, roles, departments and totals."""
+def build_result(problem: RoutingProblem, solution: Solution, settings: Settings, max_fallbacks: int = 3) -> Result:
+    """Roll the solver's shares up into tasks, roles, departments and totals, and explain them."""
     shares = solution.shares
     tasks = problem.tasks
     volume = tasks["invocations_per_day"].to_numpy()
@@ -259,7 +339,9 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         for department, r in by_department.iterrows()
     )
 
-    optimal = float(task_usd_per_day.sum())
+    deployments = _deployments(problem, solution, days=settings.days_per_year)
+    fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned))
+    optimal = float(task_usd_per_day.sum()) + fixed
     baseline = float(baseline_usd_per_day.sum())
     workers = int(role_frame["headcount"].sum())
     total_volume = float(volume.sum())
@@ -269,6 +351,7 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         optimal_usd_per_day=optimal,
         baseline_usd_per_day=baseline,
         savings_usd_per_day=baseline - optimal,
+        fixed_usd_per_day=fixed,
         optimal_usd_per_year=optimal * days,
         baseline_usd_per_year=baseline * days,
         savings_usd_per_year=(baseline - optimal) * days,
@@ -291,9 +374,150 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
     )
     return Result(
         settings=settings,
+        solve=SolveInfo(
+            status=solution.status,
+            mip_gap=solution.mip_gap,
+            eligible_pairs=solution.pairs,
+            candidate_pairs=solution.candidates,
+        ),
         totals=totals,
         roles=roles,
         departments=departments,
         tasks=task_rows,
         assignments=assignments,
+        constraints=_constraint_rows(solution, settings.objective),
+        deployments=deployments,
+        decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks),
     )
+
+
+def _deployments(problem: RoutingProblem, solution: Solution, days: int) -> tuple[Deployment, ...]:
+    models = problem.models
+    monthly = models["fixed_usd_per_month"].to_numpy()
+    mtok = problem.tasks["tokens_per_day"].to_numpy() / 1e6
+    used = (solution.shares * mtok[:, None]).sum(axis=0)
+    capacity = models["capacity_mtok_per_day"].to_numpy()
+    return tuple(
+        Deployment(
+            model=str(models["id"].iat[m]),
+            fixed_usd_per_month=float(monthly[m]),
+            fixed_usd_per_day=float(monthly[m] * 12 / days),
+            provisioned=bool(solution.provisioned[m]),
+            capacity_mtok_per_day=None if np.isnan(capacity[m]) else float(capacity[m]),
+            used_mtok_per_day=float(used[m]),
+        )
+        for m in np.flatnonzero(monthly > 0)
+    )
+
+
+def _explain(row, objective: Objective) -> str:
+    price = row.shadow_price
+    if not row.binding:
+        return f"not binding: {row.used:,.4g} of {row.limit:,.4g} {row.unit} used"
+    if price is None:
+        return f"binding: {row.used:,.4g} of {row.limit:,.4g} {row.unit} used (no shadow price for a mixed-integer plan)"
+    if objective is Objective.QUALITY:
+        gain = f"raises plan quality by {abs(price):.4g} points"
+    else:
+        gain = f"saves ${abs(price):,.4g}/day" if price < 0 else f"costs ${price:,.4g}/day"
+    if row.kind == "capacity":
+        return f"binding: one more Mtok/day of capacity on {row.subject} {gain}"
+    if row.kind == "deployment":
+        return f"binding: deployment {row.subject} is carrying all it may"
+    if row.kind == "budget":
+        return f"binding: one more $/day of budget for {row.subject} {gain}"
+    if row.kind == "total_budget":
+        return f"binding: one more $/day of total budget {gain}"
+    what = "spend" if row.kind == "spend_share" else "invocations"
+    return f"binding: raising {row.subject}'s cap by one point of {what} share {gain}"
+
+
+def _constraint_rows(solution: Solution, objective: Objective) -> tuple[ConstraintRow, ...]:
+    return tuple(
+        ConstraintRow(
+            kind=c.kind,
+            subject=c.subject,
+            limit=c.limit,
+            used=c.used,
+            unit=c.unit,
+            binding=c.binding,
+            shadow_price=c.shadow_price,
+            explanation=_explain(c, objective),
+        )
+        for c in solution.constraints
+    )
+
+
+def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, max_fallbacks: int):
+    shares = solution.shares
+    cost = problem.usd_per_day
+    ids = problem.models["id"].to_numpy()
+    providers = problem.models["provider"].to_numpy()
+    departments = problem.tasks["department"].to_numpy()
+    # Sort each task's models by $/invocation (then catalog order) once for every ordered list below.
+    order = np.lexsort((np.broadcast_to(np.arange(cost.shape[1]), cost.shape), problem.usd_per_invocation), axis=1)
+    eligible_cost = np.where(problem.eligible, cost, np.inf)
+    cheapest = eligible_cost.argmin(axis=1)
+    unused_cost = np.where(problem.eligible & (shares == 0), cost, np.inf)
+    runner_up = unused_cost.argmin(axis=1)
+    has_runner_up = np.isfinite(unused_cost[np.arange(cost.shape[0]), runner_up])
+    threshold_cost = _threshold_plus_one(problem, solution, task_usd_per_day)
+    binding = [c for c in solution.constraints if c.binding]
+    out = []
+    for t in range(cost.shape[0]):
+        used = np.flatnonzero(shares[t] > 0)
+        used = used[np.argsort(-shares[t, used], kind="stable")]
+        primary = used[0]
+        off_cheapest = task_usd_per_day[t] > cost[t, cheapest[t]] * (1 + 1e-9) + 1e-15
+        reasons: list[str] = []
+        if off_cheapest:
+            cheaper = {ids[m] for m in np.flatnonzero(problem.eligible[t] & (cost[t] < task_usd_per_day[t]))}
+            cheaper_providers = {providers[m] for m in np.flatnonzero(problem.eligible[t]) if ids[m] in cheaper}
+            for c in binding:
+                if (
+                    (c.kind in {"capacity", "deployment"} and c.subject in cheaper)
+                    or (c.kind in {"spend_share", "volume_share"} and c.subject in cheaper_providers)
+                    or (c.kind == "budget" and c.subject == departments[t])
+                    or c.kind == "total_budget"
+                ):
+                    reasons.append(f"{c.kind} {c.subject}")
+        excluded = [
+            f"{ids[m]}: {EXCLUSION_REASONS[int(problem.excluded[t, m])]}"
+            for m in order[t]
+            if problem.excluded[t, m] not in (ELIGIBLE, NOT_RATED) and cost[t, m] < cost[t, primary]
+        ]
+        fallbacks = [ids[m] for m in order[t] if problem.meets_threshold[t, m] and m != primary][:max_fallbacks]
+        extra = float(cost[t, runner_up[t]] - task_usd_per_day[t]) if has_runner_up[t] else None
+        out.append(
+            Decision(
+                department=problem.tasks["department"].iat[t],
+                role=problem.tasks["role"].iat[t],
+                task=problem.tasks["task"].iat[t],
+                models=tuple(str(ids[m]) for m in used),
+                shares=tuple(float(shares[t, m]) for m in used),
+                cheapest_eligible=str(ids[cheapest[t]]),
+                runner_up=str(ids[runner_up[t]]) if has_runner_up[t] else None,
+                runner_up_extra_usd_per_day=extra,
+                binding=tuple(reasons),
+                excluded_cheaper=tuple(excluded),
+                fallbacks=tuple(str(f) for f in fallbacks),
+                threshold_plus_one_usd_per_day=None if np.isnan(threshold_cost[t]) else float(threshold_cost[t]),
+            )
+        )
+    return tuple(out)
+
+
+def _threshold_plus_one(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray) -> np.ndarray:
+    """$/day added by raising each task's threshold one point (NaN: no model reaches it)."""
+    if solution.quality_duals is not None:
+        # Blended LP: the quality row's shadow price is exactly $/day per point.
+        return np.maximum(solution.quality_duals, 0.0)
+    # Strict or single: holding every other task fixed, reprice this one against the models that
+    # would still qualify (within limits and at least one point better than the bar).
+    within_limits = (problem.excluded == ELIGIBLE) | (problem.excluded == BELOW_THRESHOLD)
+    quality = np.nan_to_num(problem.quality, nan=-np.inf)
+    qualifies = within_limits & (quality >= problem.tasks["min_quality"].to_numpy()[:, None] + 1)
+    still_ok = np.where(qualifies, problem.usd_per_day, np.inf).min(axis=1)
+    uses_unqualified = ((solution.shares > 0) & ~qualifies).any(axis=1)
+    delta = np.where(uses_unqualified, still_ok - task_usd_per_day, 0.0)
+    return np.where(np.isfinite(still_ok), delta, np.nan)

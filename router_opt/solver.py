@@ -1,119 +1,713 @@
-"""RoutingProblem -> PuLP linear program -> shares. The only module that imports pulp.
+"""RoutingProblem -> linear (or mixed-integer) program -> shares. The only module that imports pulp
+and highspy.
 
-Variables x[t, m] >= 0 exist only for eligible (task, model) pairs; each task's shares sum to 1; in
-blended mode each task's share-weighted quality meets its threshold. The objective is the plan's
-$/day. The LP is built from flat (variable, coefficient) lists, one constraint per task, never by
-looping over a task x model grid with dictionary look-ups.
+Columns: x[t, m] >= 0 for each candidate (task, model) pair, the share of task t's daily volume on
+model m; y[m] in {0, 1} for each self-hosted deployment with a fixed monthly cost (provisioned or
+not). Rows:
+
+- assign[t]:   sum_m x[t, m] = 1
+- quality[t]:  sum_m q[t, m] x[t, m] >= threshold[t]                      (blended mode)
+- capacity[m]: sum_t Mtok[t] x[t, m] <= capacity[m] (x y[m] when m has a fixed cost)
+- link[m]:     sum_t x[t, m] <= (number of tasks) y[m]                    (fixed cost, no capacity)
+- budget[d]:   sum_{t in d} cost[t, m] x[t, m] <= budget[d]
+- total budget: sum cost x + fixed y <= budget
+- spend share[p]:  spend on p's models <= share x total spend
+- volume share[p]: invocations on p's models <= share x total invocations
+
+The program is assembled once as sparse arrays (`LinearProgram`) and handed either to PuLP (with
+HiGHS or CBC) or straight to highspy. Before that, candidates that are provably never needed are
+dropped (`dominated_candidates`): without coupling rows that leaves one candidate per task, so the
+closed-form answer falls out of the same code path.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import metadata
 
 import numpy as np
 
-from router_opt.errors import SolverError
-from router_opt.frame import Mode, RoutingProblem
+from router_opt.errors import RouterOptError, SolverError
+from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem
 
 # Shares below this are solver noise (simplex leaves 1e-12-sized values); they are set to zero.
 SHARE_EPSILON = 1e-9
+# A coupling row counts as binding when its slack is below this fraction of its limit.
+BINDING_TOLERANCE = 1e-7
+DAYS_PER_MONTH = 365 / 12
 
-SOLVERS = ("auto", "highs", "cbc")
+SOLVERS = ("auto", "highs", "highspy", "cbc")
+
+
+class Objective(StrEnum):
+    """What the optimizer minimises or maximises."""
+
+    COST = "cost"
+    """Cheapest plan that meets every threshold and constraint."""
+    QUALITY = "quality"
+    """Best invocation-weighted quality within the budgets (then the cheapest such plan)."""
+
+
+@dataclass(frozen=True)
+class CouplingRow:
+    """A constraint that ties tasks together, in words a report can print."""
+
+    kind: str
+    """capacity, deployment, budget, total_budget, spend_share or volume_share."""
+    subject: str
+    """The model, department or provider it limits."""
+    limit: float
+    """Right-hand side, in `unit`."""
+    unit: str
+    """Mtok/day, USD/day, share, or tasks."""
+
+
+@dataclass(frozen=True)
+class ConstraintReport:
+    """A coupling row after the solve: how much of it the plan uses and what it is worth."""
+
+    kind: str
+    subject: str
+    limit: float
+    used: float
+    unit: str
+    binding: bool
+    shadow_price: float | None
+    """Change of the objective ($/day, or quality points with --objective quality) per unit more
+    limit (per percentage point for share caps); None for a mixed-integer solve."""
+
+
+class InfeasiblePlanError(RouterOptError):
+    """No plan satisfies every constraint; `relaxations` says which to loosen and by how much."""
+
+    def __init__(self, relaxations: list[str]):
+        self.relaxations = list(relaxations)
+        lines = ["No routing plan satisfies every constraint. The smallest relaxation found (minimum total"]
+        lines.append("relative change, from an elastic version of the problem) is:")
+        lines += [f"  - {r}" for r in self.relaxations]
+        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
 class Solution:
-    """What the solver decided, with enough about the run to reproduce it."""
+    """What the solver decided, with enough about the run to reproduce and explain it."""
 
     shares: np.ndarray
     """T x M share of each task's daily volume sent to each model (rows sum to 1)."""
+    provisioned: np.ndarray
+    """M bools: a fixed-cost deployment is provisioned (True for every model without a fixed cost)."""
     objective_usd_per_day: float
-    """The solver's objective: the plan's cost per day."""
+    """Variable plus fixed $/day of the plan."""
     solver: str
     """Solver that produced the plan, with its version."""
     status: str
-    """Solver status as PuLP reports it."""
-    build_seconds: float
-    solve_seconds: float
+    """optimal, or time_limit (a feasible plan, possibly not optimal: see mip_gap)."""
+    constraints: tuple[ConstraintReport, ...]
+    """Every coupling row with its use and shadow price."""
+    quality_duals: np.ndarray | None
+    """Blended mode: $/day per point of each task's threshold (None otherwise)."""
+    mip_gap: float | None
+    """Relative gap of a mixed-integer solve (0 when proven optimal); None for an LP."""
+    candidates: int
+    """Columns for (task, model) pairs after dropping dominated ones."""
+    pairs: int
+    """Eligible (task, model) pairs before that."""
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
 
 
-def _pick_solver(name: str):
+# --------------------------------------------------------------------------------------------------
+# Presolve: candidates that can be dropped without changing the optimum.
+
+
+def _capped_providers(problem: RoutingProblem) -> set[str]:
+    caps = problem.policy.vendor_caps
+    providers = set(problem.models["provider"])
+    return providers if "*" in caps else providers & set(caps)
+
+
+def dominated_candidates(problem: RoutingProblem, objective: Objective = Objective.COST) -> np.ndarray:
+    """T x M: eligible pairs that some *free* model (no capacity, no fixed cost, provider without a
+    cap) serves at least as cheaply and, where quality enters the program (blended mode, quality
+    objective), at least as well. Moving a dominated pair's share to its dominator never raises
+    cost, never lowers quality, and uses nothing any coupling row limits, so the optimum survives.
+    A spend-share cap breaks that argument (a cheaper plan shrinks the total every share is taken
+    of), so with one nothing is dropped. Ties go to the higher quality, then the catalog order."""
+    eligible = problem.eligible
+    if any(cap.max_spend_share is not None for cap in problem.policy.vendor_caps.values()):
+        return np.zeros(eligible.shape, dtype=bool)
+    models = problem.models
+    capped = _capped_providers(problem)
+    free_model = (
+        models["capacity_mtok_per_day"].isna().to_numpy()
+        & (models["fixed_usd_per_month"].to_numpy() == 0)
+        & ~models["provider"].isin(capped).to_numpy()
+    )
+    use_quality = problem.mode is Mode.BLENDED or objective is Objective.QUALITY
+    cost = np.where(eligible, problem.usd_per_day, np.inf)
+    quality = np.where(eligible, np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
+    key_quality = quality if use_quality else np.zeros_like(quality)
+    positions = np.broadcast_to(np.arange(cost.shape[1]), cost.shape)
+    # Sort each task's models by cost, then quality (best first), then catalog position.
+    order = np.lexsort((positions, -quality, cost), axis=1)
+    sorted_free = np.take_along_axis(eligible & free_model[None, :], order, axis=1)
+    sorted_quality = np.take_along_axis(key_quality, order, axis=1)
+    best_free_so_far = np.maximum.accumulate(np.where(sorted_free, sorted_quality, -np.inf), axis=1)
+    before = np.concatenate([np.full((cost.shape[0], 1), -np.inf), best_free_so_far[:, :-1]], axis=1)
+    dominated_sorted = before >= sorted_quality
+    dominated = np.zeros(eligible.shape, dtype=bool)
+    np.put_along_axis(dominated, order, dominated_sorted, axis=1)
+    return dominated & eligible
+
+
+# --------------------------------------------------------------------------------------------------
+# The program as arrays.
+
+
+@dataclass
+class LinearProgram:
+    """min c'x subject to row_lower <= A x <= row_upper, 0 <= x <= col_upper (CSR rows)."""
+
+    col_cost: np.ndarray
+    col_upper: np.ndarray
+    col_integer: np.ndarray
+    row_start: np.ndarray
+    row_index: np.ndarray
+    row_value: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    pair_task: np.ndarray
+    pair_model: np.ndarray
+    deployment_models: np.ndarray
+    """Model index of each y column (they follow the pair columns)."""
+    coupling: list[CouplingRow]
+    first_coupling_row: int
+    quality_rows: np.ndarray | None
+    """Row index of each task's quality row (blended), else None."""
+    slack_rows: np.ndarray | None = None
+    """Coupling row of each elastic slack column (elastic programs only)."""
+
+    @property
+    def n_cols(self) -> int:
+        return self.col_cost.size
+
+    @property
+    def n_rows(self) -> int:
+        return self.row_lower.size
+
+
+class _Rows:
+    """Collects rows as COO triplets, then packs them into CSR."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, row_of_entry, cols, vals, lower, upper) -> int:
+        """Add len(lower) rows; row_of_entry numbers them from 0. Returns the first row's index."""
+        first = self.count
+        lower = np.atleast_1d(np.asarray(lower, dtype=float))
+        self.rows.append(np.asarray(row_of_entry, dtype=np.int64) + first)
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.asarray(vals, dtype=float))
+        self.lower.append(lower)
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), lower.shape).copy())
+        self.count += lower.size
+        return first
+
+    def csr(self):
+        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate(self.cols) if self.cols else np.zeros(0, dtype=np.int64)
+        vals = np.concatenate(self.vals) if self.vals else np.zeros(0)
+        keep = vals != 0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        start = np.zeros(self.count + 1, dtype=np.int64)
+        np.add.at(start, rows + 1, 1)
+        return np.cumsum(start), cols, vals, np.concatenate(self.lower), np.concatenate(self.upper)
+
+
+def build_program(
+    problem: RoutingProblem,
+    objective: Objective = Objective.COST,
+    candidates: np.ndarray | None = None,
+    days_per_year: int = 365,
+) -> LinearProgram:
+    """Assemble the program for `problem` over the `candidates` mask (default: all eligible pairs)."""
+    mask = problem.eligible if candidates is None else candidates
+    pair_task, pair_model = np.nonzero(mask)  # row-major: grouped by task
+    n_pairs = pair_task.size
+    n_tasks = problem.eligible.shape[0]
+    models, tasks, policy = problem.models, problem.tasks, problem.policy
+    pair_cost = problem.usd_per_day[pair_task, pair_model]
+    pair_quality = np.nan_to_num(problem.quality[pair_task, pair_model], nan=0.0)
+    volume = tasks["invocations_per_day"].to_numpy()
+    mtok = tasks["tokens_per_day"].to_numpy() / TOKENS_PER_MTOK
+
+    fixed_usd_per_day = models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
+    deployment_models = np.flatnonzero(fixed_usd_per_day > 0)
+    y_col = {int(m): n_pairs + k for k, m in enumerate(deployment_models)}
+    n_cols = n_pairs + deployment_models.size
+
+    rows = _Rows()
+    rows.add(pair_task, np.arange(n_pairs), np.ones(n_pairs), np.ones(n_tasks), 1.0)
+    quality_rows = None
+    if problem.mode is Mode.BLENDED:
+        first = rows.add(pair_task, np.arange(n_pairs), pair_quality, tasks["min_quality"].to_numpy(), np.inf)
+        quality_rows = first + np.arange(n_tasks)
+
+    coupling: list[CouplingRow] = []
+    first_coupling_row = rows.count
+
+    def add_coupling(cols, vals, limit, row: CouplingRow):
+        rows.add(np.zeros(len(cols), dtype=np.int64), cols, vals, -np.inf, limit)
+        coupling.append(row)
+
+    capacity = models["capacity_mtok_per_day"].to_numpy()
+    for m in range(len(models)):
+        on_m = np.flatnonzero(pair_model == m)
+        model_id = str(models["id"].iat[m])
+        has_capacity = not np.isnan(capacity[m])
+        if m in y_col:
+            if has_capacity:
+                cols = np.r_[on_m, y_col[m]]
+                add_coupling(cols, np.r_[mtok[pair_task[on_m]], -capacity[m]], 0.0,
+                             CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"))
+            else:
+                cols = np.r_[on_m, y_col[m]]
+                add_coupling(cols, np.r_[np.ones(on_m.size), -float(max(on_m.size, 1))], 0.0,
+                             CouplingRow("deployment", model_id, float(on_m.size), "tasks"))
+        elif has_capacity and on_m.size:
+            add_coupling(on_m, mtok[pair_task[on_m]], float(capacity[m]),
+                         CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"))
+
+    departments = tasks["department"].to_numpy()
+    for department, budget in policy.budgets_usd_per_day.items():
+        in_d = np.flatnonzero(departments[pair_task] == department)
+        add_coupling(in_d, pair_cost[in_d], float(budget), CouplingRow("budget", department, float(budget), "USD/day"))
+    all_cols = np.arange(n_cols)
+    all_cost = np.r_[pair_cost, fixed_usd_per_day[deployment_models]]
+    if policy.total_budget_usd_per_day is not None:
+        limit = float(policy.total_budget_usd_per_day)
+        add_coupling(all_cols, all_cost, limit, CouplingRow("total_budget", "all departments", limit, "USD/day"))
+
+    col_model = np.r_[pair_model, deployment_models]
+    providers = models["provider"].to_numpy()
+    total_volume = float(volume.sum())
+    for provider in sorted(set(providers)):
+        cap = policy.vendor_caps.get(provider) or policy.vendor_caps.get("*")
+        if cap is None:
+            continue
+        mine = providers[col_model] == provider
+        if cap.max_spend_share is not None:
+            share = cap.max_spend_share
+            add_coupling(all_cols, all_cost * (mine - share), 0.0, CouplingRow("spend_share", provider, share, "share"))
+        if cap.max_volume_share is not None:
+            share = cap.max_volume_share
+            on_p = np.flatnonzero(mine[:n_pairs])
+            add_coupling(on_p, volume[pair_task[on_p]], share * total_volume,
+                         CouplingRow("volume_share", provider, share, "share"))
+
+    start, index, value, lower, upper = rows.csr()
+    if objective is Objective.COST:
+        col_cost = all_cost
+    else:
+        # Maximise invocation-weighted quality: minimise its negative.
+        weights = volume / total_volume if total_volume > 0 else np.full(n_tasks, 1.0 / n_tasks)
+        col_cost = np.r_[-(weights[pair_task] * pair_quality), np.zeros(deployment_models.size)]
+    return LinearProgram(
+        col_cost=col_cost,
+        col_upper=np.ones(n_cols),
+        col_integer=np.r_[np.full(n_pairs, problem.mode is Mode.SINGLE), np.ones(deployment_models.size, dtype=bool)],
+        row_start=start,
+        row_index=index,
+        row_value=value,
+        row_lower=lower,
+        row_upper=upper,
+        pair_task=pair_task,
+        pair_model=pair_model,
+        deployment_models=deployment_models,
+        coupling=coupling,
+        first_coupling_row=first_coupling_row,
+        quality_rows=quality_rows,
+    )
+
+
+def _elastic(program: LinearProgram, scale: np.ndarray) -> LinearProgram:
+    """The same rows with a slack column on every coupling row, minimising the total relative
+    slack: the smallest (in that sense) loosening that makes the program feasible."""
+    n_coupling = len(program.coupling)
+    coupling_rows = program.first_coupling_row + np.arange(n_coupling)
+    n = program.n_cols
+    # Rebuild CSR with one extra entry (-1 on the slack column) per coupling row.
+    counts = np.diff(program.row_start)
+    extra = np.zeros(program.n_rows, dtype=np.int64)
+    extra[coupling_rows] = 1
+    new_start = np.r_[0, np.cumsum(counts + extra)]
+    index = np.empty(new_start[-1], dtype=np.int64)
+    value = np.empty(new_start[-1])
+    for r in range(program.n_rows):
+        a, b = program.row_start[r], program.row_start[r + 1]
+        s = new_start[r]
+        index[s : s + b - a] = program.row_index[a:b]
+        value[s : s + b - a] = program.row_value[a:b]
+        if extra[r]:
+            index[s + b - a] = n + (r - program.first_coupling_row)
+            value[s + b - a] = -1.0
+    return LinearProgram(
+        col_cost=np.r_[np.zeros(n), 1.0 / scale],
+        col_upper=np.r_[program.col_upper, np.full(n_coupling, np.inf)],
+        col_integer=np.r_[program.col_integer, np.zeros(n_coupling, dtype=bool)],
+        row_start=new_start,
+        row_index=index,
+        row_value=value,
+        row_lower=program.row_lower,
+        row_upper=program.row_upper,
+        pair_task=program.pair_task,
+        pair_model=program.pair_model,
+        deployment_models=program.deployment_models,
+        coupling=program.coupling,
+        first_coupling_row=program.first_coupling_row,
+        quality_rows=program.quality_rows,
+        slack_rows=np.arange(n_coupling),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Backends.
+
+
+@dataclass(frozen=True)
+class _Raw:
+    status: str  # optimal | infeasible | time_limit | failed
+    x: np.ndarray | None
+    row_dual: np.ndarray | None
+    mip_gap: float | None
+    solver: str
+
+
+def _solve_highspy(program: LinearProgram, time_limit_seconds: float | None) -> _Raw:
+    import highspy
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    if time_limit_seconds is not None:
+        highs.setOptionValue("time_limit", float(time_limit_seconds))
+    lp = highspy.HighsLp()
+    lp.num_col_ = program.n_cols
+    lp.num_row_ = program.n_rows
+    lp.col_cost_ = program.col_cost
+    lp.col_lower_ = np.zeros(program.n_cols)
+    lp.col_upper_ = np.where(np.isinf(program.col_upper), highspy.kHighsInf, program.col_upper)
+    lp.row_lower_ = np.where(np.isinf(program.row_lower), -highspy.kHighsInf, program.row_lower)
+    lp.row_upper_ = np.where(np.isinf(program.row_upper), highspy.kHighsInf, program.row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = program.row_start
+    lp.a_matrix_.index_ = program.row_index
+    lp.a_matrix_.value_ = program.row_value
+    is_mip = bool(program.col_integer.any())
+    if is_mip:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in program.col_integer
+        ]
+    highs.passModel(lp)
+    highs.run()
+    name = f"HiGHS {metadata.version('highspy')} (direct)"
+    status = highs.getModelStatus()
+    statuses = highspy.HighsModelStatus
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == statuses.kOptimal:
+        code = "optimal"
+    elif status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
+        return _Raw("infeasible", None, None, None, name)
+    elif status == statuses.kTimeLimit and has_solution:
+        code = "time_limit"
+    else:
+        return _Raw("failed", None, None, None, f"{name}: {highs.modelStatusToString(status)}")
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value, dtype=float)
+    duals = None if is_mip else np.asarray(solution.row_dual, dtype=float)
+    gap = float(info.mip_gap) if is_mip else None
+    return _Raw(code, x, duals, gap, name)
+
+
+def _solve_pulp(program: LinearProgram, engine: str, time_limit_seconds: float | None) -> _Raw:
     import pulp
-
-    if name not in SOLVERS:
-        raise SolverError(f"unknown solver '{name}'; choose one of {', '.join(SOLVERS)}")
-    if name in {"auto", "highs"}:
-        highs = pulp.HiGHS(msg=False)
-        if highs.available():
-            return highs, f"HiGHS {metadata.version('highspy')} via PuLP {pulp.__version__}"
-        if name == "highs":
-            raise SolverError("HiGHS is not available: install highspy (pip install highspy)")
-    with warnings.catch_warnings():
-        # PuLP 3.x warns that bundled CBC goes away in 4.0; the dependency pin keeps us on 3.x.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(msg=False), f"CBC (bundled with PuLP {pulp.__version__})"
-
-
-def solve(problem: RoutingProblem, solver: str = "auto") -> Solution:
-    """Solve the routing LP for `problem` and return the optimal shares."""
-    import pulp
-
-    started = time.perf_counter()
-    task_index, model_index = np.nonzero(problem.eligible)  # row-major: grouped by task
-    cost = problem.usd_per_day[task_index, model_index]
 
     prob = pulp.LpProblem("routing", pulp.LpMinimize)
-    shares = [prob.add_variable(f"x{k}", lowBound=0) for k in range(task_index.size)]
-    prob.setObjective(pulp.LpAffineExpression(zip(shares, cost.tolist())))
-
-    starts = np.flatnonzero(np.r_[True, task_index[1:] != task_index[:-1]])
-    stops = np.r_[starts[1:], task_index.size]
-    quality = problem.quality[task_index, model_index].tolist()
-    thresholds = problem.tasks["min_quality"].to_numpy()
-    for start, stop in zip(starts.tolist(), stops.tolist()):
-        t = int(task_index[start])
-        block = shares[start:stop]
-        prob.addConstraint(
-            pulp.LpConstraint(pulp.LpAffineExpression((x, 1.0) for x in block), pulp.LpConstraintEQ, f"assign_{t}", 1.0)
+    columns = [
+        prob.add_variable(
+            f"c{k}",
+            lowBound=0,
+            upBound=None if np.isinf(upper) else float(upper),
+            cat=pulp.LpInteger if integer else pulp.LpContinuous,
         )
-        if problem.mode is Mode.BLENDED:
-            prob.addConstraint(
-                pulp.LpConstraint(
-                    pulp.LpAffineExpression(zip(block, quality[start:stop])),
-                    pulp.LpConstraintGE,
-                    f"quality_{t}",
-                    float(thresholds[t]),
-                )
-            )
+        for k, (upper, integer) in enumerate(zip(program.col_upper.tolist(), program.col_integer.tolist()))
+    ]
+    costs = program.col_cost.tolist()
+    prob.setObjective(pulp.LpAffineExpression([(columns[k], c) for k, c in enumerate(costs) if c != 0]))
+    start, index, value = program.row_start.tolist(), program.row_index.tolist(), program.row_value.tolist()
+    constraints = []
+    for r, (lower, upper) in enumerate(zip(program.row_lower.tolist(), program.row_upper.tolist())):
+        expr = pulp.LpAffineExpression([(columns[c], v) for c, v in zip(index[start[r] : start[r + 1]], value[start[r] : start[r + 1]])])
+        if lower == upper:
+            constraint = pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", lower)
+        elif np.isinf(upper):
+            constraint = pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{r}", lower)
+        else:
+            constraint = pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{r}", upper)
+        prob.addConstraint(constraint)
+        constraints.append(constraint)
+
+    is_mip = bool(program.col_integer.any())
+    if engine == "highs":
+        solver = pulp.HiGHS(msg=False, timeLimit=time_limit_seconds)
+        name = f"HiGHS {metadata.version('highspy')} via PuLP {pulp.__version__}"
+    else:
+        with warnings.catch_warnings():
+            # PuLP 3.x warns that bundled CBC goes away in 4.0; the dependency pin keeps us on 3.x.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_seconds)
+        name = f"CBC (bundled with PuLP {pulp.__version__})"
+    try:
+        prob.solve(solver)
+    except pulp.PulpSolverError as exc:
+        return _Raw("failed", None, None, None, f"{name}: {exc}")
+    # After a failed solve PuLP still fills in values: only the status says whether they mean anything.
+    status = pulp.LpStatus[prob.status]
+    if status == "Infeasible":
+        return _Raw("infeasible", None, None, None, name)
+    if status != "Optimal":
+        return _Raw("failed", None, None, None, f"{name}: status {status}")
+    gap = None
+    code = "optimal"
+    if is_mip and engine == "highs":
+        info = prob.solverModel.getInfo()
+        gap = float(info.mip_gap)
+        if prob.solverModel.getModelStatus().name == "kTimeLimit":
+            code = "time_limit"
+    elif is_mip:
+        gap = 0.0 if prob.sol_status == pulp.LpSolutionOptimal else None
+        if prob.sol_status != pulp.LpSolutionOptimal:
+            code = "time_limit"
+    x = np.array([c.varValue or 0.0 for c in columns], dtype=float)
+    duals = None if is_mip else np.array([c.pi if c.pi is not None else 0.0 for c in constraints], dtype=float)
+    return _Raw(code, x, duals, gap, name)
+
+
+def _engine(solver: str) -> str:
+    """'highspy' (direct), 'highs' (through PuLP) or 'cbc' (through PuLP)."""
+    if solver not in SOLVERS:
+        raise SolverError(f"unknown solver '{solver}'; choose one of {', '.join(SOLVERS)}")
+    if solver in {"auto", "highs", "highspy"}:
+        try:
+            import highspy  # noqa: F401
+        except ImportError:
+            if solver != "auto":
+                raise SolverError("HiGHS is not available: install highspy (pip install highspy)") from None
+            return "cbc"
+        return "highs" if solver == "auto" else solver
+    return solver
+
+
+def _run(program: LinearProgram, engine: str, time_limit_seconds: float | None) -> _Raw:
+    if engine == "highspy":
+        return _solve_highspy(program, time_limit_seconds)
+    return _solve_pulp(program, engine, time_limit_seconds)
+
+
+# --------------------------------------------------------------------------------------------------
+# The entry point.
+
+
+def solve(
+    problem: RoutingProblem,
+    solver: str = "auto",
+    objective: Objective | str = Objective.COST,
+    time_limit_seconds: float | None = None,
+    presolve: bool = True,
+    days_per_year: int = 365,
+) -> Solution:
+    """Solve the routing program for `problem`. `solver`: auto (HiGHS through PuLP, else CBC),
+    highs, cbc, or highspy (the same program handed to HiGHS directly, for large cases)."""
+    objective = Objective(objective)
+    started = time.perf_counter()
+    engine = _engine(solver)
+    dominated = dominated_candidates(problem, objective) if presolve else np.zeros_like(problem.eligible)
+    candidates = problem.eligible & ~dominated
+    program = build_program(problem, objective, candidates, days_per_year)
     built = time.perf_counter()
 
-    engine, engine_name = _pick_solver(solver)
-    try:
-        prob.solve(engine)
-    except pulp.PulpSolverError as exc:
-        raise SolverError(f"{engine_name} failed: {exc}") from None
+    raw = _run(program, engine, time_limit_seconds)
+    if raw.status == "infeasible":
+        raise InfeasiblePlanError(_diagnose(problem, program, engine))
+    if raw.status == "failed":
+        raise SolverError(f"the solver failed: {raw.solver}")
+    duals_from = raw
+    if objective is Objective.QUALITY:
+        # Second pass: the cheapest of the best-quality plans, so spare budget is not spent for nothing.
+        best_quality = -float(program.col_cost @ raw.x)
+        cost_program = build_program(problem, Objective.COST, candidates, days_per_year)
+        cost_program = _with_quality_floor(cost_program, program, best_quality)
+        second = _run(cost_program, engine, time_limit_seconds)
+        if second.status in {"optimal", "time_limit"}:
+            raw = second
     solved = time.perf_counter()
 
-    status = pulp.LpStatus[prob.status]
-    # After a failed solve PuLP still fills in values: only an Optimal status is a plan.
-    if status != "Optimal":
-        raise SolverError(f"{engine_name} returned status '{status}' for a problem router-opt checked as feasible")
-
-    values = np.array([x.varValue or 0.0 for x in shares], dtype=float)
+    n_pairs = program.pair_task.size
+    values = np.clip(raw.x[:n_pairs], 0.0, 1.0)
     values[values < SHARE_EPSILON] = 0.0
-    dense = np.zeros(problem.eligible.shape, dtype=float)
-    dense[task_index, model_index] = np.minimum(values, 1.0)
+    shares = np.zeros(problem.eligible.shape, dtype=float)
+    shares[program.pair_task, program.pair_model] = values
+    provisioned = np.ones(len(problem.models), dtype=bool)
+    provisioned[program.deployment_models] = raw.x[n_pairs : n_pairs + program.deployment_models.size] > 0.5
+    fixed_usd_per_day = problem.models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
+    objective_usd_per_day = float((shares * problem.usd_per_day).sum() + fixed_usd_per_day[program.deployment_models][provisioned[program.deployment_models]].sum())
+
+    reports = _constraint_reports(
+        program,
+        raw.x,
+        duals_from.row_dual,
+        objective,
+        objective_usd_per_day,
+        float(problem.tasks["invocations_per_day"].sum()),
+    )
+    quality_duals = None
+    if program.quality_rows is not None and raw.row_dual is not None and objective is Objective.COST:
+        quality_duals = raw.row_dual[program.quality_rows]
     return Solution(
-        shares=dense,
-        objective_usd_per_day=float(pulp.value(prob.objective) or 0.0),
-        solver=engine_name,
-        status=status,
+        shares=shares,
+        provisioned=provisioned,
+        objective_usd_per_day=objective_usd_per_day,
+        solver=raw.solver,
+        status=raw.status,
+        constraints=reports,
+        quality_duals=quality_duals,
+        mip_gap=raw.mip_gap,
+        candidates=int(candidates.sum()),
+        pairs=int(problem.eligible.sum()),
         build_seconds=built - started,
         solve_seconds=solved - built,
     )
+
+
+def _with_quality_floor(cost_program: LinearProgram, quality_program: LinearProgram, best_quality: float) -> LinearProgram:
+    """`cost_program` plus one row: invocation-weighted quality >= best_quality (less a hair, so
+    the second pass is not made infeasible by rounding in the first)."""
+    cols = np.flatnonzero(quality_program.col_cost != 0)
+    floor = best_quality - 1e-9 * max(1.0, abs(best_quality))
+    start = np.r_[cost_program.row_start, cost_program.row_start[-1] + cols.size]
+    return LinearProgram(
+        col_cost=cost_program.col_cost,
+        col_upper=cost_program.col_upper,
+        col_integer=cost_program.col_integer,
+        row_start=start,
+        row_index=np.r_[cost_program.row_index, cols],
+        row_value=np.r_[cost_program.row_value, -quality_program.col_cost[cols]],
+        row_lower=np.r_[cost_program.row_lower, floor],
+        row_upper=np.r_[cost_program.row_upper, np.inf],
+        pair_task=cost_program.pair_task,
+        pair_model=cost_program.pair_model,
+        deployment_models=cost_program.deployment_models,
+        coupling=cost_program.coupling,
+        first_coupling_row=cost_program.first_coupling_row,
+        quality_rows=cost_program.quality_rows,
+    )
+
+
+def _constraint_reports(
+    program: LinearProgram, x: np.ndarray, duals, objective: Objective, spend_usd_per_day: float, volume_per_day: float
+) -> tuple[ConstraintReport, ...]:
+    """Each coupling row in the units a person thinks in. Shadow prices are per unit of the limit:
+    per Mtok/day, per USD/day, per task slot, and per percentage point for share caps (a share row
+    reads spend_p - share x spend <= 0, so one more point of share moves its right-hand side by
+    1% of the plan's spend, or of its invocations)."""
+    n_pairs = program.pair_task.size
+    entry_row = np.repeat(np.arange(program.n_rows), np.diff(program.row_start))
+    contribution = program.row_value * x[program.row_index]
+    activity = np.bincount(entry_row, weights=contribution, minlength=program.n_rows)
+    # Capacity and deployment rows of fixed-cost models also hold -capacity x y: count traffic only.
+    traffic = np.bincount(
+        entry_row, weights=np.where(program.row_index < n_pairs, contribution, 0.0), minlength=program.n_rows
+    )
+    out = []
+    for k, row in enumerate(program.coupling):
+        r = program.first_coupling_row + k
+        used = float(activity[r])
+        limit_rhs = float(program.row_upper[r])
+        if row.kind in {"capacity", "deployment"}:
+            used, limit_rhs = float(traffic[r]), row.limit
+        per_unit = 1.0
+        if row.kind == "spend_share":
+            # activity = spend_p - share * spend; report spend_p / spend.
+            used = (used / spend_usd_per_day + row.limit) if spend_usd_per_day > 0 else 0.0
+            limit_rhs, per_unit = row.limit, 0.01 * spend_usd_per_day
+        if row.kind == "volume_share":
+            used = used / volume_per_day if volume_per_day > 0 else 0.0
+            limit_rhs, per_unit = row.limit, 0.01 * volume_per_day
+        slack = limit_rhs - used
+        dual = None if duals is None else float(duals[r]) * per_unit
+        binding = bool(
+            (np.isfinite(slack) and slack <= BINDING_TOLERANCE * max(1.0, abs(limit_rhs)))
+            or (dual is not None and abs(dual) > 1e-12)
+        )
+        if dual is not None and objective is Objective.QUALITY:
+            dual = -dual  # quality points gained per unit of limit
+        out.append(ConstraintReport(row.kind, row.subject, row.limit, used, row.unit, binding, dual))
+    return tuple(out)
+
+
+def _diagnose(problem: RoutingProblem, program: LinearProgram, engine: str) -> list[str]:
+    """Which coupling rows to loosen, and by how much, from the elastic program."""
+    if not program.coupling:
+        return ["no coupling constraint to relax: the tasks' own limits cannot all be met"]
+    baseline_usd_per_day = float(problem.baseline_usd_per_day.sum()) or 1.0
+    total_volume = float(problem.tasks["invocations_per_day"].sum()) or 1.0
+    scale = []
+    for k, row in enumerate(program.coupling):
+        if row.kind == "spend_share":
+            scale.append(baseline_usd_per_day)
+        elif row.kind == "volume_share":
+            scale.append(total_volume)
+        else:
+            scale.append(max(abs(row.limit), 1e-6))
+    scale = np.array(scale)
+    elastic = _elastic(program, scale)
+    raw = _run(elastic, "highspy" if engine == "highspy" else engine, None)
+    if raw.status not in {"optimal", "time_limit"}:
+        return ["the elastic problem could not be solved either; check the tasks' limits"]
+    slack = raw.x[program.n_cols :]
+    out = []
+    for k, row in enumerate(program.coupling):
+        s = float(slack[k])
+        if s <= 1e-9 * max(1.0, scale[k]):
+            continue
+        if row.kind == "capacity":
+            out.append(f"capacity of {row.subject}: raise from {row.limit:,.4g} to {row.limit + s:,.4g} Mtok/day (short {s:,.4g})")
+        elif row.kind == "deployment":
+            out.append(f"deployment {row.subject}: cannot carry the tasks routed to it")
+        elif row.kind == "budget":
+            out.append(f"budget of {row.subject}: short by ${s:,.4g}/day (limit ${row.limit:,.4g}/day)")
+        elif row.kind == "total_budget":
+            out.append(f"total budget: short by ${s:,.4g}/day (limit ${row.limit:,.4g}/day)")
+        elif row.kind == "spend_share":
+            out.append(f"spend cap on {row.subject} ({row.limit:.0%} of spend): exceeded by ${s:,.4g}/day")
+        elif row.kind == "volume_share":
+            out.append(
+                f"volume cap on {row.subject} ({row.limit:.0%} of invocations): exceeded by {s:,.4g} invocations/day "
+                f"({s / total_volume:.1%} of volume)"
+            )
+    return out or ["the elastic problem needs no relaxation: the infeasibility lies in the tasks' own limits"]
 
 
 def cheapest_eligible(problem: RoutingProblem) -> np.ndarray:
@@ -123,8 +717,7 @@ def cheapest_eligible(problem: RoutingProblem) -> np.ndarray:
     quality = np.nan_to_num(problem.quality, nan=-np.inf)
     # lexsort sorts by the last key first: cost, then -quality, then model position.
     positions = np.broadcast_to(np.arange(cost.shape[1]), cost.shape)
-    order = np.lexsort((positions, -quality, cost), axis=1)
-    chosen = order[:, 0]
+    chosen = np.lexsort((positions, -quality, cost), axis=1)[:, 0]
     shares = np.zeros(cost.shape, dtype=float)
     shares[np.arange(cost.shape[0]), chosen] = 1.0
     return shares

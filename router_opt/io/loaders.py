@@ -25,7 +25,7 @@ WORKLOAD_REQUIRED = (
     "input_tokens",
     "output_tokens",
 )
-WORKLOAD_OPTIONAL = ("min_quality", "complexity")
+WORKLOAD_OPTIONAL = ("min_quality", "complexity", "region", "max_latency_ms")
 WORKLOAD_COLUMNS = WORKLOAD_REQUIRED + WORKLOAD_OPTIONAL
 
 _TASKS = TypeAdapter(list[TaskDemand])
