@@ -40,6 +40,10 @@ BINDING_TOLERANCE = 1e-7
 DAYS_PER_MONTH = 365 / 12
 
 SOLVERS = ("auto", "highs", "highspy", "cbc")
+# Above this many columns `auto` hands the program to highspy directly: PuLP's HiGHS interface adds
+# columns and rows one Python call at a time, which dominates the run time on large cases (see
+# docs/PERFORMANCE.md), while the program and its answer are the same.
+AUTO_DIRECT_COLUMNS = 50_000
 
 
 class Objective(StrEnum):
@@ -538,14 +542,16 @@ def solve(
     presolve: bool = True,
     days_per_year: int = 365,
 ) -> Solution:
-    """Solve the routing program for `problem`. `solver`: auto (HiGHS through PuLP, else CBC),
-    highs, cbc, or highspy (the same program handed to HiGHS directly, for large cases)."""
+    """Solve the routing program for `problem`. `solver`: auto (HiGHS through PuLP, or highspy
+    directly above AUTO_DIRECT_COLUMNS columns; CBC when highspy is missing), highs, cbc, or highspy."""
     objective = Objective(objective)
     started = time.perf_counter()
     engine = _engine(solver)
     dominated = dominated_candidates(problem, objective) if presolve else np.zeros_like(problem.eligible)
     candidates = problem.eligible & ~dominated
     program = build_program(problem, objective, candidates, days_per_year)
+    if solver == "auto" and engine == "highs" and program.n_cols > AUTO_DIRECT_COLUMNS:
+        engine = "highspy"
     built = time.perf_counter()
 
     raw = _run(program, engine, time_limit_seconds)
