@@ -117,6 +117,10 @@ def optimize(
         typer.Option(help="Quality bar for every task without its own min_quality (overrides the policy)."),
     ] = None,
     top: Annotated[int, typer.Option(min=0, help="How many highest-volume tasks to list.")] = 10,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Add each task's decision record: runner-up, binding constraints, fallbacks."),
+    ] = False,
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     solver: Annotated[
@@ -145,7 +149,7 @@ def optimize(
         objective=objective,
         time_limit_seconds=time_limit,
     )
-    _emit(render(result, output_format.value, top=top), output)
+    _emit(render(result, output_format.value, top=top, explain=explain), output)
 
 
 @app.command()

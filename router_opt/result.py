@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from router_opt import formatting as fmt
 from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
 from router_opt.solver import Objective, Solution
 
@@ -412,14 +413,15 @@ def _deployments(problem: RoutingProblem, solution: Solution, days: int) -> tupl
 
 def _explain(row, objective: Objective) -> str:
     price = row.shadow_price
+    use = f"{fmt.limit(row.used, row.unit)} of {fmt.limit(row.limit, row.unit)} used"
     if not row.binding:
-        return f"not binding: {row.used:,.4g} of {row.limit:,.4g} {row.unit} used"
+        return f"not binding: {use}"
     if price is None:
-        return f"binding: {row.used:,.4g} of {row.limit:,.4g} {row.unit} used (no shadow price for a mixed-integer plan)"
+        return f"binding: {use} (no shadow price for a mixed-integer plan)"
     if objective is Objective.QUALITY:
         gain = f"raises plan quality by {abs(price):.4g} points"
     else:
-        gain = f"saves ${abs(price):,.4g}/day" if price < 0 else f"costs ${price:,.4g}/day"
+        gain = f"saves {fmt.usd(abs(price))}/day" if price < 0 else f"costs {fmt.usd(price)}/day"
     if row.kind == "capacity":
         return f"binding: one more Mtok/day of capacity on {row.subject} {gain}"
     if row.kind == "deployment":

@@ -573,6 +573,8 @@ def solve(
     n_pairs = program.pair_task.size
     values = np.clip(raw.x[:n_pairs], 0.0, 1.0)
     values[values < SHARE_EPSILON] = 0.0
+    if problem.mode is Mode.SINGLE:
+        values = np.round(values)  # integral up to the solver's tolerance
     shares = np.zeros(problem.eligible.shape, dtype=float)
     shares[program.pair_task, program.pair_model] = values
     provisioned = np.ones(len(problem.models), dtype=bool)
@@ -611,7 +613,7 @@ def _with_quality_floor(cost_program: LinearProgram, quality_program: LinearProg
     """`cost_program` plus one row: invocation-weighted quality >= best_quality (less a hair, so
     the second pass is not made infeasible by rounding in the first)."""
     cols = np.flatnonzero(quality_program.col_cost != 0)
-    floor = best_quality - 1e-9 * max(1.0, abs(best_quality))
+    floor = best_quality - 1e-10 * max(1.0, abs(best_quality))
     start = np.r_[cost_program.row_start, cost_program.row_start[-1] + cols.size]
     return LinearProgram(
         col_cost=cost_program.col_cost,

@@ -10,7 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from router_opt.report import format as fmt
+from router_opt import formatting as fmt
 from router_opt.result import Result
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -48,6 +48,8 @@ def role_section(result: Result) -> Section:
         )
         for r in result.roles
     ]
+    if t.fixed_usd_per_day > 0:
+        rows.append(("Fixed deployments", "shared", "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
     rows.append(
         (
             "TOTAL",
@@ -143,13 +145,91 @@ def totals_section(result: Result) -> Section:
         ("Quality (invocation-weighted)", f"plan {fmt.quality(t.plan_quality)} vs all-large {fmt.quality(t.baseline_quality)}"),
         ("Tasks the baseline falls short on", fmt.count(t.baseline_tasks_below_threshold)),
         ("Year", f"{s.days_per_year} days"),
-        ("Solver", s.solver),
+        ("Solver", f"{s.solver} · {result.solve.status}" + (
+            f" · gap {fmt.percent(result.solve.mip_gap)}" if result.solve.mip_gap is not None else "")),
+        ("Objective", f"{s.objective} · mode {s.mode}"),
     )
+    if t.fixed_usd_per_day > 0:
+        rows = rows[:3] + (("Fixed deployments (in optimal)", f"{fmt.usd(t.fixed_usd_per_day)}/day"),) + rows[3:]
     return Section("Totals", ("Figure", "Value"), rows)
 
 
-def sections(result: Result, top: int) -> list[Section]:
-    return [role_section(result), department_section(result), top_task_section(result, top), totals_section(result)]
+def constraint_section(result: Result) -> Section:
+    rows = tuple(
+        (
+            c.kind.replace("_", " "),
+            c.subject,
+            fmt.limit(c.limit, c.unit),
+            fmt.limit(c.used, c.unit),
+            "yes" if c.binding else "no",
+            c.explanation,
+        )
+        for c in sorted(result.constraints, key=lambda c: (not c.binding, c.kind, c.subject))
+    )
+    return Section(
+        "Constraints that tie tasks together (binding first)",
+        ("Constraint", "On", "Limit", "Used", "Binding", "What it means"),
+        rows,
+        frozenset({2, 3}),
+    )
+
+
+def deployment_section(result: Result) -> Section:
+    rows = tuple(
+        (
+            d.model,
+            "yes" if d.provisioned else "no",
+            f"{fmt.usd(d.fixed_usd_per_month)}/month",
+            fmt.usd(d.fixed_usd_per_day),
+            "unlimited" if d.capacity_mtok_per_day is None else fmt.limit(d.capacity_mtok_per_day, "Mtok/day"),
+            fmt.limit(d.used_mtok_per_day, "Mtok/day"),
+        )
+        for d in result.deployments
+    )
+    return Section(
+        "Self-hosted deployments (fixed cost: provision or not)",
+        ("Model", "Provisioned", "Fixed cost", "Fixed $/day", "Capacity", "Used"),
+        rows,
+        frozenset({2, 3, 4, 5}),
+    )
+
+
+def decision_section(result: Result) -> Section:
+    rows = []
+    for d in result.decisions:
+        plan = ", ".join(
+            m if len(d.models) == 1 else f"{m} {fmt.percent(share)}" for m, share in zip(d.models, d.shares)
+        )
+        runner = "-" if d.runner_up is None else f"{d.runner_up} (+{fmt.usd(d.runner_up_extra_usd_per_day)}/day)"
+        plus_one = "no model" if d.threshold_plus_one_usd_per_day is None else fmt.usd(d.threshold_plus_one_usd_per_day)
+        rows.append(
+            (
+                f"{d.department} / {d.role}",
+                d.task,
+                plan,
+                runner,
+                "; ".join(d.binding) or "-",
+                ", ".join(d.fallbacks) or "-",
+                plus_one,
+            )
+        )
+    return Section(
+        "Decisions: where each task went and why",
+        ("Role", "Task", "Plan", "Runner-up", "Held off its cheapest by", "Fallbacks", "+1 quality point $/day"),
+        tuple(rows),
+        frozenset({6}),
+    )
+
+
+def sections(result: Result, top: int, explain: bool = False) -> list[Section]:
+    parts = [role_section(result), department_section(result), top_task_section(result, top), totals_section(result)]
+    if result.constraints:
+        parts.append(constraint_section(result))
+    if result.deployments:
+        parts.append(deployment_section(result))
+    if explain:
+        parts.append(decision_section(result))
+    return parts
 
 
 def sections_as_text(parts: list[Section], preamble: str | None = None, width: int = 160) -> str:
@@ -179,9 +259,9 @@ def sections_as_text(parts: list[Section], preamble: str | None = None, width: i
     return console.file.getvalue()
 
 
-def to_table(result: Result, top: int = 10, width: int = 160) -> str:
+def to_table(result: Result, top: int = 10, explain: bool = False, width: int = 160) -> str:
     """The report for a terminal."""
-    return sections_as_text(sections(result, top), preamble=headline(result), width=width)
+    return sections_as_text(sections(result, top, explain), preamble=headline(result), width=width)
 
 
 def _markdown_table(section: Section) -> str:
@@ -198,10 +278,10 @@ def _markdown_table(section: Section) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(result: Result, top: int = 10) -> str:
+def to_markdown(result: Result, top: int = 10, explain: bool = False) -> str:
     """GitHub-flavoured Markdown, for a pull request or a wiki page."""
     parts = [f"## router-opt plan\n\n{headline(result).removeprefix('router-opt plan · ')}"]
-    for section in sections(result, top):
+    for section in sections(result, top, explain):
         parts.append(f"### {section.title}\n\n{_markdown_table(section)}")
     return "\n\n".join(parts) + "\n"
 
@@ -236,14 +316,14 @@ def to_csv(result: Result) -> str:
     return out.getvalue()
 
 
-def render(result: Result, output_format: str, top: int = 10) -> str:
+def render(result: Result, output_format: str, top: int = 10, explain: bool = False) -> str:
     """Dispatch to the renderer for `output_format` (one of FORMATS)."""
     if output_format == "table":
-        return to_table(result, top)
+        return to_table(result, top, explain)
     if output_format == "json":
         return to_json(result)
     if output_format == "csv":
         return to_csv(result)
     if output_format == "markdown":
-        return to_markdown(result, top)
+        return to_markdown(result, top, explain)
     raise ValueError(f"unknown format {output_format!r}")

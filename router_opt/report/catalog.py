@@ -7,7 +7,7 @@ import json
 
 from router_opt.models import Catalog
 from router_opt.report import Section, _markdown_table, sections_as_text
-from router_opt.report import format as fmt
+from router_opt import formatting as fmt
 
 
 def catalog_section(catalog: Catalog) -> Section:

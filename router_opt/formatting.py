@@ -1,4 +1,5 @@
-"""Rounding and number formatting for people: the one place it happens. Machine formats (JSON, CSV)
+"""Rounding and number formatting for people: the one place it happens (renderers and the plain-word
+explanations in a Result use it). Machine figures (JSON, CSV)
 carry full precision and never pass through here."""
 
 from __future__ import annotations
@@ -41,3 +42,16 @@ def quality(value: float) -> str:
 def count(value: float) -> str:
     """Invocations and headcounts: whole numbers with separators, decimals only when present."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def limit(value: float, unit: str) -> str:
+    """A constraint's limit or use in its own unit."""
+    if not math.isfinite(value):
+        return "n/a"
+    if unit == "USD/day":
+        return f"{usd(value)}/day"
+    if unit == "share":
+        return percent(value)
+    if unit == "tasks":
+        return count(value)
+    return f"{value:,.4g} {unit}"
