@@ -36,6 +36,18 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
+class PlanFormat(StrEnum):
+    """Formats of `optimize` (the plan has more renderers than other commands)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    xlsx = "xlsx"
+    html = "html"
+    focus = "focus"
+
+
 def _fail(message: str, code: int) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
@@ -70,10 +82,34 @@ def _handled(command):
     return run
 
 
-def _emit(text: str, output: Path | None) -> None:
+class _working:
+    """A spinner on stderr while the library works, for a person at a terminal only (never in pipes,
+    CI logs or tests): the library itself never prints."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.status = None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.message + "...")
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.__exit__(*exc)
+        return False
+
+
+def _emit(text: str | bytes, output: Path | None) -> None:
     from router_opt.io import write_atomic
 
     if output is None:
+        if isinstance(text, bytes):
+            raise RouterOptError("this format is binary: give --output FILE (e.g. --output plan.xlsx)")
         sys.stdout.write(text)
         sys.stdout.flush()
         return
@@ -121,7 +157,15 @@ def optimize(
         bool,
         typer.Option("--explain", help="Add each task's decision record: runner-up, binding constraints, fallbacks."),
     ] = False,
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    output_format: Annotated[
+        PlanFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (terminal), markdown (pull requests), json (full result), csv (assignments), "
+            "xlsx (workbook, needs --output), html (self-contained report), focus (FinOps FOCUS CSV).",
+        ),
+    ] = PlanFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     solver: Annotated[
         str,
@@ -139,16 +183,19 @@ def optimize(
     from router_opt.plan import optimize as run_optimize
     from router_opt.report import render
 
-    result = run_optimize(
-        catalog,
-        workload,
-        policy,
-        mode=mode,
-        min_quality=min_quality,
-        solver=solver,
-        objective=objective,
-        time_limit_seconds=time_limit,
-    )
+    if output_format is PlanFormat.xlsx and output is None:
+        raise RouterOptError("--format xlsx writes a workbook: give --output FILE.xlsx")
+    with _working("Optimising the routing plan"):
+        result = run_optimize(
+            catalog,
+            workload,
+            policy,
+            mode=mode,
+            min_quality=min_quality,
+            solver=solver,
+            objective=objective,
+            time_limit_seconds=time_limit,
+        )
     _emit(render(result, output_format.value, top=top, explain=explain), output)
 
 
@@ -200,6 +247,27 @@ def validate(
         raise InputError(problems)
 
 
+@app.command()
+@_handled
+def diff(
+    old: Annotated[Path, typer.Argument(help="A plan saved with `optimize --format json`.")],
+    new: Annotated[Path, typer.Argument(help="Another plan to compare with OLD.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, markdown or json.")] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Compare two saved plans: per-department change in $/day and overspend, with totals."""
+    from router_opt.diff import diff_results, load_result
+    from router_opt.report import diff_sections, render_sections
+
+    if output_format is OutputFormat.csv:
+        raise RouterOptError("diff supports --format table, markdown or json")
+    result = diff_results(load_result(old), load_result(new), str(old), str(new))
+    if output_format is OutputFormat.json:
+        _emit(result.model_dump_json(indent=2) + "\n", output)
+    else:
+        _emit(render_sections(diff_sections(result), output_format.value), output)
+
+
 @catalog_app.command("show")
 @_handled
 def catalog_show(
@@ -228,3 +296,4 @@ def main(
     ] = False,
 ) -> None:
     """router-opt: what should our LLM traffic cost?"""
+

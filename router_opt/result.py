@@ -16,7 +16,7 @@ from router_opt import formatting as fmt
 from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
 from router_opt.solver import Objective, Solution
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 DAYS_PER_YEAR = 365
 
 
@@ -132,6 +132,8 @@ class TaskRow(_Out):
     task_type: str
     invocations_per_day: float
     """Calls per day, all workers of the role."""
+    tokens_per_invocation: int
+    """Input plus output tokens of one call."""
     min_quality: float
     quality: float
     """Share-weighted quality of the models serving the task."""
@@ -160,6 +162,22 @@ class Assignment(_Out):
     usd_per_invocation: float
     usd_per_day: float
     quality: float
+    baseline_usd_per_day: float
+    """What the same invocations cost on the baseline model, $/day."""
+
+
+class ModelRow(_Out):
+    """A catalog model as the plan priced it, with where its figures come from."""
+
+    id: str
+    tier: str
+    provider: str
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    quality: dict[str, float]
+    sources: tuple[str, ...]
+    capacity_mtok_per_day: float | None
+    fixed_usd_per_month: float | None
 
 
 class ConstraintRow(_Out):
@@ -229,6 +247,8 @@ class Result(_Out):
     departments: tuple[DepartmentRow, ...]
     tasks: tuple[TaskRow, ...]
     assignments: tuple[Assignment, ...]
+    models: tuple[ModelRow, ...] = ()
+    """The catalog as priced (for the Assumptions sheet and for audits)."""
     constraints: tuple[ConstraintRow, ...] = ()
     deployments: tuple[Deployment, ...] = ()
     decisions: tuple[Decision, ...] = ()
@@ -261,6 +281,7 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
     tiers = problem.models["tier"].to_numpy()
     primary = shares.argmax(axis=1)
 
+    tokens_per_call = (tasks["input_tokens"] + tasks["output_tokens"]).to_numpy()
     per_task = tasks[["department", "role", "task", "task_type", "headcount", "invocations_per_day", "min_quality"]].copy()
     per_task["usd_per_day"] = task_usd_per_day
     per_task["baseline_usd_per_day"] = baseline_usd_per_day
@@ -272,6 +293,7 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
             task=row.task,
             task_type=row.task_type,
             invocations_per_day=float(row.invocations_per_day),
+            tokens_per_invocation=int(tokens_per_call[i]),
             min_quality=float(row.min_quality),
             quality=float(task_quality[i]),
             usd_per_invocation=float(task_usd_per_day[i] / row.invocations_per_day)
@@ -300,6 +322,7 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
             usd_per_invocation=float(problem.usd_per_invocation[t, m]),
             usd_per_day=float(problem.usd_per_day[t, m] * shares[t, m]),
             quality=float(quality[t, m]),
+            baseline_usd_per_day=float(baseline_usd_per_day[t] * shares[t, m]),
         )
         for t, m in zip(t_idx.tolist(), m_idx.tolist())
     )
@@ -386,6 +409,20 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         departments=departments,
         tasks=task_rows,
         assignments=assignments,
+        models=tuple(
+            ModelRow(
+                id=m.id,
+                tier=str(m.tier),
+                provider=m.provider,
+                input_usd_per_mtok=m.input_usd_per_mtok,
+                output_usd_per_mtok=m.output_usd_per_mtok,
+                quality=dict(m.quality),
+                sources=m.sources,
+                capacity_mtok_per_day=m.capacity_mtok_per_day,
+                fixed_usd_per_month=m.fixed_usd_per_month,
+            )
+            for m in problem.catalog.models
+        ),
         constraints=_constraint_rows(solution, settings.objective),
         deployments=deployments,
         decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks),

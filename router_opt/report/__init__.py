@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from router_opt import formatting as fmt
 from router_opt.result import Result
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html", "focus")
+BINARY_FORMATS = ("xlsx",)
 
 
 @dataclass(frozen=True)
@@ -316,8 +317,20 @@ def to_csv(result: Result) -> str:
     return out.getvalue()
 
 
-def render(result: Result, output_format: str, top: int = 10, explain: bool = False) -> str:
-    """Dispatch to the renderer for `output_format` (one of FORMATS)."""
+def render(result: Result, output_format: str, top: int = 10, explain: bool = False) -> str | bytes:
+    """Dispatch to the renderer for `output_format` (one of FORMATS); xlsx gives bytes."""
+    if output_format == "xlsx":
+        from router_opt.report.xlsx import to_xlsx
+
+        return to_xlsx(result)
+    if output_format == "html":
+        from router_opt.report.html import to_html
+
+        return to_html(result, top, explain)
+    if output_format == "focus":
+        from router_opt.report.focus import to_focus
+
+        return to_focus(result)
     if output_format == "table":
         return to_table(result, top, explain)
     if output_format == "json":
@@ -327,3 +340,61 @@ def render(result: Result, output_format: str, top: int = 10, explain: bool = Fa
     if output_format == "markdown":
         return to_markdown(result, top, explain)
     raise ValueError(f"unknown format {output_format!r}")
+
+
+def diff_sections(diff) -> list[Section]:
+    """`router-opt diff`: per-department change, then the totals."""
+
+    def money(value):
+        return "-" if value is None else fmt.usd(value)
+
+    def times(value):
+        return "-" if value is None else fmt.ratio(value)
+
+    rows = [
+        (
+            d.department,
+            money(d.old_optimal_usd_per_day),
+            money(d.new_optimal_usd_per_day),
+            fmt.signed_usd(d.delta_usd_per_day),
+            times(d.old_overspend_ratio),
+            times(d.new_overspend_ratio),
+        )
+        for d in sorted(diff.departments, key=lambda d: d.delta_usd_per_day)
+    ]
+    rows.append(
+        (
+            "TOTAL",
+            fmt.usd(diff.old_optimal_usd_per_day),
+            fmt.usd(diff.new_optimal_usd_per_day),
+            fmt.signed_usd(diff.delta_usd_per_day),
+            fmt.ratio(diff.old_overspend_ratio),
+            fmt.ratio(diff.new_overspend_ratio),
+        )
+    )
+    departments = Section(
+        f"Optimal $/day per department: {diff.old} -> {diff.new}",
+        ("Department", "Old $/day", "New $/day", "Change $/day", "Old overspend", "New overspend"),
+        tuple(rows),
+        frozenset({1, 2, 3, 4, 5}),
+        total_row=True,
+    )
+    totals = Section(
+        "Totals",
+        ("Figure", "Old", "New"),
+        (
+            ("Optimal $/day", fmt.usd(diff.old_optimal_usd_per_day), fmt.usd(diff.new_optimal_usd_per_day)),
+            ("All-large $/day", fmt.usd(diff.old_baseline_usd_per_day), fmt.usd(diff.new_baseline_usd_per_day)),
+            ("Change $/year", "", fmt.signed_usd(diff.delta_usd_per_year)),
+        ),
+        frozenset({1, 2}),
+    )
+    return [departments, totals]
+
+
+def render_sections(parts: list[Section], output_format: str, preamble: str | None = None) -> str:
+    """Table or Markdown for any list of sections (used by commands other than optimize)."""
+    if output_format == "markdown":
+        head = f"{preamble}\n\n" if preamble else ""
+        return head + "\n\n".join(f"### {p.title}\n\n{_markdown_table(p)}" for p in parts) + "\n"
+    return sections_as_text(parts, preamble=preamble)

@@ -1,0 +1,97 @@
+"""The plan as FinOps FOCUS-shaped CSV: one row per department x model for one day of the plan, so
+FinOps tools that ingest FOCUS billing data can load a routing plan beside real bills.
+
+Column names follow the FinOps Open Cost and Usage Specification; router-opt's own figures carry the
+`x_` prefix FOCUS reserves for extensions. A plan is a forecast, not a bill: BilledCost and
+EffectiveCost are the plan's cost, ListCost the same at list prices (router-opt has no discounts),
+and the charge period is the one day starting at the catalog's price date.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, time, timedelta, timezone
+
+from router_opt.result import Result
+
+FOCUS_COLUMNS = (
+    "BillingCurrency",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeDescription",
+    "ServiceCategory",
+    "ServiceName",
+    "ProviderName",
+    "ResourceId",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "Tags",
+    "x_Department",
+    "x_Tier",
+    "x_Invocations",
+    "x_BaselineCost",
+    "x_OverspendRatio",
+    "x_Quality",
+)
+
+
+def to_focus(result: Result) -> str:
+    models = {m.id: m for m in result.models}
+    groups: dict[tuple[str, str], dict[str, float]] = {}
+    for a in result.assignments:
+        g = groups.setdefault((a.department, a.model), {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0})
+        g["cost"] += a.usd_per_day
+        g["baseline"] += a.baseline_usd_per_day
+        g["invocations"] += a.invocations_per_day
+        g["quality"] += a.quality * a.invocations_per_day
+    tokens = _tokens_by_group(result)
+    start = datetime.combine(result.settings.prices_as_of, time(0), tzinfo=timezone.utc)
+    end = start + timedelta(days=1)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FOCUS_COLUMNS)
+    for (department, model_id), g in groups.items():
+        model = models[model_id]
+        writer.writerow(
+            (
+                "USD",
+                start.isoformat().replace("+00:00", "Z"),
+                end.isoformat().replace("+00:00", "Z"),
+                "Usage",
+                f"router-opt plan: {department} on {model_id}",
+                "AI and Machine Learning",
+                model_id,
+                model.provider,
+                model_id,
+                repr(g["cost"]),
+                repr(g["cost"]),
+                repr(g["cost"]),
+                repr(tokens[(department, model_id)]),
+                "Tokens",
+                json.dumps({"department": department, "tier": model.tier}, sort_keys=True),
+                department,
+                model.tier,
+                repr(g["invocations"]),
+                repr(g["baseline"]),
+                repr(g["baseline"] / g["cost"]) if g["cost"] > 0 else "",
+                repr(g["quality"] / g["invocations"]) if g["invocations"] > 0 else "",
+            )
+        )
+    return out.getvalue()
+
+
+def _tokens_by_group(result: Result) -> dict[tuple[str, str], float]:
+    """Tokens per day per department x model: each assignment's invocations x its task's tokens
+    (input plus output) per invocation."""
+    tokens_per_call = {(t.department, t.role, t.task): t.tokens_per_invocation for t in result.tasks}
+    out: dict[tuple[str, str], float] = {}
+    for a in result.assignments:
+        key = (a.department, a.model)
+        out[key] = out.get(key, 0.0) + a.invocations_per_day * tokens_per_call[(a.department, a.role, a.task)]
+    return out
