@@ -51,8 +51,17 @@ class _Sheet:
     def finish(self) -> None:
         for col, width in enumerate(self.widths):
             self.sheet.set_column(col, col, width)
+        _printable(self.sheet)
         if self.row > 1:
             self.sheet.autofilter(0, 0, self.row - 1, len(self.columns) - 1)
+
+
+def _printable(sheet, repeat_header: bool = True) -> None:
+    """Print as a person expects: landscape, one page wide, the header row on every page."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    if repeat_header:
+        sheet.repeat_rows(0)
 
 
 def to_xlsx(result: Result) -> bytes:
@@ -135,7 +144,8 @@ def _summary(book, formats, result: Result) -> None:
         sheet.write_string(i, 0, label, formats["label"])
         sheet.write_string(i, 1, value)
     sheet.set_column(0, 0, 46)
-    sheet.set_column(1, 1, 58)
+    sheet.set_column(1, 1, 16)
+    _printable(sheet, repeat_header=False)
 
 
 def _departments(book, formats, result: Result):
@@ -172,7 +182,8 @@ def _departments(book, formats, result: Result):
     sheet = table.sheet
     sheet.autofilter(0, 0, last_department_row, len(table.columns) - 1)
     if ordered:
-        sheet.conditional_format(1, 7, last_department_row, 7, {"type": "data_bar", "bar_color": "#E07B39", "bar_solid": True})
+        # A light bar leaves the figure readable on top of it.
+        sheet.conditional_format(1, 7, last_department_row, 7, {"type": "data_bar", "bar_color": "#F8CBAD"})
         chart = book.add_chart({"type": "bar"})
         for col, name, colour in ((4, "All-large $/day", "#9AA5B1"), (3, "Optimal $/day", "#1F77B4")):
             chart.add_series(
@@ -184,9 +195,10 @@ def _departments(book, formats, result: Result):
                     "gap": 60,
                 }
             )
-        chart.set_title({"name": "Cost per day by department: optimal vs all-large"})
-        chart.set_x_axis({"name": "$/day", "num_format": '"$"#,##0.00', "major_gridlines": {"visible": True}})
-        chart.set_y_axis({"reverse": True})
+        chart.set_title({"name": "Optimal vs all-large, $/day", "name_font": {"size": 12}})
+        chart.set_x_axis({"num_format": '"$"#,##0.00', "major_gridlines": {"visible": True, "line": {"color": "#D9E0E6"}}})
+        # Largest savings on top (the table's order) with the value axis kept at the bottom.
+        chart.set_y_axis({"reverse": True, "crossing": "max"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 760, "height": 120 + 36 * len(ordered)})
         sheet.insert_chart(table.row + 2, 0, chart)
