@@ -297,3 +297,287 @@ def main(
 ) -> None:
     """router-opt: what should our LLM traffic cost?"""
 
+
+# --- economics commands (issue 4) ---
+# Each command parses options, calls one function of router_opt.analyses, and renders the result with
+# router_opt.report.analyses. Their results are summaries, not per-task plans, so they render as table,
+# json or markdown only (hence their own format choice rather than the plan's).
+
+
+class AnalysisFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+AnalysisFormatOption = Annotated[
+    AnalysisFormat,
+    typer.Option("--format", "-f", help="table (terminal), json (every figure at full precision) or markdown."),
+]
+AnalysisOutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+AnalysisModeOption = Annotated[Mode, typer.Option(help="Routing mode for every re-optimisation, as for optimize.")]
+AnalysisSolverOption = Annotated[str, typer.Option(help="LP solver for every re-optimisation, as for optimize.")]
+
+
+def _render_analysis(result, output_format: AnalysisFormat, output: Path | None) -> None:
+    from router_opt.report.analyses import render_analysis
+
+    _emit(render_analysis(result, output_format.value), output)
+
+
+@app.command("frontier")
+@_handled
+def frontier_command(
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    policy: PolicyOption = None,
+    low: Annotated[
+        float | None,
+        typer.Option("--from", help="Lowest quality bar. Default: the lowest quality any model offers for the workload's task types."),
+    ] = None,
+    high: Annotated[
+        float | None,
+        typer.Option("--to", help="Highest quality bar. Default: the highest bar every task can still meet."),
+    ] = None,
+    points: Annotated[int, typer.Option(min=2, help="Evenly spaced bars from --from to --to.")] = 19,
+    mode: AnalysisModeOption = Mode.STRICT,
+    solver: AnalysisSolverOption = "auto",
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """What does each step of quality cost? Sweeps one quality bar for every task (as --min-quality
+    does), re-optimises at each, and prints $/day for the enterprise and each department, the share
+    routed away from the baseline, the quality retained, and the area under the cost-quality curve.
+    Stops, and says so, at the first bar no plan can meet."""
+    from router_opt.analyses.frontier import frontier
+    from router_opt.plan import load_inputs
+
+    result = frontier(load_inputs(catalog, workload, policy), low=low, high=high, points=points, mode=mode, solver=solver)
+    _render_analysis(result, output_format, output)
+
+
+class ReasoningSource(StrEnum):
+    catalog = "catalog"
+    table = "table"
+
+
+@app.command("reasoning")
+@_handled
+def reasoning_command(
+    source: Annotated[
+        ReasoningSource,
+        typer.Option(help="catalog: compare two models of the catalog per task type; table: a multiplier table (--table)."),
+    ] = ReasoningSource.catalog,
+    table: Annotated[
+        Path | None,
+        typer.Option("--table", help="Multiplier table YAML for --source table. Default: the seed's table (catalogs/economics/reasoning-multiplier-2025.yaml)."),
+    ] = None,
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    reasoning_model: Annotated[
+        str | None, typer.Option(help="Catalog model id on the reasoning side. Default: the first Reasoning-tier model.")
+    ] = None,
+    instruct_model: Annotated[
+        str | None, typer.Option(help="Catalog model id on the instruct side. Default: the first Instruct-tier model.")
+    ] = None,
+    reasoning_token_multiplier: Annotated[
+        float, typer.Option(min=0, help="Tokens the reasoning model spends per call relative to the task's (e.g. 3 with thinking tokens).")
+    ] = 1.0,
+    instruct_token_multiplier: Annotated[
+        float, typer.Option(min=0, help="Tokens the instruct model spends per call relative to the task's.")
+    ] = 1.0,
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """When does a reasoning model earn its price? Per task type: quality gain over the instruct model
+    (relative), cost multiple, RM = gain % / cost multiple, and a verdict (Never, Marginal, Hard only, Buy,
+    Strong buy, Essential). `--source table` reproduces the seed's table."""
+    from router_opt.analyses.reasoning import load_multiplier_table, reasoning_from_catalog, reasoning_from_table
+
+    if source is ReasoningSource.table:
+        result = reasoning_from_table(load_multiplier_table(table))
+    else:
+        from router_opt.plan import load_inputs
+
+        inputs = load_inputs(catalog, workload)
+        result = reasoning_from_catalog(
+            inputs.catalog,
+            inputs.workload,
+            reasoning_model=reasoning_model,
+            instruct_model=instruct_model,
+            reasoning_token_multiplier=reasoning_token_multiplier,
+            instruct_token_multiplier=instruct_token_multiplier,
+        )
+    _render_analysis(result, output_format, output)
+
+
+@app.command("trajectory")
+@_handled
+def trajectory_command(
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    policy: PolicyOption = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option("--prices", help="Price trajectory YAML. Default: the seed's (catalogs/economics/price-trajectory-2024-2030.yaml)."),
+    ] = None,
+    first_year: Annotated[int, typer.Option("--from-year", help="First year.")] = 2024,
+    last_year: Annotated[int, typer.Option("--to-year", help="Last year.")] = 2030,
+    base_year: Annotated[
+        int | None, typer.Option(help="Year the catalog's prices are for. Default: the year of its prices_as_of.")
+    ] = None,
+    task_tokens: Annotated[
+        float | None, typer.Option(min=0, help="Also show one call of this many tokens (input + output) by year, on --task-tier.")
+    ] = None,
+    task_tier: Annotated[str | None, typer.Option(help="Tier for --task-tokens, e.g. Fine-Tuned.")] = None,
+    cheap_usd: Annotated[
+        float, typer.Option(min=0, help="The $/invocation below which a task counts as cheap (the seed's $0.001).")
+    ] = 0.001,
+    mode: AnalysisModeOption = Mode.STRICT,
+    solver: AnalysisSolverOption = "auto",
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """What does the plan cost as prices fall? Re-prices every model along its tier's trajectory for
+    each year and re-optimises: $/day, $/worker/day, overspend and the share of tasks under $0.001 a call."""
+    from router_opt.analyses.trajectory import load_price_trajectory, trajectory
+    from router_opt.errors import RouterOptError
+    from router_opt.plan import load_inputs
+
+    if last_year < first_year:
+        raise RouterOptError(f"--to-year {last_year} is before --from-year {first_year}")
+    result = trajectory(
+        load_inputs(catalog, workload, policy),
+        prices=load_price_trajectory(prices),
+        years=range(first_year, last_year + 1),
+        base_year=base_year,
+        mode=mode,
+        solver=solver,
+        cheap_usd_per_invocation=cheap_usd,
+        task_tokens=task_tokens,
+        task_tier=task_tier,
+    )
+    _render_analysis(result, output_format, output)
+
+
+@app.command("breakeven")
+@_handled
+def breakeven_command(
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    api_model: Annotated[
+        str | None,
+        typer.Option(help="API to beat: a catalog model id (default: the catalog's baseline) or one of the seed's API models (claude-sonnet, gpt-4o-mini, deepseek-v3, gemini-flash-lite)."),
+    ] = None,
+    api_usd_per_mtok: Annotated[float | None, typer.Option(min=0, help="API price per million tokens, instead of --api-model's.")] = None,
+    gpu: Annotated[str | None, typer.Option(help="GPU to self-host on: L40S (default), H100-SXM, A100-80GB, ...")] = None,
+    serving_model: Annotated[
+        str | None, typer.Option(help="Model size whose measured throughput to use, when the GPU has several (e.g. 14B on A100-80GB).")
+    ] = None,
+    usd_per_gpu_hour: Annotated[float | None, typer.Option(min=0, help="GPU rental $/hour (default: the seed's price).")] = None,
+    tokens_per_second: Annotated[float | None, typer.Option(min=0, help="Serving throughput per GPU (default: the seed's vLLM figure).")] = None,
+    utilisation: Annotated[float | None, typer.Option(min=0, max=1, help="Share of the day a GPU serves at full throughput (default 0.5).")] = None,
+    overhead: Annotated[float | None, typer.Option(min=0, help="Cost on top of GPU rental, as a share (default 0.15 = 15%).")] = None,
+    tokens_per_day: Annotated[float | None, typer.Option(min=0, help="Daily volume for the monthly figures (default: the workload's).")] = None,
+    days_per_month: Annotated[float, typer.Option(min=1, help="Days in a month.")] = 30.0,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Self-hosting data YAML. Default: the seed's (catalogs/economics/self-hosting-2026.yaml)."),
+    ] = None,
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """When does self-hosting beat the API? Self-hosted $/M from GPU price, throughput, utilisation and
+    overhead; the daily volume above which one GPU is cheaper than the API; and the monthly saving (or
+    loss) at the workload's volume."""
+    from router_opt.analyses.breakeven import breakeven, load_self_hosting
+    from router_opt.plan import load_inputs
+
+    inputs = load_inputs(catalog, workload)
+    result = breakeven(
+        inputs.catalog,
+        inputs.workload,
+        api_model=api_model,
+        api_usd_per_mtok=api_usd_per_mtok,
+        gpu=gpu,
+        serving_model=serving_model,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        tokens_per_second=tokens_per_second,
+        utilisation=utilisation,
+        overhead=overhead,
+        tokens_per_day=tokens_per_day,
+        days_per_month=days_per_month,
+        data=load_self_hosting(data),
+    )
+    _render_analysis(result, output_format, output)
+
+
+@app.command("training-cost")
+@_handled
+def training_cost_command(
+    gpus: Annotated[int | None, typer.Option(min=1, help="GPUs in the run (default: seed 004's 32).")] = None,
+    gpu: Annotated[str | None, typer.Option(help="GPU type, for the FLOPs estimate's peak (default H100-SXM).")] = None,
+    usd_per_gpu_hour: Annotated[float | None, typer.Option(min=0, help="$ per GPU-hour (default: seed 004's $6).")] = None,
+    hours: Annotated[float | None, typer.Option(min=0, help="Hours of work at full utilisation (default: seed 004's 72).")] = None,
+    overhead: Annotated[float | None, typer.Option(min=0, help="Overhead as a share of compute (default 0.15 = 15%).")] = None,
+    utilisation: Annotated[float | None, typer.Option(min=0, max=1, help="Share of billed GPU time doing work (default 1).")] = None,
+    slower_run_factor: Annotated[float | None, typer.Option(min=1, help="Slower-run case: hours x this (default 1.25).")] = None,
+    retry_runs: Annotated[float | None, typer.Option(min=0, help="Retry case: repeats of the base run (default 1).")] = None,
+    parameters: Annotated[float | None, typer.Option(min=0, help="Model parameters (e.g. 7e9): hours from FLOPs = 6 x N x D instead of --hours.")] = None,
+    tokens: Annotated[float | None, typer.Option(min=0, help="Training tokens (e.g. 8e12), with --parameters.")] = None,
+    mfu: Annotated[float | None, typer.Option(min=0, max=1, help="Model FLOP utilisation (default 0.425, the seed's 35-50% midpoint).")] = None,
+    peak_tflops: Annotated[float | None, typer.Option(min=0, help="Peak dense TFLOP/s per GPU (default: the GPU's datasheet figure).")] = None,
+    fine_tune_usd: Annotated[float | None, typer.Option(min=0, help="Payback: one-time fine-tuning cost (default: the seed's $100).")] = None,
+    data_prep_usd: Annotated[float | None, typer.Option(min=0, help="Payback: one-time data preparation cost (default: the seed's $4,000).")] = None,
+    serving_usd_per_month: Annotated[float | None, typer.Option(min=0, help="Payback: serving cost per month (default: the seed's $1,620 L40S month).")] = None,
+    api_usd_per_month: Annotated[float | None, typer.Option(min=0, help="Payback: API bill replaced per month (default: the seed's stated $45,000).")] = None,
+    task_type: Annotated[
+        list[str] | None,
+        typer.Option("--task-type", help="Payback: price the API bill as the workload's tasks of this type (repeatable) on --api-model."),
+    ] = None,
+    api_model: Annotated[str | None, typer.Option(help="Payback: catalog model the task family runs on today (default: the baseline).")] = None,
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    horizon_months: Annotated[int, typer.Option(min=1, help="Payback: months to total the net saving over.")] = 12,
+    examples: Annotated[
+        Path | None,
+        typer.Option("--examples", help="Training-cost data YAML. Default: the seed's (catalogs/economics/training-cost-example.yaml)."),
+    ] = None,
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """What does a training run cost, and does fine-tuning pay back? Base, slower-run and retry budgets
+    (GPUs x $/GPU-hour x hours + overhead; or hours from 6 x parameters x tokens FLOPs), and months for a
+    fine-tuned model's saving to repay its one-time cost."""
+    from router_opt.analyses.training import load_training_examples, training_report
+
+    inputs = None
+    if task_type:
+        from router_opt.plan import load_inputs
+
+        inputs = load_inputs(catalog, workload)
+    result = training_report(
+        load_training_examples(examples),
+        gpus=gpus,
+        gpu=gpu,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        hours=hours,
+        overhead=overhead,
+        utilisation=utilisation,
+        slower_run_factor=slower_run_factor,
+        retry_runs=retry_runs,
+        parameters=parameters,
+        tokens=tokens,
+        mfu=mfu,
+        peak_tflops=peak_tflops,
+        fine_tune_usd=fine_tune_usd,
+        data_prep_usd=data_prep_usd,
+        serving_usd_per_month=serving_usd_per_month,
+        api_usd_per_month=api_usd_per_month,
+        task_types=tuple(task_type or ()),
+        api_model=api_model,
+        catalog=inputs.catalog if inputs else None,
+        workload=inputs.workload if inputs else None,
+        horizon_months=horizon_months,
+    )
+    _render_analysis(result, output_format, output)
