@@ -24,6 +24,14 @@ class Inputs:
     catalog_name: str
     workload_name: str
     policy_name: str
+    sha256: dict[str, str] | None = None
+    """SHA-256 of each input file's bytes (catalog, workload, policy), for audit trails."""
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_inputs(
@@ -50,6 +58,7 @@ def load_inputs(
         catalog_name=catalog_name,
         workload_name=workload_name,
         policy_name=policy_name,
+        sha256={"catalog": _sha256(catalog_path), "workload": _sha256(workload_path), "policy": _sha256(policy_path)},
     )
 
 
@@ -85,6 +94,7 @@ def optimize_inputs(
         solver=solution.solver,
         days_per_year=days_per_year,
         time_limit_seconds=time_limit_seconds,
+        input_sha256=inputs.sha256,
     )
     return build_result(problem, solution, settings, max_fallbacks=max_fallbacks)
 

@@ -55,6 +55,9 @@ class Settings(_Out):
     """Days used to turn $/day into $/year."""
     time_limit_seconds: float | None = None
     """Time limit given to a mixed-integer solve."""
+    input_sha256: dict[str, str] | None = None
+    """SHA-256 of the input files (catalog, workload, policy): the same hashes and settings give the
+    same plan."""
 
 
 class SolveInfo(_Out):

@@ -33,7 +33,32 @@ def parse_yaml(path: Path) -> object:
         raise InputError.single(str(path), f"not valid YAML: {exc}") from None
     if data is None:
         raise InputError.single(str(path), "file is empty")
+    _check_expanded_size(data, path)
     return data
+
+
+# A YAML alias is a reference, so a small file can describe a huge document ("billion laughs"):
+# validating it would visit every expanded node. Real catalogs and workloads are far below this.
+MAX_EXPANDED_NODES = 2_000_000
+
+
+def _check_expanded_size(data: object, path: Path) -> None:
+    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES; stops counting at the limit."""
+    count = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_EXPANDED_NODES:
+            raise InputError.single(
+                str(path),
+                f"expands to more than {MAX_EXPANDED_NODES:,} values through YAML aliases (&anchor/*alias); "
+                "write the values out or remove the aliases",
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def yaml_locator(root: object):
