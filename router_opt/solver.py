@@ -35,8 +35,9 @@ from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem
 
 # Shares below this are solver noise (simplex leaves 1e-12-sized values); they are set to zero.
 SHARE_EPSILON = 1e-9
-# A coupling row counts as binding when its slack is below this fraction of its limit.
-BINDING_TOLERANCE = 1e-7
+# A coupling row counts as binding when its slack is below this fraction of its limit (HiGHS's
+# feasibility tolerance is 1e-7 absolute on scaled rows, so a tighter test would miss real ones).
+BINDING_TOLERANCE = 1e-6
 DAYS_PER_MONTH = 365 / 12
 
 SOLVERS = ("auto", "highs", "highspy", "cbc")
@@ -582,9 +583,12 @@ def solve(
     fixed_usd_per_day = problem.models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
     objective_usd_per_day = float((shares * problem.usd_per_day).sum() + fixed_usd_per_day[program.deployment_models][provisioned[program.deployment_models]].sum())
 
+    # Use of each row from the cleaned plan (shares clipped to [0, 1], solver noise removed), so a
+    # binding limit reads as exactly used rather than off by the solver's tolerance.
+    clean_x = np.r_[values, provisioned[program.deployment_models].astype(float)]
     reports = _constraint_reports(
         program,
-        raw.x,
+        clean_x,
         duals_from.row_dual,
         objective,
         objective_usd_per_day,
