@@ -240,7 +240,9 @@ def validate(
             detail = {
                 "catalog": lambda c: f"{len(c.models)} models, {len(c.task_types)} task types, baseline {c.baseline}",
                 "workload": lambda w: f"{len(w.tasks)} tasks in {len({(t.department, t.role) for t in w.tasks})} roles",
-                "policy": lambda p: f"{len(p.min_quality_by_task_type)} task-type thresholds",
+                "policy": lambda p: f"{len(p.min_quality_by_task_type)} task-type thresholds, "
+                f"{len(p.budgets_usd_per_day) + (p.total_budget_usd_per_day is not None)} budgets, "
+                f"{len(p.vendor_caps)} vendor caps, {len(p.allowed_regions_by_department)} residency rules",
             }[kind](obj)
             typer.echo(f"ok  {path}  ({kind}: {detail})")
     if problems:

@@ -81,6 +81,7 @@ def build_problem(
 ) -> RoutingProblem:
     """Compute every per-(task, model) figure and check that each task can be served at all."""
     _check_task_types(catalog, workload)
+    _check_policy_names(policy, catalog, workload)
     demands = workload.tasks
     tasks = pd.DataFrame(
         {
@@ -220,6 +221,39 @@ def _check_task_types(catalog: Catalog, workload: Workload) -> None:
                     field="task_type",
                 )
             )
+    if problems:
+        raise InputError(problems)
+
+
+def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) -> None:
+    """A budget or region rule for a department the workload lacks, or a cap for a provider the
+    catalog lacks, would silently do nothing: almost always a misspelling, so it is an error."""
+    import difflib
+
+    departments = sorted({t.department for t in workload.tasks})
+    providers = sorted({m.provider for m in catalog.models})
+    problems = []
+
+    def unknown(field: str, name: str, known: list[str], what: str, source: str) -> None:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        problems.append(
+            Problem(
+                policy.source_path or "policy",
+                f"no {what} '{name}' in the {source}{hint}; known: {', '.join(known)}",
+                field=f"{field}.{name}",
+            )
+        )
+
+    for name in policy.budgets_usd_per_day:
+        if name not in departments:
+            unknown("budgets_usd_per_day", name, departments, "department", "workload")
+    for name in policy.allowed_regions_by_department:
+        if name not in departments:
+            unknown("allowed_regions_by_department", name, departments, "department", "workload")
+    for name in policy.vendor_caps:
+        if name != "*" and name not in providers:
+            unknown("vendor_caps", name, providers, "provider", "catalog")
     if problems:
         raise InputError(problems)
 

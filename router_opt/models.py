@@ -272,6 +272,8 @@ class Policy(_Frozen):
     """Limits per provider (as spelled in the catalog); the key `*` applies to every provider."""
     allowed_regions_by_department: dict[Identifier, tuple[Identifier, ...]] = {}
     """Regions each department's data may be processed in; a task's own `region` wins."""
+    source_path: str | None = None
+    """File the policy was read from, for error messages."""
 
     def threshold_for(self, task: TaskDemand, global_min_quality: float | None = None) -> float:
         """The bar `task` must meet: its own `min_quality`, else `global_min_quality` (the CLI's

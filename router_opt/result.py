@@ -104,7 +104,8 @@ class Totals(_Out):
     baseline_quality: float
     """Invocation-weighted quality of the all-large baseline."""
     baseline_tasks_below_threshold: int
-    """Tasks whose threshold the baseline model does not meet."""
+    """Tasks the baseline model may not serve on its own merits: below the task's threshold, or
+    outside its residency, latency or context limits."""
 
 
 class RoleRow(_Out):
@@ -224,7 +225,8 @@ class Decision(_Out):
     cheapest_eligible: str
     """The cheapest model allowed to carry the task on its own merits."""
     runner_up: str | None
-    """The cheapest eligible model the plan does not use."""
+    """The next choice up: the cheapest eligible model the plan does not use that costs at least
+    what the plan pays for the task."""
     runner_up_extra_usd_per_day: float | None
     """What moving the whole task to the runner-up would add, $/day."""
     binding: tuple[str, ...]
@@ -236,7 +238,8 @@ class Decision(_Out):
     where to send the task when its model is down."""
     threshold_plus_one_usd_per_day: float | None
     """What raising the task's threshold by one point adds, $/day (blended: the LP's shadow price;
-    strict/single: repricing this task alone); None when no model would reach it."""
+    strict/single: repricing this task alone, every other task and deployment held as planned);
+    None when no model would reach it."""
 
 
 class Result(_Out):
@@ -392,12 +395,7 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         share_routed_away_from_baseline=float((weights * (1.0 - shares[:, problem.baseline_index])).sum()),
         plan_quality=float((weights * task_quality).sum()),
         baseline_quality=float((weights * baseline_quality).sum()),
-        baseline_tasks_below_threshold=int(
-            (
-                np.isnan(problem.quality[:, problem.baseline_index])
-                | (baseline_quality < tasks["min_quality"].to_numpy())
-            ).sum()
-        ),
+        baseline_tasks_below_threshold=int((~problem.meets_threshold[:, problem.baseline_index]).sum()),
     )
     return Result(
         settings=settings,
@@ -487,6 +485,9 @@ def _constraint_rows(solution: Solution, objective: Objective) -> tuple[Constrai
             explanation=_explain(c, objective),
         )
         for c in solution.constraints
+        # A deployment row only links traffic to the provision decision; the Deployments table
+        # reports that decision, and the row itself is no limit anyone set.
+        if c.kind != "deployment"
     )
 
 
@@ -500,7 +501,11 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
     order = np.lexsort((np.broadcast_to(np.arange(cost.shape[1]), cost.shape), problem.usd_per_invocation), axis=1)
     eligible_cost = np.where(problem.eligible, cost, np.inf)
     cheapest = eligible_cost.argmin(axis=1)
-    unused_cost = np.where(problem.eligible & (shares == 0), cost, np.inf)
+    # The runner-up is the next choice up: an unused model that costs at least what the plan pays
+    # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`).
+    unused_cost = np.where(
+        problem.eligible & (shares == 0) & (cost >= task_usd_per_day[:, None] * (1 - 1e-12)), cost, np.inf
+    )
     runner_up = unused_cost.argmin(axis=1)
     has_runner_up = np.isfinite(unused_cost[np.arange(cost.shape[0]), runner_up])
     threshold_cost = _threshold_plus_one(problem, solution, task_usd_per_day)
@@ -517,7 +522,7 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
             cheaper_providers = {providers[m] for m in np.flatnonzero(problem.eligible[t]) if ids[m] in cheaper}
             for c in binding:
                 if (
-                    (c.kind in {"capacity", "deployment"} and c.subject in cheaper)
+                    (c.kind == "capacity" and c.subject in cheaper)
                     or (c.kind in {"spend_share", "volume_share"} and c.subject in cheaper_providers)
                     or (c.kind == "budget" and c.subject == departments[t])
                     or c.kind == "total_budget"

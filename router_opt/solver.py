@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from importlib import metadata
 
 import numpy as np
 
+from router_opt import formatting as fmt
 from router_opt.errors import RouterOptError, SolverError
 from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem
 
@@ -195,6 +196,11 @@ class LinearProgram:
     """Row index of each task's quality row (blended), else None."""
     slack_rows: np.ndarray | None = None
     """Coupling row of each elastic slack column (elastic programs only)."""
+    col_lower: np.ndarray | None = None
+    """Lower bounds; None means all zero."""
+
+    def lower(self) -> np.ndarray:
+        return np.zeros(self.n_cols) if self.col_lower is None else self.col_lower
 
     @property
     def n_cols(self) -> int:
@@ -411,7 +417,7 @@ def _solve_highspy(program: LinearProgram, time_limit_seconds: float | None) -> 
     lp.num_col_ = program.n_cols
     lp.num_row_ = program.n_rows
     lp.col_cost_ = program.col_cost
-    lp.col_lower_ = np.zeros(program.n_cols)
+    lp.col_lower_ = program.lower()
     lp.col_upper_ = np.where(np.isinf(program.col_upper), highspy.kHighsInf, program.col_upper)
     lp.row_lower_ = np.where(np.isinf(program.row_lower), -highspy.kHighsInf, program.row_lower)
     lp.row_upper_ = np.where(np.isinf(program.row_upper), highspy.kHighsInf, program.row_upper)
@@ -453,11 +459,13 @@ def _solve_pulp(program: LinearProgram, engine: str, time_limit_seconds: float |
     columns = [
         prob.add_variable(
             f"c{k}",
-            lowBound=0,
+            lowBound=lower,
             upBound=None if np.isinf(upper) else float(upper),
             cat=pulp.LpInteger if integer else pulp.LpContinuous,
         )
-        for k, (upper, integer) in enumerate(zip(program.col_upper.tolist(), program.col_integer.tolist()))
+        for k, (lower, upper, integer) in enumerate(
+            zip(program.lower().tolist(), program.col_upper.tolist(), program.col_integer.tolist())
+        )
     ]
     costs = program.col_cost.tolist()
     prob.setObjective(pulp.LpAffineExpression([(columns[k], c) for k, c in enumerate(costs) if c != 0]))
@@ -560,6 +568,14 @@ def solve(
         raise InfeasiblePlanError(_diagnose(problem, program, engine))
     if raw.status == "failed":
         raise SolverError(f"the solver failed: {raw.solver}")
+    if raw.row_dual is None and problem.mode is not Mode.SINGLE and program.deployment_models.size:
+        # Deployment decisions made the program mixed-integer, which has no shadow prices. With
+        # those decisions held at the optimum the rest is an LP with the same optimum: its duals
+        # price capacity, budgets and caps for the chosen set of deployments.
+        fixed = _with_deployments_fixed(program, raw.x)
+        relaxed = _run(fixed, engine, time_limit_seconds)
+        if relaxed.status == "optimal":
+            raw = _Raw(raw.status, raw.x, relaxed.row_dual, raw.mip_gap, raw.solver)
     duals_from = raw
     if objective is Objective.QUALITY:
         # Second pass: the cheapest of the best-quality plans, so spare budget is not spent for nothing.
@@ -611,6 +627,16 @@ def solve(
         build_seconds=built - started,
         solve_seconds=solved - built,
     )
+
+
+def _with_deployments_fixed(program: LinearProgram, x: np.ndarray) -> LinearProgram:
+    """`program` as an LP with every deployment column fixed at its value in `x` (0 or 1)."""
+    n_pairs = program.pair_task.size
+    y = np.round(x[n_pairs : n_pairs + program.deployment_models.size])
+    lower, upper = program.lower().copy(), program.col_upper.copy()
+    lower[n_pairs : n_pairs + y.size] = y
+    upper[n_pairs : n_pairs + y.size] = y
+    return replace(program, col_lower=lower, col_upper=upper, col_integer=np.zeros(program.n_cols, dtype=bool))
 
 
 def _with_quality_floor(cost_program: LinearProgram, quality_program: LinearProgram, best_quality: float) -> LinearProgram:
@@ -709,11 +735,11 @@ def _diagnose(problem: RoutingProblem, program: LinearProgram, engine: str) -> l
         elif row.kind == "deployment":
             out.append(f"deployment {row.subject}: cannot carry the tasks routed to it")
         elif row.kind == "budget":
-            out.append(f"budget of {row.subject}: short by ${s:,.4g}/day (limit ${row.limit:,.4g}/day)")
+            out.append(f"budget of {row.subject}: short by {fmt.usd(s)}/day (limit {fmt.usd(row.limit)}/day)")
         elif row.kind == "total_budget":
-            out.append(f"total budget: short by ${s:,.4g}/day (limit ${row.limit:,.4g}/day)")
+            out.append(f"total budget: short by {fmt.usd(s)}/day (limit {fmt.usd(row.limit)}/day)")
         elif row.kind == "spend_share":
-            out.append(f"spend cap on {row.subject} ({row.limit:.0%} of spend): exceeded by ${s:,.4g}/day")
+            out.append(f"spend cap on {row.subject} ({row.limit:.0%} of spend): exceeded by {fmt.usd(s)}/day")
         elif row.kind == "volume_share":
             out.append(
                 f"volume cap on {row.subject} ({row.limit:.0%} of invocations): exceeded by {s:,.4g} invocations/day "

@@ -172,7 +172,7 @@ def test_budget_too_small_names_the_department_and_shortfall():
     with pytest.raises(InfeasiblePlanError) as caught:
         solve(problem)
     # A's cheapest plan costs $1/day against $0.60: short $0.40
-    assert caught.value.relaxations == ["budget of A: short by $0.4/day (limit $0.6/day)"]
+    assert caught.value.relaxations == ["budget of A: short by $0.40/day (limit $0.60/day)"]
 
 
 @pytest.mark.parametrize("seed", range(6))

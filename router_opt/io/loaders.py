@@ -52,8 +52,10 @@ def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy YAML file."""
     path = Path(path)
     data = _mapping_document(path, "policy")
+    if "source_path" in data:
+        raise InputError.single(str(path), "source_path is set by router-opt, not in the file", field="source_path")
     try:
-        return Policy.model_validate(data)
+        return Policy.model_validate(dict(data) | {"source_path": str(path)})
     except ValidationError as exc:
         raise InputError(problems_from(exc, str(path), yaml_locator(data))) from None
 
@@ -216,8 +218,9 @@ def detect_kind(path: str | Path) -> str:
             return "catalog"
         if "tasks" in data:
             return "workload"
-        if any(k.startswith("min_quality") or k.startswith("default_min") for k in data):
+        if set(data) & (set(Policy.model_fields) - {"source_path"}):
             return "policy"
     raise InputError.single(
-        str(path), "cannot tell what this file is: a catalog has `models:`, a workload `tasks:`, a policy `min_quality_by_task_type:`"
+        str(path), "cannot tell what this file is: a catalog has `models:`, a workload `tasks:`, a policy one of "
+        + ", ".join(f"`{k}:`" for k in Policy.model_fields if k != "source_path")
     )
