@@ -175,3 +175,12 @@ def test_missing_file_and_no_args_help():
     result = invoke("optimize", "--catalog", "nope.yaml")
     assert result.exit_code == 2 and "nope.yaml: file not found" in result.output
     assert "optimize" in runner.invoke(app, []).output
+
+
+def test_validate_recognises_every_policy_shape(tmp_path):
+    for text in ("budgets_usd_per_day: {Sales: 1}\n", "vendor_caps: {'*': {max_spend_share: 0.5}}\n",
+                 "allowed_regions_by_department: {Legal: [eu]}\n", "total_budget_usd_per_day: 3\n"):
+        path = tmp_path / "p.yaml"
+        path.write_text(text)
+        result = invoke("validate", str(path))
+        assert result.exit_code == 0 and "(policy:" in result.output, result.output

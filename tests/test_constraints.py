@@ -337,3 +337,36 @@ def test_decisions_runner_up_and_fallbacks(tiny_catalog):
     assert decision.threshold_plus_one_usd_per_day == pytest.approx(0.0)
     program = build_program(build_problem(tiny_catalog, workload, Policy()))
     assert program.n_cols == 2  # the two eligible pairs, before presolve
+
+
+def test_policy_names_must_exist(tmp_path):
+    from router_opt.errors import InputError
+    from router_opt.io import load_policy
+
+    catalog, workload = budget_case()
+    path = tmp_path / "policy.yaml"
+    path.write_text("budgets_usd_per_day: {a: 4}\nvendor_caps: {acme: {max_volume_share: 0.5}}\n")
+    with pytest.raises(InputError) as caught:
+        build_problem(catalog, workload, load_policy(path))
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}: budgets_usd_per_day.a: no department 'a' in the workload (did you mean 'A'?); known: A, B",
+        f"{path}: vendor_caps.acme: no provider 'acme' in the catalog (did you mean 'Acme'?); known: Acme",
+    ]
+
+
+def test_deployments_keep_their_shadow_prices():
+    """With a fixed-cost deployment the program is mixed-integer; capacity still gets a price from
+    the LP with provisioning held fixed. Hand-worked: 150 Mtok/day, gpu capacity 100 at $0.10,
+    the rest on the API at $2.00: one more Mtok/day of gpu capacity saves 2.00 - 0.10 = $1.90/day."""
+    catalog = make_catalog(
+        [{"id": "api", "input": 2.0, "quality": {"x": 90}}, {"id": "gpu", "input": 0.1, "quality": {"x": 90}}]
+    )
+    catalog = with_models(catalog, gpu={"fixed_usd_per_month": 900.0, "capacity_mtok_per_day": 100.0})
+    workload = make_workload(
+        [{"task_type": "x", "invocations_per_day": 150_000, "input_tokens": 1000, "output_tokens": 0, "min_quality": 90}]
+    )
+    result = optimize_inputs(Inputs(catalog, workload, Policy(), "c", "w", "p"))
+    (capacity,) = result.constraints
+    assert capacity.kind == "capacity" and capacity.binding
+    assert capacity.shadow_price == pytest.approx(-1.90, rel=1e-9)
+    assert capacity.explanation == "binding: one more Mtok/day of capacity on gpu saves $1.90/day"
