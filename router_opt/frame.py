@@ -235,7 +235,7 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
     problems = []
 
     def unknown(field: str, name: str, known: list[str], what: str, source: str) -> None:
-        close = difflib.get_close_matches(name, known, n=1)
+        close = [k for k in known if k.casefold() == name.casefold()] or difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         problems.append(
             Problem(
