@@ -104,6 +104,39 @@ class _working:
         return False
 
 
+class _progress:
+    """A progress bar on stderr for sweeps, for a person at a terminal only; yields the callback
+    (done, total) the analyses call after each step."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=True,
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task(self.label, total=None)
+
+        def step(done: int, total: int) -> None:
+            self.bar.update(self.task, completed=done, total=total)
+
+        return step
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
+
+
 def _emit(text: str | bytes, output: Path | None) -> None:
     from router_opt.io import write_atomic
 
@@ -157,6 +190,10 @@ def optimize(
         bool,
         typer.Option("--explain", help="Add each task's decision record: runner-up, binding constraints, fallbacks."),
     ] = False,
+    with_frontier: Annotated[
+        bool,
+        typer.Option("--frontier", help="Also sweep the quality bar (as `router-opt frontier`) and add the cost-quality curve to the report."),
+    ] = False,
     output_format: Annotated[
         PlanFormat,
         typer.Option(
@@ -180,22 +217,23 @@ def optimize(
     ] = None,
 ) -> None:
     """Solve for the cheapest routing plan and report the overspend of the all-large habit."""
-    from router_opt.plan import optimize as run_optimize
     from router_opt.report import render
 
     if output_format is PlanFormat.xlsx and output is None:
         raise RouterOptError("--format xlsx writes a workbook: give --output FILE.xlsx")
+    from router_opt.plan import load_inputs, optimize_inputs
+
+    inputs = load_inputs(catalog, workload, policy)
     with _working("Optimising the routing plan"):
-        result = run_optimize(
-            catalog,
-            workload,
-            policy,
-            mode=mode,
-            min_quality=min_quality,
-            solver=solver,
-            objective=objective,
-            time_limit_seconds=time_limit,
+        result = optimize_inputs(
+            inputs, mode=mode, min_quality=min_quality, solver=solver, objective=objective, time_limit_seconds=time_limit
         )
+    if with_frontier:
+        from router_opt.analyses.frontier import frontier
+
+        with _progress("Sweeping the quality bar") as on_step:
+            curve = frontier(inputs, mode=mode, solver=solver, on_step=on_step)
+        result = result.model_copy(update={"frontier": curve})
     _emit(render(result, output_format.value, top=top, explain=explain), output)
 
 
@@ -354,7 +392,11 @@ def frontier_command(
     from router_opt.analyses.frontier import frontier
     from router_opt.plan import load_inputs
 
-    result = frontier(load_inputs(catalog, workload, policy), low=low, high=high, points=points, mode=mode, solver=solver)
+    with _progress("Sweeping the quality bar") as on_step:
+        result = frontier(
+            load_inputs(catalog, workload, policy), low=low, high=high, points=points, mode=mode, solver=solver,
+            on_step=on_step,
+        )
     _render_analysis(result, output_format, output)
 
 
@@ -448,17 +490,19 @@ def trajectory_command(
 
     if last_year < first_year:
         raise RouterOptError(f"--to-year {last_year} is before --from-year {first_year}")
-    result = trajectory(
-        load_inputs(catalog, workload, policy),
-        prices=load_price_trajectory(prices),
-        years=range(first_year, last_year + 1),
-        base_year=base_year,
-        mode=mode,
-        solver=solver,
-        cheap_usd_per_invocation=cheap_usd,
-        task_tokens=task_tokens,
-        task_tier=task_tier,
-    )
+    with _progress("Re-optimising each year") as on_step:
+        result = trajectory(
+            load_inputs(catalog, workload, policy),
+            prices=load_price_trajectory(prices),
+            years=range(first_year, last_year + 1),
+            base_year=base_year,
+            mode=mode,
+            solver=solver,
+            cheap_usd_per_invocation=cheap_usd,
+            task_tokens=task_tokens,
+            task_tier=task_tier,
+            on_step=on_step,
+        )
     _render_analysis(result, output_format, output)
 
 

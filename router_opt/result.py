@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from router_opt import formatting as fmt
+from router_opt.analyses.frontier import FrontierResult
 from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
 from router_opt.solver import Objective, Solution
 
@@ -258,6 +259,8 @@ class Result(_Out):
     constraints: tuple[ConstraintRow, ...] = ()
     deployments: tuple[Deployment, ...] = ()
     decisions: tuple[Decision, ...] = ()
+    frontier: FrontierResult | None = None
+    """The cost-quality curve, when the run asked for it (`optimize --frontier`)."""
 
     def top_tasks(self, n: int) -> list[TaskRow]:
         """The n highest-volume tasks (ties: department, role, task)."""

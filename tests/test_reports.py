@@ -153,3 +153,23 @@ def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path, monkeyp
     umask = os.umask(0)
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_frontier_travels_into_every_report(tmp_path):
+    data = json.loads(runner.invoke(app, ["optimize", "--frontier", "-f", "json"]).output)
+    points = data["frontier"]["points"]
+    assert len(points) >= 2
+    costs = [p["optimal_usd_per_day"] for p in points]
+    assert costs == sorted(costs)  # a higher bar never costs less
+    table = runner.invoke(app, ["optimize", "--frontier"]).output
+    assert "Cost-quality frontier" in table
+    html = tmp_path / "plan.html"
+    assert runner.invoke(app, ["optimize", "--frontier", "-f", "html", "-o", str(html)]).exit_code == 0
+    assert html.read_text().count("<svg") == 3
+    workbook = tmp_path / "plan.xlsx"
+    assert runner.invoke(app, ["optimize", "--frontier", "-f", "xlsx", "-o", str(workbook)]).exit_code == 0
+    sheet = load_workbook(workbook)["Frontier"]
+    bars = [row[0] for row in sheet.iter_rows(min_row=2, max_row=len(points) + 1, values_only=True)]
+    assert bars == pytest.approx([p["min_quality"] for p in points])
+    with zipfile.ZipFile(workbook) as package:
+        assert len([n for n in package.namelist() if n.startswith("xl/charts/chart")]) == 2

@@ -16,14 +16,17 @@ compare catalogs or workloads over the same range (lower is cheaper quality).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from router_opt.analyses.common import ANALYSIS_SCHEMA_VERSION, AnalysisResult
 from router_opt.errors import InfeasibleError, RouterOptError
 from router_opt.frame import Mode
-from router_opt.plan import Inputs, optimize_inputs
+
+if TYPE_CHECKING:  # plan imports result, which carries a FrontierResult: import plan lazily
+    from router_opt.plan import Inputs
 
 DEFAULT_POINTS = 19
 
@@ -102,8 +105,12 @@ def frontier(
     points: int = DEFAULT_POINTS,
     mode: Mode | str = Mode.STRICT,
     solver: str = "auto",
+    on_step: Callable[[int, int], None] | None = None,
 ) -> FrontierResult:
-    """Re-optimise at `points` evenly spaced bars from `low` to `high` (defaults: `servable_range`)."""
+    """Re-optimise at `points` evenly spaced bars from `low` to `high` (defaults: `servable_range`).
+    `on_step(done, total)` is called after each point (the CLI draws a progress bar with it)."""
+    from router_opt.plan import optimize_inputs
+
     if points < 2:
         raise RouterOptError(f"a frontier needs at least 2 points, got {points}")
     if low is None or high is None:
@@ -116,7 +123,9 @@ def frontier(
     reached: list[FrontierPoint] = []
     stopped_at = reason = None
     departments: tuple[str, ...] = ()
-    for q in grid:
+    for step, q in enumerate(grid, start=1):
+        if on_step is not None and step > 1:
+            on_step(step - 1, len(grid))
         try:
             result = optimize_inputs(inputs, mode=mode, min_quality=q, solver=solver)
         except InfeasibleError as exc:
@@ -136,6 +145,8 @@ def frontier(
                 usd_per_day_by_department={d.department: d.optimal_usd_per_day for d in result.departments},
             )
         )
+    if on_step is not None:
+        on_step(len(grid), len(grid))
     if not reached:
         raise RouterOptError(f"no plan exists even at the lowest bar {grid[0]:g}: {reason}")
     return FrontierResult(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -203,6 +203,7 @@ def trajectory(
     cheap_usd_per_invocation: float = CHEAP_USD_PER_INVOCATION,
     task_tokens: float | None = None,
     task_tier: Tier | str | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> TrajectoryResult:
     """Re-price the catalog for each year and re-optimise; one row per year. With `task_tokens` and
     `task_tier`, also one call's cost on that tier for the same years (`task_cost_by_year`; a tier
@@ -214,7 +215,9 @@ def trajectory(
     base_year = inputs.catalog.prices_as_of.year if base_year is None else base_year
     tiers = list(dict.fromkeys(str(m.tier) for m in inputs.catalog.models))
     rows = []
-    for year in years:
+    for done, year in enumerate(years):
+        if on_step is not None:
+            on_step(done, len(years))
         factors = {tier: price_factor(prices, tier, year, base_year) for tier in tiers}
         result = optimize_inputs(
             dataclasses.replace(inputs, catalog=catalog_for_year(inputs.catalog, prices, year, base_year)),
@@ -256,6 +259,8 @@ def trajectory(
             base_price = (on_tier[0].input_usd_per_mtok + on_tier[0].output_usd_per_mtok) / 2
         task = task_cost_by_year(task_tokens, task_tier, prices, years, base_usd_per_mtok=base_price, base_year=base_year)
     # Workers, tasks and volume do not change with prices: take them from the last year's plan.
+    if on_step is not None:
+        on_step(len(years), len(years))
     return TrajectoryResult(
         trajectory=prices.name,
         catalog=inputs.catalog.name,

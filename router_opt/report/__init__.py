@@ -228,6 +228,10 @@ def sections(result: Result, top: int, explain: bool = False) -> list[Section]:
         parts.append(constraint_section(result))
     if result.deployments:
         parts.append(deployment_section(result))
+    if result.frontier is not None:
+        from router_opt.report.analyses import frontier_report
+
+        parts.append(frontier_report(result.frontier).sections[0])
     if explain:
         parts.append(decision_section(result))
     return parts

@@ -94,3 +94,24 @@ def tier_mix_chart(result: Result) -> str:
     axes.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=4, frameon=False, fontsize=8)
     axes.set_title("Share of invocations by model tier", fontsize=10, loc="left")
     return _svg(figure)
+
+
+def frontier_chart(result: Result) -> str:
+    """Plan $/day against the quality bar, with the all-large bill for scale."""
+    plt = _pyplot()
+    points = result.frontier.points
+    bars = [p.min_quality for p in points]
+    figure, axes = plt.subplots(figsize=(7.5, 3.0))
+    axes.plot(bars, [p.optimal_usd_per_day for p in points], marker="o", markersize=3, color=PLAN_COLOUR, label="Optimal plan")
+    axes.plot(bars, [p.baseline_usd_per_day for p in points], linestyle="--", color=BASELINE_COLOUR, label="All-large")
+    axes.set_xlabel("Quality bar every task must meet")
+    axes.set_ylabel("$ per day")
+    axes.set_ylim(bottom=0)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(frameon=False, loc="center left")
+    axes.set_title(
+        f"Cost-quality frontier (area under curve {result.frontier.area_under_curve:.3f} of the all-large bill)",
+        fontsize=10,
+        loc="left",
+    )
+    return _svg(figure)

@@ -6,7 +6,7 @@ from html import escape
 
 from router_opt import formatting as fmt
 from router_opt.report import Section, headline, sections
-from router_opt.report.charts import department_chart, tier_mix_chart
+from router_opt.report.charts import department_chart, frontier_chart, tier_mix_chart
 from router_opt.result import Result
 
 STYLE = """
@@ -101,6 +101,7 @@ All-large: every task on {escape(s.baseline_model)} ({escape(s.baseline_tier)}).
 <div class="charts">
 <figure>{department_chart(result)}</figure>
 <figure>{tier_mix_chart(result)}</figure>
+{f"<figure>{frontier_chart(result)}</figure>" if result.frontier is not None else ""}
 </div>
 {tables}
 {_assumptions(result)}

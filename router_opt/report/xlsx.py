@@ -88,6 +88,8 @@ def to_xlsx(result: Result) -> bytes:
     _assignments(book, formats, result)
     if result.constraints:
         _constraints(book, formats, result)
+    if result.frontier is not None:
+        _frontier(book, formats, result)
     _assumptions(book, formats, result)
     departments.activate()
     book.get_worksheet_by_name("Summary").activate()
@@ -313,3 +315,41 @@ def _assumptions(book, formats, result: Result) -> None:
     table.widths[-1] = 100
     table.finish()
     table.sheet.set_column(len(columns) - 1, len(columns) - 1, 100, formats["wrap"])
+
+
+def _frontier(book, formats, result: Result) -> None:
+    frontier = result.frontier
+    table = _Sheet(
+        book,
+        formats,
+        "Frontier",
+        [("Quality bar", QUALITY), ("Optimal $/day", USD_PER_DAY), ("All-large $/day", USD_PER_DAY),
+         ("Share of all-large", SHARE), ("Routed away", SHARE), ("Plan quality", QUALITY), ("Quality retained", SHARE)]
+        + [(f"{d} $/day", USD_PER_DAY) for d in frontier.departments],
+    )
+    for p in frontier.points:
+        table.add(
+            [p.min_quality, p.optimal_usd_per_day, p.baseline_usd_per_day, p.cost_share_of_baseline,
+             p.share_routed_away_from_baseline, p.plan_quality, p.quality_retained]
+            + [p.usd_per_day_by_department.get(d, 0.0) for d in frontier.departments]
+        )
+    last = table.row - 1
+    table.finish()
+    table.sheet.write_string(table.row + 1, 0, f"Area under the curve: {frontier.area_under_curve:.4f} of the all-large bill")
+    chart = book.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    for col, name, colour in ((1, "Optimal $/day", "#1F77B4"), (2, "All-large $/day", "#9AA5B1")):
+        chart.add_series(
+            {
+                "name": name,
+                "categories": ["Frontier", 1, 0, last, 0],
+                "values": ["Frontier", 1, col, last, col],
+                "line": {"color": colour, "dash_type": "solid" if col == 1 else "dash"},
+                "marker": {"type": "circle" if col == 1 else "none", "size": 4, "fill": {"color": colour}, "border": {"color": colour}},
+            }
+        )
+    chart.set_title({"name": "Cost-quality frontier", "name_font": {"size": 12}})
+    chart.set_x_axis({"name": "Quality bar", "min": frontier.points[0].min_quality, "max": frontier.points[-1].min_quality})
+    chart.set_y_axis({"name": "$/day", "num_format": '"$"#,##0.00', "min": 0, "major_gridlines": {"visible": True, "line": {"color": "#D9E0E6"}}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 360})
+    table.sheet.insert_chart(table.row + 3, 0, chart)
