@@ -308,6 +308,48 @@ def diff(
         _emit(render_sections(diff_sections(result), output_format.value), output)
 
 
+class PolicyFormat(StrEnum):
+    litellm = "litellm"
+    json = "json"
+
+
+@app.command("export-policy")
+@_handled
+def export_policy(
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    policy: PolicyOption = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Export a plan saved with `optimize -f json` instead of solving again."),
+    ] = None,
+    mode: Annotated[Mode, typer.Option(help="strict, blended or single (when solving).")] = Mode.STRICT,
+    output_format: Annotated[
+        PolicyFormat,
+        typer.Option("--format", "-f", help="litellm: a LiteLLM proxy config.yaml; json: a neutral policy."),
+    ] = PolicyFormat.litellm,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """The plan as configuration a gateway loads: task -> models with shares, fallbacks in order."""
+    import json
+
+    from router_opt.export import litellm_yaml, to_policy
+
+    if plan is not None:
+        from router_opt.diff import load_result
+
+        result = load_result(plan)
+    else:
+        from router_opt.plan import optimize as run_optimize
+
+        with _working("Optimising the routing plan"):
+            result = run_optimize(catalog, workload, policy, mode=mode)
+    if output_format is PolicyFormat.json:
+        _emit(json.dumps(to_policy(result), indent=2) + "\n", output)
+    else:
+        _emit(litellm_yaml(result), output)
+
+
 @catalog_app.command("show")
 @_handled
 def catalog_show(

@@ -88,6 +88,10 @@ class ModelSpec(_Frozen):
     it only if it is provisioned, and then the fixed cost is paid."""
     sources: tuple[str, ...] = ()
     """Where each figure comes from (a seed table, a price page) or that it is an assumption."""
+    gateway_model: str | None = None
+    """How a gateway names the model for `router-opt export-policy` (LiteLLM's `provider/model`,
+    e.g. `openai/gpt-4o`); absent: `<provider>/<id>` in lower case, or `openai/<id>` for a
+    self-hosted model (an OpenAI-compatible server such as vLLM)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -183,6 +183,9 @@ class ModelRow(_Out):
     sources: tuple[str, ...]
     capacity_mtok_per_day: float | None
     fixed_usd_per_month: float | None
+    gateway_model: str
+    """How a gateway (LiteLLM) names the model."""
+    deployment: str | None
 
 
 class ConstraintRow(_Out):
@@ -424,6 +427,8 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
                 sources=m.sources,
                 capacity_mtok_per_day=m.capacity_mtok_per_day,
                 fixed_usd_per_month=m.fixed_usd_per_month,
+                gateway_model=m.gateway_model or _default_gateway_model(m),
+                deployment=m.deployment,
             )
             for m in problem.catalog.models
         ),
@@ -431,6 +436,14 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         deployments=deployments,
         decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks),
     )
+
+
+def _default_gateway_model(model) -> str:
+    """`<provider>/<id>`; a self-hosted model is assumed to sit behind an OpenAI-compatible server
+    (vLLM, TGI), which LiteLLM reaches as `openai/<id>` with the server's api_base."""
+    if model.deployment == "self-hosted" or model.provider.lower() == "self-hosted":
+        return f"openai/{model.id}"
+    return f"{model.provider}/{model.id}".lower().replace(" ", "-")
 
 
 def _deployments(problem: RoutingProblem, solution: Solution, days: int) -> tuple[Deployment, ...]:
