@@ -32,6 +32,13 @@ def parse_path(path: str) -> Loc:
 
 
 def _short(value: object) -> str:
+    tag = getattr(getattr(value, "tag", None), "value", None)
+    if tag:  # ruamel keeps unknown tags (e.g. !!python/object) as data; it never constructs them
+        return f"a value tagged {tag.replace('tag:yaml.org,2002:', '!!')} (YAML tags are not supported: write a plain value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -54,12 +61,22 @@ def describe(error: dict) -> str:
         return f"must be a number {sign} {bound}, got {_short(got)}"
     if kind in {"enum", "literal_error"}:
         return f"must be one of {ctx.get('expected', '?')}, got {_short(got)}"
+    if kind == "string_type":
+        return f"must be text, got {_short(got)}"
+    if kind in {"dict_type", "model_type", "model_attributes_type"}:
+        return f"must be a mapping (key: value lines), got {_short(got)}"
+    if kind in {"tuple_type", "list_type", "set_type"}:
+        return f"must be a list (`- item` lines or [a, b]), got {_short(got)}"
+    if kind.startswith("date_") or kind.startswith("datetime_"):
+        return f"must be a date YYYY-MM-DD, got {_short(got)}"
     if kind in {"string_too_short"}:
         return "must not be empty"
     if kind in {"too_short"}:
         return "must not be empty"
     message = error["msg"].removeprefix("Value error, ")
-    if got is not None and not isinstance(got, (dict, list, tuple)) and kind != "value_error":
+    if got is not None and kind != "value_error" and (
+        getattr(getattr(got, "tag", None), "value", None) or not isinstance(got, (dict, list, tuple))
+    ):
         message += f", got {_short(got)}"
     return message
 
@@ -68,6 +85,10 @@ def problems_from(error: ValidationError, path: str, locate: Locator, prefix: Lo
     """One `Problem` per pydantic error (and per line of a multi-line cross-field message)."""
     problems: list[Problem] = []
     for err in error.errors(include_url=False):
+        if err["type"] == "too_short" and isinstance(err.get("input"), (list, tuple)) and err["input"]:
+            # pydantic adds "at least 1 item after validation, not 0" when every item failed: the
+            # items' own errors say what is wrong, and the list is not empty.
+            continue
         loc: Loc = prefix + tuple(err["loc"])
         messages = [describe(err)]
         if err["type"] == "value_error":
@@ -79,6 +100,8 @@ def problems_from(error: ValidationError, path: str, locate: Locator, prefix: Lo
                 where = loc + parse_path(match.group(1))
                 message = match.group(2)
             line, column = locate(where)
+            if where and where[-1] == "[key]":  # a mapping key is wrong, not its value
+                where, message = where[:-1], f"key {message}"
             problems.append(
                 Problem(path=path, message=message, line=line, column=column, field=field_name(where) or None)
             )
