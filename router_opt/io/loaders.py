@@ -53,7 +53,11 @@ def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     data = _mapping_document(path, "policy")
     if "source_path" in data:
-        raise InputError.single(str(path), "source_path is set by router-opt, not in the file", field="source_path")
+        line, column = yaml_locator(data)(("source_path",))
+        raise InputError.single(
+            str(path), "not a policy setting (router-opt records where the policy came from); remove this line",
+            line=line, column=column, field="source_path",
+        )
     try:
         return Policy.model_validate(dict(data) | {"source_path": str(path)})
     except ValidationError as exc:
@@ -95,19 +99,25 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     text = read_text(path)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a stray quote is an error, not a cell that silently swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
+    start = 1  # line the next record starts on (a quoted cell may span lines)
     try:
         for cells in reader:
+            line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
                 continue
             if header is None:
                 header = [cell.strip() for cell in cells]
                 continue
-            rows.append((reader.line_num, cells))
+            rows.append((line, cells))
     except csv.Error as exc:
-        raise InputError.single(str(path), f"not valid CSV: {exc}", line=reader.line_num) from None
+        reason = str(exc)
+        if "end of data" in reason:
+            reason = 'a quoted cell starting on this line is never closed (a stray " ?)'
+        raise InputError.single(str(path), f"not valid CSV: {reason}", line=start) from None
     if header is None:
         raise InputError.single(str(path), "file is empty")
     return header, rows
