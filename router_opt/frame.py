@@ -233,14 +233,21 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
     departments = sorted({t.department for t in workload.tasks})
     providers = sorted({m.provider for m in catalog.models})
     problems = []
+    locate = []
 
     def unknown(field: str, name: str, known: list[str], what: str, source: str) -> None:
         close = [k for k in known if k.casefold() == name.casefold()] or difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if not locate:
+            locate.append(_policy_locator(policy))
+        # "[key]" is in no mapping, so the position found is the key `name` itself, not its value.
+        line, column = locate[0]((field, name, "[key]"))
         problems.append(
             Problem(
                 policy.source_path or "policy",
                 f"no {what} '{name}' in the {source}{hint}; known: {', '.join(known)}",
+                line=line,
+                column=column,
                 field=f"{field}.{name}",
             )
         )
@@ -256,6 +263,18 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
             unknown("vendor_caps", name, providers, "provider", "catalog")
     if problems:
         raise InputError(problems)
+
+
+def _policy_locator(policy: Policy):
+    """(line, column) of a key path in the policy's file, or (None, None) when it has no file."""
+    from pathlib import Path
+
+    from router_opt.io.yaml_io import parse_yaml, yaml_locator
+
+    try:
+        return yaml_locator(parse_yaml(Path(policy.source_path)))
+    except (InputError, OSError, TypeError):
+        return lambda loc: (None, None)
 
 
 def _check_servable(problem: RoutingProblem) -> None:

@@ -349,8 +349,8 @@ def test_policy_names_must_exist(tmp_path):
     with pytest.raises(InputError) as caught:
         build_problem(catalog, workload, load_policy(path))
     assert [str(p) for p in caught.value.problems] == [
-        f"{path}: budgets_usd_per_day.a: no department 'a' in the workload (did you mean 'A'?); known: A, B",
-        f"{path}: vendor_caps.acme: no provider 'acme' in the catalog (did you mean 'Acme'?); known: Acme",
+        f"{path}:1:23: budgets_usd_per_day.a: no department 'a' in the workload (did you mean 'A'?); known: A, B",
+        f"{path}:2:15: vendor_caps.acme: no provider 'acme' in the catalog (did you mean 'Acme'?); known: Acme",
     ]
 
 
