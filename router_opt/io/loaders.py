@@ -126,19 +126,38 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (row number, cells) from the first sheet (or one named 'workload')."""
     check_readable(path)
-    import zipfile
-
     from openpyxl import load_workbook
 
+    def unreadable(exc: Exception) -> InputError:
+        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        return InputError.single(
+            str(path),
+            f"not a readable .xlsx workbook ({exc.__class__.__name__}{': ' + detail if detail else ''}); "
+            "open it in Excel or LibreOffice and save it as .xlsx",
+        )
+
+    # openpyxl raises many kinds of exception on a damaged or unusual file (zip, XML, attribute and
+    # index errors from its parsers), while opening and while reading rows (read-only mode is lazy).
     try:
         book = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise InputError.single(str(path), f"not a readable .xlsx workbook ({exc.__class__.__name__})") from None
-    sheet = book["workload"] if "workload" in book.sheetnames else book.worksheets[0]
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise unreadable(exc) from None
+    sheets = book.worksheets
+    named = [s for s in sheets if s.title == "workload"]
+    if not sheets:
+        book.close()
+        raise InputError.single(str(path), "the workbook has no worksheet (only charts?); put the workload on a sheet")
+    sheet = named[0] if named else sheets[0]
+    try:
+        values_by_row = list(sheet.iter_rows(values_only=True))
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise unreadable(exc) from None
+    finally:
+        book.close()
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     problems: list[Problem] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+    for number, values in enumerate(values_by_row, start=1):
         cells = ["" if v is None else str(v) for v in values]
         if not any(c.strip() for c in cells):
             continue
@@ -152,7 +171,6 @@ def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
                     Problem(str(path), f"is a formula ({cell[:40]}); paste values instead", line=number, field=name)
                 )
         rows.append((number, cells))
-    book.close()
     if problems:
         raise InputError(problems)
     if header is None:
@@ -163,8 +181,15 @@ def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> Workload:
     where = str(path)
     problems: list[Problem] = []
+    while header and header[-1] == "":  # a trailing separator, or a sheet whose rows are wider
+        header = header[:-1]
+    blank = [i + 1 for i, c in enumerate(header) if c == ""]
+    if blank:
+        problems.append(
+            Problem(where, f"column(s) {', '.join(map(str, blank))} have no name in the header; name or delete them", line=1)
+        )
     missing = [c for c in WORKLOAD_REQUIRED if c not in header]
-    unknown = [c for c in header if c not in WORKLOAD_COLUMNS]
+    unknown = [c for c in header if c and c not in WORKLOAD_COLUMNS]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if missing:
         problems.append(Problem(where, f"missing column(s): {', '.join(missing)}", line=1))
