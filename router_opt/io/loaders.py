@@ -82,6 +82,13 @@ def load_workload(path: str | Path) -> Workload:
 def _workload_from_yaml(path: Path) -> Workload:
     data = _mapping_document(path, "workload")
     locate = yaml_locator(data)
+    for key in ("source_path", "source_lines"):
+        if key in data:  # set by the loader; from the file they would mislabel every error
+            line, column = locate((key,))
+            raise InputError.single(
+                str(path), "not a workload setting (router-opt records where the workload came from); remove this line",
+                line=line, column=column, field=key,
+            )
     tasks = data.get("tasks")
     name = data.get("name", path.stem)
     try:
