@@ -29,6 +29,8 @@ def read_text(path: Path) -> str:
     """The file as text: UTF-8 (a byte-order mark is allowed), not binary, not empty."""
     check_readable(path)
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text", Windows Notepad's "Unicode"
+        raise InputError.single(str(path), "is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)")
     if b"\x00" in raw[:8192]:
         raise InputError.single(str(path), "looks like a binary file, expected UTF-8 text")
     try:
