@@ -21,8 +21,13 @@ def check_readable(path: Path) -> None:
         raise InputError.single(str(path), "file is empty")
     if size > MAX_INPUT_BYTES:
         raise InputError.single(
-            str(path), f"file is {size / 2**20:,.0f} MiB; router-opt reads inputs up to {MAX_INPUT_BYTES // 2**20} MiB"
+            str(path), f"file is {_size(size)}; router-opt reads inputs up to {_size(MAX_INPUT_BYTES)}"
         )
+
+
+def _size(n: int) -> str:
+    """Bytes for a reader: whole MiB would show a file just over the limit as equal to it."""
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def read_text(path: Path) -> str:
