@@ -75,7 +75,10 @@ def test_unknown_catalog_key_is_an_error(tmp_path):
     path = write(tmp_path, "acme.yaml", CATALOG.replace("cheap", "0.1").replace("name: acme", "name: acme\ncurrencyy: USD"))
     with pytest.raises(InputError) as caught:
         load_catalog(path)
-    assert messages(caught) == [f"{path}:2:12: currencyy: unknown field (check the spelling; see README for the allowed fields)"]
+    assert messages(caught) == [
+        f"{path}:2:12: currencyy: unknown field (check the spelling); "
+        "allowed here: name, currency, prices_as_of, baseline, quality_scale, models"
+    ]
 
 
 def test_invalid_yaml_points_at_the_line(tmp_path):

@@ -81,8 +81,49 @@ def describe(error: dict) -> str:
     return message
 
 
-def problems_from(error: ValidationError, path: str, locate: Locator, prefix: Loc = ()) -> list[Problem]:
-    """One `Problem` per pydantic error (and per line of a multi-line cross-field message)."""
+# Keys a model accepts that are not its fields (a "before" validator turns them into fields), and
+# fields the loaders set, which a file may not.
+_ALSO_ACCEPTED = {"ModelSpec": ("usd_per_mtok",)}
+_NOT_FROM_FILES = {"source_path", "source_lines"}
+
+
+def _model_at(model: type | None, loc: Loc) -> type | None:
+    """The pydantic model class that the mapping at `loc` (inside a `model` document) validates as."""
+    from pydantic import BaseModel
+
+    def inner(annotation) -> type | None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        for arg in getattr(annotation, "__args__", ()) or ():
+            found = inner(arg)
+            if found is not None:
+                return found
+        return None
+
+    current = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(part, str) and part in current.model_fields:
+            current = inner(current.model_fields[part].annotation)
+        else:  # an index into a list, or a key of a dict: the element's model is already `current`
+            continue
+    return current
+
+
+def _allowed_fields(model: type | None, loc: Loc) -> str:
+    cls = _model_at(model, loc)
+    if cls is None:
+        return ""
+    names = [n for n in cls.model_fields if n not in _NOT_FROM_FILES] + list(_ALSO_ACCEPTED.get(cls.__name__, ()))
+    return "; allowed here: " + ", ".join(names)
+
+
+def problems_from(
+    error: ValidationError, path: str, locate: Locator, prefix: Loc = (), model: type | None = None
+) -> list[Problem]:
+    """One `Problem` per pydantic error (and per line of a multi-line cross-field message). With
+    `model` (the document's root class), an unknown field's message lists the fields allowed there."""
     problems: list[Problem] = []
     for err in error.errors(include_url=False):
         if err["type"] == "too_short" and isinstance(err.get("input"), (list, tuple)) and err["input"]:
@@ -91,6 +132,8 @@ def problems_from(error: ValidationError, path: str, locate: Locator, prefix: Lo
             continue
         loc: Loc = prefix + tuple(err["loc"])
         messages = [describe(err)]
+        if err["type"] == "extra_forbidden" and model is not None:
+            messages = [describe(err).replace("; see README for the allowed fields)", ")") + _allowed_fields(model, loc[:-1])]
         if err["type"] == "value_error":
             messages = describe(err).split("\n")
         for message in messages:

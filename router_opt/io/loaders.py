@@ -45,7 +45,7 @@ def load_catalog(path: str | Path) -> Catalog:
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_from(exc, str(path), yaml_locator(data))) from None
+        raise InputError(problems_from(exc, str(path), yaml_locator(data), model=Catalog)) from None
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -61,7 +61,7 @@ def load_policy(path: str | Path) -> Policy:
     try:
         return Policy.model_validate(dict(data) | {"source_path": str(path)})
     except ValidationError as exc:
-        raise InputError(problems_from(exc, str(path), yaml_locator(data))) from None
+        raise InputError(problems_from(exc, str(path), yaml_locator(data), model=Policy)) from None
 
 
 def load_workload(path: str | Path) -> Workload:
@@ -97,7 +97,7 @@ def _workload_from_yaml(path: Path) -> Workload:
             | {k: v for k, v in data.items() if k not in {"name", "tasks"}}
         )
     except ValidationError as exc:
-        raise InputError(problems_from(exc, str(path), locate)) from None
+        raise InputError(problems_from(exc, str(path), locate, model=Workload)) from None
 
 
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
