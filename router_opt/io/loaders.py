@@ -104,7 +104,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line, cells) per non-blank row. Comma-separated; semicolon-separated files (as
     some spreadsheet locales export) are recognised by their header."""
     text = read_text(path)
-    first_line = text.split("\n", 1)[0]
+    first_line = next((line for line in text.splitlines() if line.strip()), "")  # the header
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     # strict: a stray quote is an error, not a cell that silently swallows the rest of the file.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
