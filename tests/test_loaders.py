@@ -132,8 +132,8 @@ def test_duplicate_rows_and_conflicting_headcount(tmp_path):
     with pytest.raises(InputError) as caught:
         load_workload(path)
     assert messages(caught) == [
-        f"{path}:3: headcount: S / R has headcount 2 here but 1 at tasks[0]; a role has one headcount",
-        f"{path}:4: task: duplicate task 'A' for S / R (first at tasks[0])",
+        f"{path}:3: headcount: S / R has headcount 2 here but 1 at line 2; a role has one headcount",
+        f"{path}:4: task: duplicate task 'A' for S / R (first at line 2)",
     ]
 
 

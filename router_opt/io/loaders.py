@@ -243,9 +243,20 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
                 return (lines[loc[1]], None)
             return (None, None)
 
+        import re
+
+        # "first at tasks[0]" is the YAML path; a spreadsheet's reader wants the line (CSV) or row (XLSX).
+        unit = "row" if path.suffix.lower() in {".xlsx", ".xlsm"} else "line"
+
+        def rows_named(message: str) -> str:
+            return re.sub(r"tasks\[(\d+)\]", lambda m: f"{unit} {lines[int(m.group(1))]}", message)
+
         found = problems_from(exc, where, locate)
         raise InputError(
-            [Problem(p.path, p.message, p.line, p.column, (p.field or "").rsplit(".", 1)[-1] or None) for p in found]
+            [
+                Problem(p.path, rows_named(p.message), p.line, p.column, (p.field or "").rsplit(".", 1)[-1] or None)
+                for p in found
+            ]
         ) from None
 
 

@@ -23,6 +23,8 @@ def parse_yaml(path: Path) -> object:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if "'\\t'" in problem:
+            problem += " (YAML indents with spaces, not tabs)"
         raise InputError.single(
             str(path),
             f"not valid YAML: {problem}",
