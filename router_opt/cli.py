@@ -25,7 +25,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-catalog_app = typer.Typer(help="Inspect model catalogs.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Inspect, import and check model catalogs.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -669,3 +669,254 @@ def training_cost_command(
         horizon_months=horizon_months,
     )
     _render_analysis(result, output_format, output)
+
+
+# --- importers (issue 6) ---
+# Real data in: catalogs from price maps (genai-prices, LiteLLM, Arena), quality from eval results and
+# Arena ratings, workloads from request logs. Each command parses options and calls
+# router_opt.importers; what a person should know about the import goes to stderr as `note:` lines.
+
+workload_app = typer.Typer(help="Build workloads from real data (request logs).", no_args_is_help=True)
+quality_app = typer.Typer(help="Build quality files from eval results and Arena ratings.", no_args_is_help=True)
+app.add_typer(workload_app, name="workload")
+app.add_typer(quality_app, name="quality")
+
+
+class PriceSourceKind(StrEnum):
+    genai_prices = "genai-prices"
+    litellm = "litellm"
+    arena = "arena"
+
+
+class QualityUse(StrEnum):
+    mean = "mean"
+    lower_bound = "lower-bound"
+
+
+def _notes(lines: list[str] | tuple[str, ...]) -> None:
+    for line in lines:
+        typer.echo(f"note: {line}", err=True)
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return parts or None
+
+
+def _date(value: str | None, option: str):
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RouterOptError(f"{option} {value}: expected a date YYYY-MM-DD") from None
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Price date YYYY-MM-DD. genai-prices: the date whose prices are taken (default today); "
+        "LiteLLM/Arena files: the date recorded (default the file's modification date).",
+    ),
+]
+ProvidersOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated providers: genai-prices ids (default: openai, anthropic, google, mistral, deepseek, "
+        "x-ai, cohere, moonshotai, zai, minimax; `all` for every one) or LiteLLM's litellm_provider values."
+    ),
+]
+UseOption = Annotated[
+    QualityUse,
+    typer.Option(help="mean: accuracy (evals) or rating (Arena); lower-bound: the Wilson lower bound (evals) or rating_q025 (Arena)."),
+]
+ArenaMapOption = Annotated[
+    Path | None,
+    typer.Option("--arena-map", help="Task type -> Arena category YAML. Default: the bundled catalogs/arena-task-types.yaml."),
+]
+
+
+@catalog_app.command("import")
+@_handled
+def catalog_import(
+    source: Annotated[
+        PriceSourceKind,
+        typer.Option("--from", help="genai-prices (the installed package's bundled snapshot, offline), litellm (a price-map JSON file) or arena (the Arena catalog folder)."),
+    ],
+    path: Annotated[
+        Path | None, typer.Argument(help="The LiteLLM price-map JSON (--from litellm) or the Arena catalog folder (--from arena).")
+    ] = None,
+    providers: ProvidersOption = None,
+    models: Annotated[str | None, typer.Option(help="Only model ids matching this regular expression (searched, case-insensitive).")] = None,
+    tiers: Annotated[
+        Path | None, typer.Option("--tiers", help="Tier mapping YAML (rules, then price bands). Default: the bundled catalogs/tier-mapping.yaml.")
+    ] = None,
+    quality: Annotated[
+        Path | None,
+        typer.Option("--quality", help="Quality file from `router-opt quality import`. Models it does not rate are left out (listed). --from arena: default its own ratings."),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Baseline model id. Default: the dearest (blended 3:1 $/M) of the models rating the most task types.")
+    ] = None,
+    as_of: AsOfOption = None,
+    name: Annotated[str | None, typer.Option(help="Catalog name (default from the source).")] = None,
+    use: UseOption = QualityUse.mean,
+    arena_map: ArenaMapOption = None,
+    include_deprecated: Annotated[bool, typer.Option("--include-deprecated", help="genai-prices: keep models it marks deprecated.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the catalog YAML here instead of stdout.")] = None,
+) -> None:
+    """Build a catalog from real price data: genai-prices, a LiteLLM price map or the Arena files.
+    Models are placed in tiers by the mapping file; quality comes from --quality (or, for Arena, its
+    ratings); models without quality are left out and named."""
+    from router_opt.importers.common import build_catalog
+    from router_opt.importers.quality import load_quality
+    from router_opt.importers.tiers import load_tier_mapping
+
+    day = _date(as_of, "--as-of")
+    if source is PriceSourceKind.genai_prices:
+        if path is not None:
+            raise RouterOptError("--from genai-prices reads the installed package: give no PATH")
+        from router_opt.importers.genai_prices import prices_from_genai_prices
+
+        prices = prices_from_genai_prices(_split(providers), models, day, include_deprecated)
+    elif path is None:
+        raise RouterOptError(f"--from {source.value} needs PATH: the " + ("price-map JSON file" if source is PriceSourceKind.litellm else "Arena catalog folder"))
+    elif source is PriceSourceKind.litellm:
+        from router_opt.importers.litellm import prices_from_litellm
+
+        prices = prices_from_litellm(path, _split(providers), models, day)
+    else:
+        from router_opt.importers.arena import prices_from_arena
+
+        prices = prices_from_arena(path, day)
+    quality_notes: list[str] = []
+    if quality is not None:
+        rated, quality_label = load_quality(quality), str(quality)
+    elif source is PriceSourceKind.arena:
+        from router_opt.importers.arena import load_arena_map, quality_from_arena
+
+        mapping, map_label = load_arena_map(arena_map)
+        rated, quality_notes = quality_from_arena(path, use.value, mapping, map_label)
+        quality_label = f"{path}/leaderboard-text.json"
+    else:
+        rated, quality_label = None, None
+    mapping, tiers_label = load_tier_mapping(tiers)
+    imported = build_catalog(
+        prices, rated, mapping, tiers_label=tiers_label, quality_label=quality_label, baseline=baseline, name=name
+    )
+    _notes(quality_notes + imported.notes)
+    _emit(imported.yaml_text, output)
+
+
+@catalog_app.command("check")
+@_handled
+def catalog_check(
+    a: Annotated[str, typer.Argument(help="A price source: a catalog YAML, a LiteLLM price map (.json), an Arena folder, or `genai-prices`.")],
+    b: Annotated[str, typer.Argument(help="Another price source, as A.")],
+    tolerance: Annotated[float, typer.Option(min=0, help="List models whose input or output price differs by more than this share (|A-B| / max(A, B)).")] = 0.05,
+    providers: ProvidersOption = None,
+    as_of: AsOfOption = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json, markdown or csv.")] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Where do two price sources disagree? Joins them on model id (lower case, provider prefix and,
+    where unambiguous, trailing date dropped) and lists the models whose input or output price differs
+    by more than the tolerance, with both prices."""
+    from router_opt.importers.check import check_prices, load_price_table, render_check
+
+    day = _date(as_of, "--as-of")
+    result = check_prices(
+        load_price_table(a, _split(providers), day), load_price_table(b, _split(providers), day), tolerance
+    )
+    _emit(render_check(result, output_format.value), output)
+
+
+@quality_app.command("import")
+@_handled
+def quality_import(
+    evals: Annotated[
+        Path | None,
+        typer.Option("--evals", help="Eval results CSV: a task-type column and one column per model (1/0 or a score in [0, 1]), one row per prompt."),
+    ] = None,
+    arena: Annotated[
+        Path | None, typer.Option("--arena", help="The Arena catalog folder (leaderboard-text.json): ratings per category, elo scale.")
+    ] = None,
+    use: UseOption = QualityUse.mean,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Evals: confidence of the Wilson interval.")] = 0.95,
+    task_type_column: Annotated[
+        str | None, typer.Option(help="Evals: the task-type column (default: task_type, category or task).")
+    ] = None,
+    models: Annotated[str | None, typer.Option(help="Evals: comma-separated model columns (default: every 1/0 or [0, 1] column).")] = None,
+    arena_map: ArenaMapOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the quality YAML here instead of stdout.")] = None,
+) -> None:
+    """Per-model quality per task type, as a quality file for `catalog import --quality`: from eval
+    results (accuracy, count and Wilson lower bound, on 0-100) or Arena ratings (elo scale)."""
+    from router_opt.importers.quality import quality_from_evals, quality_yaml
+
+    if (evals is None) == (arena is None):
+        raise RouterOptError("give one of --evals FILE.csv or --arena FOLDER")
+    if evals is not None:
+        quality, notes = quality_from_evals(evals, use.value, confidence, task_type_column, _split(models))
+        header = [
+            f"Quality imported by `router-opt quality import --evals {evals}`.",
+            f"Score per model and task type = {quality.method}, on 0-100 (percent).",
+            "evidence: n prompts, mean, and the Wilson interval bounds, all x 100.",
+        ]
+    else:
+        from router_opt.importers.arena import load_arena_map, quality_from_arena
+
+        mapping, map_label = load_arena_map(arena_map)
+        quality, notes = quality_from_arena(arena, use.value, mapping, map_label)
+        header = [
+            f"Quality imported by `router-opt quality import --arena {arena}`.",
+            f"Score = {quality.method}, one Arena category per task type ({map_label}).",
+            f"Ratings are not percentages: scale {quality.quality_scale.min:g}..{quality.quality_scale.max:g} elo; "
+            "a catalog built from this file declares it, and policy thresholds must be ratings.",
+        ]
+    _notes(notes)
+    _emit(quality_yaml(quality, header), output)
+
+
+@workload_app.command("from-logs")
+@_handled
+def workload_from_logs_command(
+    logs: Annotated[list[Path], typer.Argument(help="Request logs: CSV, JSONL or Parquet files (or quoted glob patterns).")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN: read FIELD (timestamp, department, role, user, task_type, model, input_tokens, output_tokens) from COLUMN. Repeatable."),
+    ] = None,
+    users_column: Annotated[str | None, typer.Option(help="Column of the user id (same as --map user=COLUMN).")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Days the log covers (default: distinct calendar days, UTC, in the log).")] = None,
+    current_routing: Annotated[
+        Path | None, typer.Option("--current-routing", help="Also write the routing the log shows: per task, each model's share of requests (CSV).")
+    ] = None,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit (it spills to disk past it).")] = "1GB",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the workload CSV here instead of stdout.")] = None,
+) -> None:
+    """Aggregate request logs into a workload: per department, role and task type, invocations per
+    worker per day, headcount (distinct users of the role) and mean tokens."""
+    from router_opt.importers.logs import as_workload, routing_csv, workload_csv, workload_from_logs
+
+    mapping: dict[str, str] = {}
+    for item in map_ or []:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise RouterOptError(f"--map {item}: expected FIELD=COLUMN, e.g. --map task_type=label")
+        mapping[field.strip()] = column.strip()
+    if users_column:
+        mapping["user"] = users_column
+    with _working("Reading the logs"):
+        result = workload_from_logs(logs, mapping, days=days, memory_limit=memory_limit)
+    as_workload(result)  # the rows must load as a workload
+    _notes(result.notes)
+    if current_routing is not None:
+        if not result.routing_rows:
+            raise RouterOptError("--current-routing: the logs have no model column (name it with --map model=COLUMN)")
+        _emit(routing_csv(result), current_routing)
+    _emit(workload_csv(result), output)

@@ -1,0 +1,138 @@
+"""Prices from a LiteLLM-style price map, read as a file (litellm itself is not a dependency): the JSON
+object of LiteLLM's `model_prices_and_context_window.json`, model name -> spec with
+`input_cost_per_token` and `output_cost_per_token` (USD per token), `cache_read_input_token_cost`,
+`litellm_provider`, `max_input_tokens` and `mode`.
+
+Imported: entries whose `mode` is chat, completion or responses (or absent) and that have both token
+prices; the `sample_spec` entry (the file's own schema example) is skipped. Rates above a prompt length
+(`input_cost_per_token_above_128k_tokens`, ...) and per-request variants (`..._batches`, `..._flex`,
+`..._priority`) are not used: the base rate is, and the model's `sources` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+from router_opt.errors import InputError, RouterOptError
+from router_opt.importers.common import PricedModel, PriceSource, finite_price
+from router_opt.io.text import read_text
+
+TEXT_MODES = {"chat", "completion", "responses"}
+PROVIDER_NAMES = {
+    "openai": "OpenAI", "text-completion-openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Google",
+    "vertex_ai-language-models": "Google Vertex AI", "mistral": "Mistral", "deepseek": "DeepSeek", "xai": "xAI",
+    "bedrock": "AWS Bedrock", "bedrock_converse": "AWS Bedrock", "azure": "Azure", "azure_ai": "Azure AI",
+    "groq": "Groq", "together_ai": "Together AI", "fireworks_ai": "Fireworks", "openrouter": "OpenRouter",
+    "cohere": "Cohere", "cohere_chat": "Cohere",
+}
+_ABOVE = re.compile(r"^(input|output)_cost_per_token_above_(\w+?)_tokens$")
+_VARIANT = re.compile(r"^(input|output)_cost_per_token_(batches|flex|priority)$")
+
+
+def read_price_map(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError.single(str(path), f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
+    if not isinstance(data, dict):
+        raise InputError.single(str(path), "a LiteLLM price map is a JSON object: model name -> spec")
+    return data
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def prices_from_litellm(
+    path: str | Path,
+    providers: list[str] | None = None,
+    models: str | None = None,
+    as_of: date | None = None,
+) -> PriceSource:
+    path = Path(path)
+    data = read_price_map(path)
+    if as_of is None:
+        as_of = datetime.fromtimestamp(path.stat().st_mtime).date()
+        date_note = f"the file's modification date {as_of.isoformat()} (give --as-of for the date it was fetched)"
+    else:
+        date_note = f"{as_of.isoformat()} (given with --as-of)"
+    wanted = {p.lower() for p in providers} if providers else None
+    try:
+        pattern = re.compile(models, re.IGNORECASE) if models else None
+    except re.error as exc:
+        raise RouterOptError(f"--models: not a valid regular expression: {exc}") from None
+
+    out: list[PricedModel] = []
+    skipped: dict[str, int] = {}
+
+    def skip(why: str) -> None:
+        skipped[why] = skipped.get(why, 0) + 1
+
+    for name, spec in data.items():
+        if name == "sample_spec":
+            continue
+        if not isinstance(spec, dict):
+            skip("not an object")
+            continue
+        provider_key = str(spec.get("litellm_provider") or "").strip()
+        if wanted is not None and provider_key.lower() not in wanted:
+            skip("other providers")
+            continue
+        if pattern is not None and not pattern.search(name):
+            skip("filtered by --models")
+            continue
+        mode = spec.get("mode")
+        if mode is not None and mode not in TEXT_MODES:
+            skip(f"mode {mode}")
+            continue
+        input_usd = finite_price(spec.get("input_cost_per_token"))
+        output_usd = finite_price(spec.get("output_cost_per_token"))
+        if input_usd is None or output_usd is None:
+            skip("no input or output token price")
+            continue
+        notes = []
+        for key, value in spec.items():
+            above = _ABOVE.match(key)
+            if above and finite_price(value) is not None:
+                notes.append(
+                    f"{above.group(1)}: base rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used"
+                )
+            variant = _VARIANT.match(key)
+            if variant and finite_price(value) is not None:
+                notes.append(f"{variant.group(1)}: standard rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
+        cached = finite_price(spec.get("cache_read_input_token_cost"))
+        gateway = name if "/" in name else (f"{provider_key}/{name}" if provider_key else None)
+        out.append(
+            PricedModel(
+                id=name,
+                provider=PROVIDER_NAMES.get(provider_key, provider_key or "unknown"),
+                provider_key=provider_key,
+                input_usd_per_mtok=input_usd * 1e6,
+                output_usd_per_mtok=output_usd * 1e6,
+                cached_input_usd_per_mtok=cached * 1e6 if cached is not None else None,
+                context_window=_int(spec.get("max_input_tokens")),
+                gateway_model=gateway,
+                notes=tuple(notes),
+            )
+        )
+    notes = [f"{len(out)} models priced from {path.name}, prices as of {date_note}"]
+    notes += [f"skipped {n}: {why}" for why, n in sorted(skipped.items(), key=lambda kv: -kv[1])]
+    return PriceSource(
+        label=f"LiteLLM price map {path.name}",
+        prices_as_of=as_of,
+        models=tuple(out),
+        header=(
+            f"Source: the LiteLLM-style price map {path} (USD per token x 10^6), read as a file.",
+            f"Price date: {date_note}.",
+        ),
+        notes=tuple(notes),
+        default_name=path.stem,
+    )

@@ -1,0 +1,380 @@
+"""Request logs -> a workload (and the routing actually used), with DuckDB streaming over the files.
+
+A log has one row per LLM request: timestamp, department, role, user, task type (or a label), model,
+input and output tokens (CSV, JSONL or Parquet; several files, mixed formats allowed). Columns are
+found by name (see `ALIASES`) or named with a mapping (`{"task_type": "label"}`).
+
+Per (department, role, task type):
+- headcount = distinct users of the role (over all its task types, so a role has one headcount);
+- days = distinct calendar days (UTC) with at least one valid request anywhere in the log (a log of
+  two working weeks has 10 days: the rate is per day the organisation used the system); `days=N`
+  overrides;
+- invocations_per_day (per worker) = requests / (headcount × days);
+- input_tokens, output_tokens = mean per request, rounded to the nearest whole token (requests
+  without a token count are left out of that mean);
+- task = the task type (or label).
+
+A row missing its timestamp, department, role, user or task type, or with negative tokens, is skipped
+and counted. Timestamps may be ISO text (an offset is converted to UTC), native timestamps, or Unix
+epoch numbers (seconds; numbers above 10¹¹ are read as milliseconds).
+
+The routing actually used (`routing`): per task, each model's share of its requests. It prices the
+company's current spend with a catalog's prices (Σ share × requests × tokens × $/M) for comparison
+with the plan and with the all-large baseline; the log's model names must then match catalog ids.
+
+One pass over the files (GROUPING SETS computes the three aggregates of a scan at once); DuckDB keeps
+only the groups in memory, and spills past `memory_limit`.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from router_opt.errors import InputError, RouterOptError
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "ts", "time", "created_at", "request_time", "start_time", "datetime", "date"),
+    "department": ("department", "dept", "team", "business_unit"),
+    "role": ("role", "job_role", "user_role", "job_title"),
+    "user": ("user", "user_id", "userid", "username", "employee_id", "email"),
+    "task_type": ("task_type", "label", "task", "category", "intent", "use_case"),
+    "model": ("model", "model_name", "model_id", "llm"),
+    "input_tokens": ("input_tokens", "prompt_tokens", "tokens_in", "input_token_count"),
+    "output_tokens": ("output_tokens", "completion_tokens", "tokens_out", "output_token_count"),
+}
+REQUIRED = ("timestamp", "department", "role", "user", "task_type", "input_tokens", "output_tokens")
+FORMATS = {
+    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".jsonl": "json", ".ndjson": "json", ".json": "json",
+}
+
+
+@dataclass
+class LogsResult:
+    workload_rows: list[dict]
+    """department, role, headcount, task, task_type, invocations_per_day, input_tokens, output_tokens."""
+    routing_rows: list[dict]
+    """department, role, task, task_type, model, requests, share, input_tokens, output_tokens."""
+    days: int
+    rows_used: int
+    rows_skipped: int
+    first_day: str | None
+    last_day: str | None
+    columns: dict[str, str | None] = field(default_factory=dict)
+    """Canonical column -> the column read (per format, the first format's)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _format_of(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in {".gz", ".zst"}:
+        suffixes = suffixes[:-1]
+    if not suffixes or suffixes[-1] not in FORMATS:
+        raise InputError.single(str(path), "unknown log format: use .csv, .jsonl (or .json) or .parquet (optionally .gz)")
+    return FORMATS[suffixes[-1]]
+
+
+def _expand(paths: list[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        text = str(given)
+        matches = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+        if not matches:
+            raise InputError.single(text, "no file matches this pattern")
+        for match in matches:
+            path = Path(match)
+            if not path.is_file():
+                raise InputError.single(str(path), "file not found" if not path.exists() else "is not a file")
+            if path.stat().st_size == 0:
+                raise InputError.single(str(path), "file is empty")
+            files.append(path)
+    if not files:
+        raise RouterOptError("give at least one log file")
+    return files
+
+
+def _reader(fmt: str, files: list[Path]) -> str:
+    listed = "[" + ", ".join(_quote_str(str(f)) for f in files) + "]"
+    if fmt == "parquet":
+        return f"read_parquet({listed}, union_by_name = true)"
+    if fmt == "csv":
+        return f"read_csv_auto({listed}, union_by_name = true)"
+    return f"read_json_auto({listed}, format = 'auto', union_by_name = true)"
+
+
+def _resolve(columns: dict[str, str], mapping: dict[str, str], where: str) -> dict[str, str | None]:
+    """Canonical name -> column of the file (None if absent and optional)."""
+    by_lower = {name.lower(): name for name in columns}
+    resolved: dict[str, str | None] = {}
+    missing = []
+    for canonical, aliases in ALIASES.items():
+        if canonical in mapping:
+            wanted = mapping[canonical]
+            if wanted not in columns and wanted.lower() not in by_lower:
+                raise InputError.single(
+                    where, f"--map {canonical}={wanted}: no column '{wanted}' (columns: {', '.join(columns)})"
+                )
+            resolved[canonical] = wanted if wanted in columns else by_lower[wanted.lower()]
+            continue
+        resolved[canonical] = next((by_lower[a] for a in aliases if a in by_lower), None)
+        if resolved[canonical] is None and canonical in REQUIRED:
+            missing.append(canonical)
+    if missing:
+        raise InputError.single(
+            where,
+            f"no column for {', '.join(missing)} (columns: {', '.join(columns)}); "
+            f"name them with --map, e.g. --map {missing[0]}=<column>",
+        )
+    return resolved
+
+
+def _text(column: str, kind: str) -> str:
+    col = _quote_ident(column)
+    raw = f"({col} ->> '$')" if kind == "JSON" else f"CAST({col} AS VARCHAR)"
+    return f"NULLIF(TRIM({raw}), '')"
+
+
+def _number(column: str, kind: str) -> str:
+    col = _quote_ident(column)
+    if kind == "JSON":
+        return f"TRY_CAST({col} ->> '$' AS DOUBLE)"
+    return f"TRY_CAST({col} AS DOUBLE)"
+
+
+_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
+
+
+def _day(column: str, kind: str) -> str:
+    col = _quote_ident(column)
+    if kind.startswith("TIMESTAMP") or kind == "DATE":
+        return f"CAST({col} AS DATE)"
+    if kind in _NUMERIC or kind.startswith("DECIMAL"):
+        return f"CAST(to_timestamp(CASE WHEN {col} > 1e11 THEN {col} / 1000.0 ELSE {col} END) AS DATE)"
+    text = f"({col} ->> '$')" if kind == "JSON" else f"CAST({col} AS VARCHAR)"
+    return (
+        f"COALESCE(CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS DATE), "
+        f"CAST(to_timestamp(TRY_CAST({text} AS DOUBLE)) AS DATE))"
+    )
+
+
+def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tuple[str, dict[str, str | None]]:
+    reader = _reader(fmt, files)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except Exception as exc:  # duckdb raises its own error classes
+        raise InputError.single(str(files[0]), f"cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+    columns = {row[0]: row[1] for row in described}
+    cols = _resolve(columns, mapping, str(files[0]) if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)")
+    model = _text(cols["model"], columns[cols["model"]]) if cols["model"] else "CAST(NULL AS VARCHAR)"
+    select = (
+        f"SELECT {_text(cols['department'], columns[cols['department']])} AS department, "
+        f"{_text(cols['role'], columns[cols['role']])} AS role, "
+        f"{_text(cols['user'], columns[cols['user']])} AS user_name, "
+        f"{_text(cols['task_type'], columns[cols['task_type']])} AS task_type, "
+        f"{model} AS model, "
+        f"{_day(cols['timestamp'], columns[cols['timestamp']])} AS day, "
+        f"{_number(cols['input_tokens'], columns[cols['input_tokens']])} AS input_tokens, "
+        f"{_number(cols['output_tokens'], columns[cols['output_tokens']])} AS output_tokens "
+        f"FROM {reader}"
+    )
+    return select, cols
+
+
+def _int_tokens(total: float | None, count: int) -> int:
+    if not count or total is None:
+        return 0
+    return int((total / count) + 0.5)  # nearest whole token (means are ≥ 0)
+
+
+def _rate(value: float) -> float:
+    return float(f"{value:.10g}")
+
+
+def workload_from_logs(
+    paths: list[str | Path],
+    mapping: dict[str, str] | None = None,
+    days: int | None = None,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+) -> LogsResult:
+    """Aggregate request logs into workload rows and the routing they show."""
+    import duckdb
+
+    mapping = dict(mapping or {})
+    unknown = [k for k in mapping if k not in ALIASES]
+    if unknown:
+        raise RouterOptError(f"--map: unknown field(s) {', '.join(unknown)}; fields: {', '.join(ALIASES)}")
+    if days is not None and days < 1:
+        raise RouterOptError("--days must be at least 1")
+    files = _expand(paths)
+    groups: dict[str, list[Path]] = {}
+    for f in files:
+        groups.setdefault(_format_of(f), []).append(f)
+
+    spill = tempfile.mkdtemp(prefix="router-opt-duckdb-")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = {_quote_str(memory_limit)}")
+        con.execute(f"SET temp_directory = {_quote_str(spill)}")
+        con.execute("SET preserve_insertion_order = false")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        selects, columns = [], {}
+        for fmt, fmt_files in groups.items():
+            select, cols = _projection(con, fmt, fmt_files, mapping)
+            selects.append(select)
+            columns = columns or cols
+        source = " UNION ALL ".join(f"({s})" for s in selects)
+        query = f"""
+            WITH src AS ({source}),
+            flagged AS (
+                SELECT *, (department IS NOT NULL AND role IS NOT NULL AND user_name IS NOT NULL
+                           AND task_type IS NOT NULL AND day IS NOT NULL
+                           AND COALESCE(input_tokens, 0) >= 0 AND COALESCE(output_tokens, 0) >= 0) AS ok
+                FROM src
+            )
+            SELECT GROUPING(task_type) AS g_task, GROUPING(user_name) AS g_user, GROUPING(day) AS g_day,
+                   ok, department, role, task_type, model, user_name, day,
+                   COUNT(*) AS n,
+                   SUM(input_tokens) AS s_in, COUNT(input_tokens) AS c_in,
+                   SUM(output_tokens) AS s_out, COUNT(output_tokens) AS c_out
+            FROM flagged
+            GROUP BY GROUPING SETS ((ok, department, role, task_type, model), (ok, department, role, user_name), (ok, day))
+        """
+        try:
+            con.execute(f"CREATE TEMP TABLE agg AS {query}")
+        except duckdb.Error as exc:
+            raise RouterOptError(f"reading the logs failed: {str(exc).splitlines()[0]}") from None
+
+        day_rows = con.execute("SELECT ok, day, n FROM agg WHERE g_day = 0").fetchall()
+        used = sum(n for ok, _, n in day_rows if ok)
+        skipped = sum(n for ok, _, n in day_rows if not ok)
+        valid_days = sorted(d for ok, d, _ in day_rows if ok and d is not None)
+        if used == 0:
+            raise InputError.single(
+                str(files[0]), f"no usable rows: all {skipped:,} rows lack a timestamp, department, role, user or task type"
+            )
+        log_days = len(valid_days)
+        n_days = days or log_days
+        headcounts = dict(
+            ((dep, role), count)
+            for dep, role, count in con.execute(
+                "SELECT department, role, COUNT(*) FROM agg WHERE g_user = 0 AND ok GROUP BY ALL"
+            ).fetchall()
+        )
+        per_model = con.execute(
+            """SELECT department, role, task_type, model, SUM(n), SUM(s_in), SUM(c_in), SUM(s_out), SUM(c_out)
+               FROM agg WHERE g_task = 0 AND ok GROUP BY ALL ORDER BY department, role, task_type, model NULLS LAST"""
+        ).fetchall()
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+    tasks: dict[tuple[str, str, str], list[float]] = {}
+    for dep, role, task_type, _model, n, s_in, c_in, s_out, c_out in per_model:
+        acc = tasks.setdefault((dep, role, task_type), [0, 0.0, 0, 0.0, 0])
+        acc[0] += n
+        acc[1] += s_in or 0.0
+        acc[2] += c_in
+        acc[3] += s_out or 0.0
+        acc[4] += c_out
+    workload_rows = []
+    for (dep, role, task_type), (n, s_in, c_in, s_out, c_out) in tasks.items():
+        headcount = headcounts[(dep, role)]
+        workload_rows.append(
+            {
+                "department": dep,
+                "role": role,
+                "headcount": int(headcount),
+                "task": task_type,
+                "task_type": task_type,
+                "invocations_per_day": _rate(n / (headcount * n_days)),
+                "input_tokens": _int_tokens(s_in, c_in),
+                "output_tokens": _int_tokens(s_out, c_out),
+            }
+        )
+    routing_rows = []
+    for dep, role, task_type, model, n, s_in, c_in, s_out, c_out in per_model:
+        total = tasks[(dep, role, task_type)][0]
+        routing_rows.append(
+            {
+                "department": dep,
+                "role": role,
+                "task": task_type,
+                "task_type": task_type,
+                "model": model if model is not None else "",
+                "requests": int(n),
+                "share": _rate(n / total),
+                "input_tokens": _int_tokens(s_in, c_in),
+                "output_tokens": _int_tokens(s_out, c_out),
+            }
+        )
+    notes = [
+        f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
+        f"({valid_days[0].isoformat()} to {valid_days[-1].isoformat()}): "
+        f"{len(workload_rows)} tasks in {len(headcounts)} roles, {sum(headcounts.values()):,} users",
+    ]
+    if days:
+        notes.append(f"rates per day over {days} day(s) (--days), not the log's {log_days}")
+    if skipped:
+        notes.append(f"skipped {skipped:,} rows missing a timestamp, department, role, user or task type, or with negative tokens")
+    if columns.get("model") is None:
+        notes.append("no model column: the current routing is unknown")
+    renamed = [f"{k}={v}" for k, v in columns.items() if v and v != k]
+    if renamed:
+        notes.append("columns read: " + ", ".join(renamed))
+    return LogsResult(
+        workload_rows=workload_rows,
+        routing_rows=routing_rows if columns.get("model") else [],
+        days=n_days,
+        rows_used=used,
+        rows_skipped=skipped,
+        first_day=valid_days[0].isoformat(),
+        last_day=valid_days[-1].isoformat(),
+        columns=columns,
+        notes=notes,
+    )
+
+
+WORKLOAD_HEADER = ("department", "role", "headcount", "task", "task_type", "invocations_per_day", "input_tokens", "output_tokens")
+ROUTING_HEADER = ("department", "role", "task", "task_type", "model", "requests", "share", "input_tokens", "output_tokens")
+
+
+def _csv(header: tuple[str, ...], rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"{row[h]:.10g}" if isinstance(row[h], float) else row[h] for h in header])
+    return out.getvalue()
+
+
+def workload_csv(result: LogsResult) -> str:
+    return _csv(WORKLOAD_HEADER, result.workload_rows)
+
+
+def routing_csv(result: LogsResult) -> str:
+    return _csv(ROUTING_HEADER, result.routing_rows)
+
+
+def as_workload(result: LogsResult, name: str = "from-logs"):
+    """The workload rows as a validated `Workload` (what `load_workload` gives for the written CSV)."""
+    from router_opt.models import TaskDemand, Workload
+
+    return Workload(name=name, tasks=tuple(TaskDemand(**row) for row in result.workload_rows))
