@@ -129,34 +129,38 @@ def build_problem(
     type_index = pd.Index(type_names).get_indexer(tasks["task_type"])
     quality = type_quality[type_index]
 
-    usd_per_invocation = (
-        np.outer(tasks["input_tokens"].to_numpy(dtype=float), models["input_usd_per_mtok"].to_numpy())
-        + np.outer(tasks["output_tokens"].to_numpy(dtype=float), models["output_usd_per_mtok"].to_numpy())
-    ) / TOKENS_PER_MTOK
+    usd_per_invocation = np.outer(tasks["input_tokens"].to_numpy(dtype=float), models["input_usd_per_mtok"].to_numpy() / TOKENS_PER_MTOK)
+    usd_per_invocation += np.outer(tasks["output_tokens"].to_numpy(dtype=float), models["output_usd_per_mtok"].to_numpy() / TOKENS_PER_MTOK)
     usd_per_day = usd_per_invocation * tasks["invocations_per_day"].to_numpy()[:, None]
 
     rated = ~np.isnan(quality)
     threshold = tasks["min_quality"].to_numpy()[:, None]
-    above = np.nan_to_num(quality, nan=-np.inf) >= threshold
+    above = quality >= threshold  # NaN (not rated) compares False
     # A model without a context window or latency figure is assumed to fit (catalogs often lack
     # them); a model without `regions` is NOT assumed to be in an allowed region (compliance).
+    # Each limit is only evaluated when some task or model has it: these are T x M passes.
     context = models["context_window"].to_numpy()
-    fits_context = np.isnan(context)[None, :] | (tasks["input_tokens"].to_numpy()[:, None] <= context[None, :])
-    latency_limit = tasks["max_latency_ms"].to_numpy()[:, None]
-    latency = models["latency_ms"].to_numpy()[None, :]
-    fast_enough = np.isnan(latency_limit) | np.isnan(latency) | (latency <= latency_limit)
+    fits_context = None
+    if not np.isnan(context).all():
+        fits_context = np.isnan(context)[None, :] | (tasks["input_tokens"].to_numpy()[:, None] <= context[None, :])
+    latency_limit = tasks["max_latency_ms"].to_numpy()
+    latency = models["latency_ms"].to_numpy()
+    fast_enough = None
+    if not (np.isnan(latency_limit).all() or np.isnan(latency).all()):
+        fast_enough = np.isnan(latency_limit)[:, None] | np.isnan(latency)[None, :] | (latency[None, :] <= latency_limit[:, None])
     in_region = _region_mask(demands, specs, policy)
 
     excluded = np.full(quality.shape, ELIGIBLE, dtype=np.uint8)
+    meets = rated & above
     # Assign reasons from last to first so the first applicable reason is the one kept.
     if mode is not Mode.BLENDED:
         excluded[~above] = BELOW_THRESHOLD
-    excluded[~fast_enough] = LATENCY
-    excluded[~fits_context] = CONTEXT
-    excluded[~in_region] = REGION
+    for mask, reason in ((fast_enough, LATENCY), (fits_context, CONTEXT), (in_region, REGION)):
+        if mask is not None:
+            excluded[~mask] = reason
+            meets &= mask
     excluded[~rated] = NOT_RATED
     eligible = excluded == ELIGIBLE
-    meets = rated & above & fits_context & fast_enough & in_region
 
     problem = RoutingProblem(
         catalog=catalog,
@@ -177,8 +181,9 @@ def build_problem(
     return problem
 
 
-def _region_mask(demands, specs, policy: Policy) -> np.ndarray:
-    """T x M: model m serves from a region task t's data may go to (True where t is unrestricted)."""
+def _region_mask(demands, specs, policy: Policy) -> np.ndarray | None:
+    """T x M: model m serves from a region task t's data may go to (True where t is unrestricted);
+    None when no task is restricted."""
     allowed = [
         t.allowed_regions
         if t.allowed_regions is not None
@@ -189,6 +194,8 @@ def _region_mask(demands, specs, policy: Policy) -> np.ndarray:
         )
         for t in demands
     ]
+    if all(regions is None for regions in allowed):
+        return None
     mask = np.ones((len(demands), len(specs)), dtype=bool)
     # Few distinct region sets exist; compute each one's model row once.
     rows: dict[frozenset[str], np.ndarray] = {}

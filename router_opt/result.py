@@ -298,45 +298,78 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
     per_task["usd_per_day"] = task_usd_per_day
     per_task["baseline_usd_per_day"] = baseline_usd_per_day
 
+    volume_per_task = tasks["invocations_per_day"].to_numpy()
+    per_call_plan = (shares * problem.usd_per_invocation).sum(axis=1)
+    # $/invocation: the day's cost over the day's calls, or (no calls) the share-weighted call price.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        task_usd_per_invocation = np.where(volume_per_task > 0, task_usd_per_day / volume_per_task, per_call_plan)
+    models_per_task = (shares > 0).sum(axis=1)
     task_rows = tuple(
-        TaskRow(
-            department=row.department,
-            role=row.role,
-            task=row.task,
-            task_type=row.task_type,
-            invocations_per_day=float(row.invocations_per_day),
-            tokens_per_invocation=int(tokens_per_call[i]),
-            min_quality=float(row.min_quality),
-            quality=float(task_quality[i]),
-            usd_per_invocation=float(task_usd_per_day[i] / row.invocations_per_day)
-            if row.invocations_per_day > 0
-            else float((shares[i] * problem.usd_per_invocation[i]).sum()),
-            usd_per_day=float(task_usd_per_day[i]),
-            baseline_usd_per_day=float(baseline_usd_per_day[i]),
-            model=str(model_ids[primary[i]]),
-            tier=str(tiers[primary[i]]),
-            models=int((shares[i] > 0).sum()),
+        TaskRow.model_construct(
+            department=department,
+            role=role,
+            task=task,
+            task_type=task_type,
+            invocations_per_day=invocations,
+            tokens_per_invocation=tokens,
+            min_quality=bar,
+            quality=q,
+            usd_per_invocation=per_call,
+            usd_per_day=per_day,
+            baseline_usd_per_day=baseline,
+            model=str(model_ids[main]),
+            tier=str(tiers[main]),
+            models=count,
         )
-        for i, row in enumerate(per_task.itertuples(index=False))
+        for department, role, task, task_type, invocations, tokens, bar, q, per_call, per_day, baseline, main, count in zip(
+            tasks["department"].tolist(),
+            tasks["role"].tolist(),
+            tasks["task"].tolist(),
+            tasks["task_type"].tolist(),
+            volume_per_task.astype(float).tolist(),
+            tokens_per_call.astype(int).tolist(),
+            tasks["min_quality"].astype(float).tolist(),
+            task_quality.tolist(),
+            task_usd_per_invocation.tolist(),
+            task_usd_per_day.tolist(),
+            baseline_usd_per_day.tolist(),
+            primary.tolist(),
+            models_per_task.tolist(),
+        )
     )
 
+    # Built from plain lists with model_construct: every field is computed here from validated
+    # inputs, and per-object validation would dominate large runs (50,000 tasks).
     t_idx, m_idx = np.nonzero(shares)
+    pair_share = shares[t_idx, m_idx]
+    department_list, role_list = tasks["department"].tolist(), tasks["role"].tolist()
+    task_list, type_list = tasks["task"].tolist(), tasks["task_type"].tolist()
+    model_list, tier_list = [str(m) for m in model_ids], [str(t) for t in tiers]
     assignments = tuple(
-        Assignment(
-            department=tasks["department"].iat[t],
-            role=tasks["role"].iat[t],
-            task=tasks["task"].iat[t],
-            task_type=tasks["task_type"].iat[t],
-            model=str(model_ids[m]),
-            tier=str(tiers[m]),
-            share=float(shares[t, m]),
-            invocations_per_day=float(volume[t] * shares[t, m]),
-            usd_per_invocation=float(problem.usd_per_invocation[t, m]),
-            usd_per_day=float(problem.usd_per_day[t, m] * shares[t, m]),
-            quality=float(quality[t, m]),
-            baseline_usd_per_day=float(baseline_usd_per_day[t] * shares[t, m]),
+        Assignment.model_construct(
+            department=department_list[t],
+            role=role_list[t],
+            task=task_list[t],
+            task_type=type_list[t],
+            model=model_list[m],
+            tier=tier_list[m],
+            share=share,
+            invocations_per_day=invocations,
+            usd_per_invocation=per_call,
+            usd_per_day=per_day,
+            quality=q,
+            baseline_usd_per_day=baseline,
         )
-        for t, m in zip(t_idx.tolist(), m_idx.tolist())
+        for t, m, share, invocations, per_call, per_day, q, baseline in zip(
+            t_idx.tolist(),
+            m_idx.tolist(),
+            pair_share.tolist(),
+            (volume[t_idx] * pair_share).tolist(),
+            problem.usd_per_invocation[t_idx, m_idx].tolist(),
+            (problem.usd_per_day[t_idx, m_idx] * pair_share).tolist(),
+            quality[t_idx, m_idx].tolist(),
+            (baseline_usd_per_day[t_idx] * pair_share).tolist(),
+        )
     )
 
     # Roll-ups keep the workload's first-seen order of departments and roles.
@@ -507,35 +540,60 @@ def _constraint_rows(solution: Solution, objective: Objective) -> tuple[Constrai
     )
 
 
+def _ordered_lists(mask: np.ndarray, key: np.ndarray, limit: int | None = None) -> list[list[int]]:
+    """Per row, the column indices where `mask` holds, ordered by `key` then column; at most
+    `limit` each. One sort over the selected entries instead of a Python loop over every cell."""
+    rows, cols = np.nonzero(mask)
+    order = np.lexsort((cols, key[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    out: list[list[int]] = [[] for _ in range(mask.shape[0])]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else np.zeros(0, dtype=int)
+    stops = np.r_[starts[1:], rows.size]
+    cols_list = cols.tolist()
+    for row, a, b in zip(rows[starts].tolist(), starts.tolist(), stops.tolist()):
+        out[row] = cols_list[a : b if limit is None else min(b, a + limit)]
+    return out
+
+
 def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, max_fallbacks: int):
     shares = solution.shares
     cost = problem.usd_per_day
-    ids = problem.models["id"].to_numpy()
-    providers = problem.models["provider"].to_numpy()
-    departments = problem.tasks["department"].to_numpy()
-    # Sort each task's models by $/invocation (then catalog order) once for every ordered list below.
-    order = np.lexsort((np.broadcast_to(np.arange(cost.shape[1]), cost.shape), problem.usd_per_invocation), axis=1)
-    eligible_cost = np.where(problem.eligible, cost, np.inf)
-    cheapest = eligible_cost.argmin(axis=1)
+    n_tasks = cost.shape[0]
+    ids = [str(m) for m in problem.models["id"]]
+    providers = problem.models["provider"].tolist()
+    tasks = problem.tasks
+    departments, roles, names = tasks["department"].tolist(), tasks["role"].tolist(), tasks["task"].tolist()
+    cheapest = np.where(problem.eligible, cost, np.inf).argmin(axis=1)
     # The runner-up is the next choice up: an unused model that costs at least what the plan pays
     # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`).
     unused_cost = np.where(
         problem.eligible & (shares == 0) & (cost >= task_usd_per_day[:, None] * (1 - 1e-12)), cost, np.inf
     )
     runner_up = unused_cost.argmin(axis=1)
-    has_runner_up = np.isfinite(unused_cost[np.arange(cost.shape[0]), runner_up])
+    has_runner_up = np.isfinite(unused_cost[np.arange(n_tasks), runner_up])
     threshold_cost = _threshold_plus_one(problem, solution, task_usd_per_day)
     binding = [c for c in solution.constraints if c.binding]
+
+    used_lists = _ordered_lists(shares > 0, -shares)  # largest share first
+    primary = np.array([used[0] for used in used_lists])
+    primary_cost = cost[np.arange(n_tasks), primary]
+    excluded_cheaper = (
+        (problem.excluded != ELIGIBLE) & (problem.excluded != NOT_RATED) & (cost < primary_cost[:, None])
+    )
+    excluded_lists = _ordered_lists(excluded_cheaper, problem.usd_per_invocation)
+    fallback_mask = problem.meets_threshold.copy()
+    fallback_mask[np.arange(n_tasks), primary] = False
+    fallback_lists = _ordered_lists(fallback_mask, problem.usd_per_invocation, max_fallbacks)
+    off_cheapest = task_usd_per_day > cost[np.arange(n_tasks), cheapest] * (1 + 1e-9) + 1e-15
+
     out = []
-    for t in range(cost.shape[0]):
-        used = np.flatnonzero(shares[t] > 0)
-        used = used[np.argsort(-shares[t, used], kind="stable")]
-        primary = used[0]
-        off_cheapest = task_usd_per_day[t] > cost[t, cheapest[t]] * (1 + 1e-9) + 1e-15
+    for t in range(n_tasks):
+        used = used_lists[t]
         reasons: list[str] = []
-        if off_cheapest:
-            cheaper = {ids[m] for m in np.flatnonzero(problem.eligible[t] & (cost[t] < task_usd_per_day[t]))}
-            cheaper_providers = {providers[m] for m in np.flatnonzero(problem.eligible[t]) if ids[m] in cheaper}
+        if off_cheapest[t] and binding:
+            cheaper_models = np.flatnonzero(problem.eligible[t] & (cost[t] < task_usd_per_day[t]))
+            cheaper = {ids[m] for m in cheaper_models}
+            cheaper_providers = {providers[m] for m in cheaper_models}
             for c in binding:
                 if (
                     (c.kind == "capacity" and c.subject in cheaper)
@@ -544,26 +602,21 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
                     or c.kind == "total_budget"
                 ):
                     reasons.append(f"{c.kind} {c.subject}")
-        excluded = [
-            f"{ids[m]}: {EXCLUSION_REASONS[int(problem.excluded[t, m])]}"
-            for m in order[t]
-            if problem.excluded[t, m] not in (ELIGIBLE, NOT_RATED) and cost[t, m] < cost[t, primary]
-        ]
-        fallbacks = [ids[m] for m in order[t] if problem.meets_threshold[t, m] and m != primary][:max_fallbacks]
-        extra = float(cost[t, runner_up[t]] - task_usd_per_day[t]) if has_runner_up[t] else None
         out.append(
-            Decision(
-                department=problem.tasks["department"].iat[t],
-                role=problem.tasks["role"].iat[t],
-                task=problem.tasks["task"].iat[t],
-                models=tuple(str(ids[m]) for m in used),
+            Decision.model_construct(
+                department=departments[t],
+                role=roles[t],
+                task=names[t],
+                models=tuple(ids[m] for m in used),
                 shares=tuple(float(shares[t, m]) for m in used),
-                cheapest_eligible=str(ids[cheapest[t]]),
-                runner_up=str(ids[runner_up[t]]) if has_runner_up[t] else None,
-                runner_up_extra_usd_per_day=extra,
+                cheapest_eligible=ids[cheapest[t]],
+                runner_up=ids[runner_up[t]] if has_runner_up[t] else None,
+                runner_up_extra_usd_per_day=float(cost[t, runner_up[t]] - task_usd_per_day[t]) if has_runner_up[t] else None,
                 binding=tuple(reasons),
-                excluded_cheaper=tuple(excluded),
-                fallbacks=tuple(str(f) for f in fallbacks),
+                excluded_cheaper=tuple(
+                    f"{ids[m]}: {EXCLUSION_REASONS[int(problem.excluded[t, m])]}" for m in excluded_lists[t]
+                ),
+                fallbacks=tuple(ids[m] for m in fallback_lists[t]),
                 threshold_plus_one_usd_per_day=None if np.isnan(threshold_cost[t]) else float(threshold_cost[t]),
             )
         )
