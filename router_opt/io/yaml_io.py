@@ -33,6 +33,8 @@ def parse_yaml(path: Path) -> object:
         ) from None
     except YAMLError as exc:
         raise InputError.single(str(path), f"not valid YAML: {exc}") from None
+    except RecursionError:  # ruamel composes nested collections recursively
+        raise InputError.single(str(path), _TOO_DEEP) from None
     if data is None:
         raise InputError.single(str(path), "file is empty")
     _check_expanded_size(data, path)
@@ -42,15 +44,21 @@ def parse_yaml(path: Path) -> object:
 # A YAML alias is a reference, so a small file can describe a huge document ("billion laughs"):
 # validating it would visit every expanded node. Real catalogs and workloads are far below this.
 MAX_EXPANDED_NODES = 2_000_000
+# Catalogs, workloads and policies nest a few levels (models -> model -> quality -> score); a deeply
+# nested document is a mistake or an attack, and would exhaust Python's recursion limit downstream.
+MAX_DEPTH = 50
+_TOO_DEEP = f"nests lists/mappings more than {MAX_DEPTH} levels deep; router-opt files nest a few levels"
 
 
 def _check_expanded_size(data: object, path: Path) -> None:
     """Refuse documents whose aliases expand past MAX_EXPANDED_NODES; stops counting at the limit."""
     count = 0
-    stack = [data]
+    stack = [(data, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         count += 1
+        if depth > MAX_DEPTH:
+            raise InputError.single(str(path), _TOO_DEEP)
         if count > MAX_EXPANDED_NODES:
             raise InputError.single(
                 str(path),
@@ -58,9 +66,9 @@ def _check_expanded_size(data: object, path: Path) -> None:
                 "write the values out or remove the aliases",
             )
         if isinstance(node, dict):
-            stack.extend(node.values())
+            stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend((item, depth + 1) for item in node)
 
 
 def yaml_locator(root: object):
