@@ -142,7 +142,12 @@ def dominated_candidates(problem: RoutingProblem, objective: Objective = Objecti
     objective), at least as well. Moving a dominated pair's share to its dominator never raises
     cost, never lowers quality, and uses nothing any coupling row limits, so the optimum survives.
     A spend-share cap breaks that argument (a cheaper plan shrinks the total every share is taken
-    of), so with one nothing is dropped. Ties go to the higher quality, then the catalog order."""
+    of), so with one nothing is dropped. Ties go to the higher quality, then the catalog order.
+
+    Each task's models are ordered by (cost, higher quality first, catalog position); a pair is
+    dominated when a free eligible model comes before it in that order and (where quality counts)
+    is at least as good. Without quality that is one masked minimum per task; with it, one sort by
+    cost and a running maximum of the free models' quality."""
     eligible = problem.eligible
     if any(cap.max_spend_share is not None for cap in problem.policy.vendor_caps.values()):
         return np.zeros(eligible.shape, dtype=bool)
@@ -153,21 +158,56 @@ def dominated_candidates(problem: RoutingProblem, objective: Objective = Objecti
         & (models["fixed_usd_per_month"].to_numpy() == 0)
         & ~models["provider"].isin(capped).to_numpy()
     )
+    n_tasks, n_models = eligible.shape
+    if not free_model.any() or n_tasks == 0:
+        return np.zeros(eligible.shape, dtype=bool)
     use_quality = problem.mode is Mode.BLENDED or objective is Objective.QUALITY
+    if not use_quality:
+        return _dominated_by_first_free(eligible, problem.usd_per_day, problem.quality, free_model)
     cost = np.where(eligible, problem.usd_per_day, np.inf)
     quality = np.where(eligible, np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
-    key_quality = quality if use_quality else np.zeros_like(quality)
-    positions = np.broadcast_to(np.arange(cost.shape[1]), cost.shape)
-    # Sort each task's models by cost, then quality (best first), then catalog position.
-    order = np.lexsort((positions, -quality, cost), axis=1)
+
+    # Order each task's models by cost; tied costs need the full (cost, -quality, position) order,
+    # so the few tasks with a tie among eligible pairs are sorted again by all three keys.
+    order = np.argsort(cost, axis=1)
+    sorted_cost = np.take_along_axis(cost, order, axis=1)
+    tied = ((sorted_cost[:, 1:] == sorted_cost[:, :-1]) & np.isfinite(sorted_cost[:, 1:])).any(axis=1)
+    if tied.any():
+        rows = np.flatnonzero(tied)
+        positions = np.broadcast_to(np.arange(n_models), (rows.size, n_models))
+        order[rows] = np.lexsort((positions, -quality[rows], cost[rows]), axis=1)
+    sorted_quality = np.take_along_axis(quality, order, axis=1)
     sorted_free = np.take_along_axis(eligible & free_model[None, :], order, axis=1)
-    sorted_quality = np.take_along_axis(key_quality, order, axis=1)
-    best_free_so_far = np.maximum.accumulate(np.where(sorted_free, sorted_quality, -np.inf), axis=1)
-    before = np.concatenate([np.full((cost.shape[0], 1), -np.inf), best_free_so_far[:, :-1]], axis=1)
-    dominated_sorted = before >= sorted_quality
+    free_quality = np.where(sorted_free, sorted_quality, -np.inf).T  # M x T: contiguous columns
+    before = np.empty_like(free_quality)  # best free quality strictly before each position
+    before[0] = -np.inf
+    for k in range(1, n_models):
+        np.maximum(before[k - 1], free_quality[k - 1], out=before[k])
+    dominated_sorted = before.T >= sorted_quality
     dominated = np.zeros(eligible.shape, dtype=bool)
     np.put_along_axis(dominated, order, dominated_sorted, axis=1)
     return dominated & eligible
+
+
+def _dominated_by_first_free(eligible, usd_per_day, quality, free_model) -> np.ndarray:
+    """Cost-only dominance: every eligible pair after the task's first free model in the order
+    (cost, higher quality, catalog position) is dominated. Quality is only looked at where a cost
+    ties the best free cost."""
+    free_columns = np.flatnonzero(free_model)
+    free_eligible = eligible[:, free_columns]
+    free_cost = np.where(free_eligible, usd_per_day[:, free_columns], np.inf)
+    best_cost = free_cost.min(axis=1)
+    at_best = (free_cost == best_cost[:, None]) & free_eligible
+    free_quality = np.where(at_best, np.nan_to_num(quality[:, free_columns], nan=-np.inf), -np.inf)
+    best_quality = free_quality.max(axis=1)
+    best_position = free_columns[np.argmax(at_best & (free_quality == best_quality[:, None]), axis=1)]
+    dominated = (usd_per_day > best_cost[:, None]) & eligible
+    tie_task, tie_model = np.nonzero((usd_per_day == best_cost[:, None]) & eligible)
+    if tie_task.size:
+        q = np.nan_to_num(quality[tie_task, tie_model], nan=-np.inf)
+        bq = best_quality[tie_task]
+        dominated[tie_task, tie_model] = (q < bq) | ((q == bq) & (tie_model > best_position[tie_task]))
+    return dominated
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,6 +287,141 @@ class _Rows:
         return np.cumsum(start), cols, vals, np.concatenate(self.lower), np.concatenate(self.upper)
 
 
+@dataclass(frozen=True)
+class CouplingTerms:
+    """The coupling rows over a list of (task, model) pairs, as COO entries. One function computes
+    them for both the full program (`build_program`) and the decomposition, so the two cannot
+    disagree about a coefficient."""
+
+    rows: list[CouplingRow]
+    upper: np.ndarray
+    """Right-hand side of each row (every coupling row reads activity <= upper)."""
+    entry_row: np.ndarray
+    entry_pair: np.ndarray
+    entry_value: np.ndarray
+    """Entries on pair columns: row entry_row[i] has coefficient entry_value[i] on pair entry_pair[i]."""
+    deployment_models: np.ndarray
+    """Model index of each deployment column y (models with a fixed cost)."""
+    deploy_row: np.ndarray
+    deploy_index: np.ndarray
+    deploy_value: np.ndarray
+    """Entries on deployment columns (deploy_index indexes deployment_models)."""
+    fixed_usd_per_day: np.ndarray
+    """Fixed $/day of each model (0 for most)."""
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+
+def coupling_terms(
+    problem: RoutingProblem, pair_task: np.ndarray, pair_model: np.ndarray, days_per_year: int = 365
+) -> CouplingTerms:
+    """Every coupling row and its coefficients on the given pairs (and on the deployment columns).
+    Row order: capacity/deployment per model (catalog order), budgets (policy order), total budget,
+    then per capped provider (sorted) its spend-share and volume-share rows."""
+    n_pairs = pair_task.size
+    models, tasks, policy = problem.models, problem.tasks, problem.policy
+    n_models = len(models)
+    pair_cost = problem.usd_per_day[pair_task, pair_model]
+    volume = tasks["invocations_per_day"].to_numpy()
+    mtok = tasks["tokens_per_day"].to_numpy() / TOKENS_PER_MTOK
+    fixed_usd_per_day = models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
+    deployment_models = np.flatnonzero(fixed_usd_per_day > 0)
+    deploy_of_model = np.full(n_models, -1)
+    deploy_of_model[deployment_models] = np.arange(deployment_models.size)
+    pairs_per_model = np.bincount(pair_model, minlength=n_models)
+
+    rows: list[CouplingRow] = []
+    upper: list[float] = []
+    e_row: list[np.ndarray] = []
+    e_pair: list[np.ndarray] = []
+    e_val: list[np.ndarray] = []
+    d_row: list[int] = []
+    d_index: list[int] = []
+    d_val: list[float] = []
+
+    def add(row: CouplingRow, limit: float) -> int:
+        rows.append(row)
+        upper.append(limit)
+        return len(rows) - 1
+
+    # Capacity and deployment rows: one per model, each pair on at most one of them.
+    capacity = models["capacity_mtok_per_day"].to_numpy()
+    row_of_model = np.full(n_models, -1)
+    per_unit = np.zeros(n_models, dtype=bool)  # deployment rows count pairs, capacity rows Mtok
+    for m in range(n_models):
+        model_id = str(models["id"].iat[m])
+        has_capacity = not np.isnan(capacity[m])
+        k = int(deploy_of_model[m])
+        if k >= 0:
+            if has_capacity:
+                r = add(CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"), 0.0)
+                d_row.append(r), d_index.append(k), d_val.append(-float(capacity[m]))
+            else:
+                n_on = int(pairs_per_model[m])
+                r = add(CouplingRow("deployment", model_id, float(n_on), "tasks"), 0.0)
+                d_row.append(r), d_index.append(k), d_val.append(-float(max(n_on, 1)))
+                per_unit[m] = True
+            row_of_model[m] = r
+        elif has_capacity and pairs_per_model[m]:
+            row_of_model[m] = add(CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"), float(capacity[m]))
+    on_row = np.flatnonzero(row_of_model[pair_model] >= 0)
+    e_row.append(row_of_model[pair_model[on_row]])
+    e_pair.append(on_row)
+    e_val.append(np.where(per_unit[pair_model[on_row]], 1.0, mtok[pair_task[on_row]]))
+
+    departments = tasks["department"].to_numpy()
+    for department, budget in policy.budgets_usd_per_day.items():
+        in_d = np.flatnonzero(departments[pair_task] == department)
+        r = add(CouplingRow("budget", department, float(budget), "USD/day"), float(budget))
+        e_row.append(np.full(in_d.size, r)), e_pair.append(in_d), e_val.append(pair_cost[in_d])
+    all_pairs = np.arange(n_pairs)
+    if policy.total_budget_usd_per_day is not None:
+        limit = float(policy.total_budget_usd_per_day)
+        r = add(CouplingRow("total_budget", "all departments", limit, "USD/day"), limit)
+        e_row.append(np.full(n_pairs, r)), e_pair.append(all_pairs), e_val.append(pair_cost)
+        for k, m in enumerate(deployment_models):
+            d_row.append(r), d_index.append(k), d_val.append(float(fixed_usd_per_day[m]))
+
+    providers = models["provider"].to_numpy()
+    total_volume = float(volume.sum())
+    for provider in sorted(set(providers)):
+        cap = policy.vendor_caps.get(provider) or policy.vendor_caps.get("*")
+        if cap is None:
+            continue
+        mine = providers == provider
+        if cap.max_spend_share is not None:
+            share = cap.max_spend_share
+            r = add(CouplingRow("spend_share", provider, share, "share"), 0.0)
+            e_row.append(np.full(n_pairs, r)), e_pair.append(all_pairs)
+            e_val.append(pair_cost * (mine[pair_model] - share))
+            for k, m in enumerate(deployment_models):
+                d_row.append(r), d_index.append(k), d_val.append(float(fixed_usd_per_day[m] * (mine[m] - share)))
+        if cap.max_volume_share is not None:
+            share = cap.max_volume_share
+            on_p = np.flatnonzero(mine[pair_model])
+            r = add(CouplingRow("volume_share", provider, share, "share"), share * total_volume)
+            e_row.append(np.full(on_p.size, r)), e_pair.append(on_p), e_val.append(volume[pair_task[on_p]])
+
+    entry_row = np.concatenate(e_row).astype(np.int64)
+    entry_pair = np.concatenate(e_pair).astype(np.int64)
+    entry_value = np.concatenate(e_val).astype(float)
+    keep = entry_value != 0
+    return CouplingTerms(
+        rows=rows,
+        upper=np.asarray(upper, dtype=float),
+        entry_row=entry_row[keep],
+        entry_pair=entry_pair[keep],
+        entry_value=entry_value[keep],
+        deployment_models=deployment_models,
+        deploy_row=np.asarray(d_row, dtype=np.int64),
+        deploy_index=np.asarray(d_index, dtype=np.int64),
+        deploy_value=np.asarray(d_val, dtype=float),
+        fixed_usd_per_day=fixed_usd_per_day,
+    )
+
+
 def build_program(
     problem: RoutingProblem,
     objective: Objective = Objective.COST,
@@ -258,15 +433,14 @@ def build_program(
     pair_task, pair_model = np.nonzero(mask)  # row-major: grouped by task
     n_pairs = pair_task.size
     n_tasks = problem.eligible.shape[0]
-    models, tasks, policy = problem.models, problem.tasks, problem.policy
+    tasks = problem.tasks
     pair_cost = problem.usd_per_day[pair_task, pair_model]
     pair_quality = np.nan_to_num(problem.quality[pair_task, pair_model], nan=0.0)
     volume = tasks["invocations_per_day"].to_numpy()
-    mtok = tasks["tokens_per_day"].to_numpy() / TOKENS_PER_MTOK
 
-    fixed_usd_per_day = models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
-    deployment_models = np.flatnonzero(fixed_usd_per_day > 0)
-    y_col = {int(m): n_pairs + k for k, m in enumerate(deployment_models)}
+    terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
+    deployment_models = terms.deployment_models
+    fixed_usd_per_day = terms.fixed_usd_per_day
     n_cols = n_pairs + deployment_models.size
 
     rows = _Rows()
@@ -276,57 +450,18 @@ def build_program(
         first = rows.add(pair_task, np.arange(n_pairs), pair_quality, tasks["min_quality"].to_numpy(), np.inf)
         quality_rows = first + np.arange(n_tasks)
 
-    coupling: list[CouplingRow] = []
     first_coupling_row = rows.count
-
-    def add_coupling(cols, vals, limit, row: CouplingRow):
-        rows.add(np.zeros(len(cols), dtype=np.int64), cols, vals, -np.inf, limit)
-        coupling.append(row)
-
-    capacity = models["capacity_mtok_per_day"].to_numpy()
-    for m in range(len(models)):
-        on_m = np.flatnonzero(pair_model == m)
-        model_id = str(models["id"].iat[m])
-        has_capacity = not np.isnan(capacity[m])
-        if m in y_col:
-            if has_capacity:
-                cols = np.r_[on_m, y_col[m]]
-                add_coupling(cols, np.r_[mtok[pair_task[on_m]], -capacity[m]], 0.0,
-                             CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"))
-            else:
-                cols = np.r_[on_m, y_col[m]]
-                add_coupling(cols, np.r_[np.ones(on_m.size), -float(max(on_m.size, 1))], 0.0,
-                             CouplingRow("deployment", model_id, float(on_m.size), "tasks"))
-        elif has_capacity and on_m.size:
-            add_coupling(on_m, mtok[pair_task[on_m]], float(capacity[m]),
-                         CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"))
-
-    departments = tasks["department"].to_numpy()
-    for department, budget in policy.budgets_usd_per_day.items():
-        in_d = np.flatnonzero(departments[pair_task] == department)
-        add_coupling(in_d, pair_cost[in_d], float(budget), CouplingRow("budget", department, float(budget), "USD/day"))
-    all_cols = np.arange(n_cols)
+    if terms.n_rows:
+        rows.add(
+            np.r_[terms.entry_row, terms.deploy_row],
+            np.r_[terms.entry_pair, n_pairs + terms.deploy_index],
+            np.r_[terms.entry_value, terms.deploy_value],
+            np.full(terms.n_rows, -np.inf),
+            terms.upper,
+        )
+    coupling = list(terms.rows)
     all_cost = np.r_[pair_cost, fixed_usd_per_day[deployment_models]]
-    if policy.total_budget_usd_per_day is not None:
-        limit = float(policy.total_budget_usd_per_day)
-        add_coupling(all_cols, all_cost, limit, CouplingRow("total_budget", "all departments", limit, "USD/day"))
-
-    col_model = np.r_[pair_model, deployment_models]
-    providers = models["provider"].to_numpy()
     total_volume = float(volume.sum())
-    for provider in sorted(set(providers)):
-        cap = policy.vendor_caps.get(provider) or policy.vendor_caps.get("*")
-        if cap is None:
-            continue
-        mine = providers[col_model] == provider
-        if cap.max_spend_share is not None:
-            share = cap.max_spend_share
-            add_coupling(all_cols, all_cost * (mine - share), 0.0, CouplingRow("spend_share", provider, share, "share"))
-        if cap.max_volume_share is not None:
-            share = cap.max_volume_share
-            on_p = np.flatnonzero(mine[:n_pairs])
-            add_coupling(on_p, volume[pair_task[on_p]], share * total_volume,
-                         CouplingRow("volume_share", provider, share, "share"))
 
     start, index, value, lower, upper = rows.csr()
     if objective is Objective.COST:
