@@ -79,6 +79,9 @@ GENERATORS = {
         .replace("Google", "Göögle").replace("Agent", "Agént").encode("latin-1")
     ),
     "utf-16": lambda p: p.write_bytes((BASE / "workload.csv").read_text().encode("utf-16")),
+    "csv-huge-cell": lambda p: p.write_text(
+        (BASE / "workload.csv").read_text().replace("Ticket triage", "Ticket triage " + "x" * 200_000)
+    ),
     "directory": lambda p: p.mkdir(),
     "missing": lambda p: None,
     "oversized": lambda p: _sparse(p, 201 * 2**20),
