@@ -257,3 +257,14 @@ def test_oversized_input_is_refused_without_reading_it(tmp_path, monkeypatch):
     _workbook(book, [WORKLOAD_HEADER] + WORKLOAD_ROWS)
     result = runner.invoke(app, ["validate", str(book)])
     assert result.exit_code == 2 and "router-opt reads inputs up to 64 bytes" in result.output
+
+
+def test_readme_error_example_is_real(monkeypatch):
+    """README 'Trust' quotes a validate run on two corpus files; it must be what the CLI prints."""
+    monkeypatch.chdir(DATA.parents[1])
+    readme = (DATA.parents[1] / "README.md").read_text()
+    command = "router-opt validate tests/data/bad/catalog-price-text.yaml tests/data/bad/workload-many-problems.csv"
+    block = readme.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    result = runner.invoke(app, command.split()[1:])
+    assert result.exit_code == 2
+    assert result.output == block
