@@ -9,7 +9,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from router_opt.errors import InfeasibleError, InputError, Problem, UnservableTask
+from router_opt.errors import InfeasibleError, InputError, Problem, RouterOptError, UnservableTask
 from router_opt.models import Catalog, Policy, Workload
 
 TOKENS_PER_MTOK = 1_000_000
@@ -80,6 +80,8 @@ def build_problem(
     min_quality: float | None = None,
 ) -> RoutingProblem:
     """Compute every per-(task, model) figure and check that each task can be served at all."""
+    if min_quality is not None and not np.isfinite(min_quality):
+        raise RouterOptError(f"--min-quality must be a finite number on the catalog's quality scale, got {min_quality}")
     _check_task_types(catalog, workload)
     _check_policy_names(policy, catalog, workload)
     demands = workload.tasks
