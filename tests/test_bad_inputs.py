@@ -268,3 +268,10 @@ def test_readme_error_example_is_real(monkeypatch):
     result = runner.invoke(app, command.split()[1:])
     assert result.exit_code == 2
     assert result.output == block
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_min_quality_option_is_refused(value):
+    result = runner.invoke(app, ["optimize", f"--min-quality={value}"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"error: --min-quality must be a finite number on the catalog's quality scale, got {value}" in result.output
