@@ -70,7 +70,7 @@ def _handled(command):
             _fail(f"error: {exc}", 2)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-        except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
+        except Exception as exc:
             if os.environ.get("ROUTER_OPT_DEBUG"):
                 raise
             _fail(

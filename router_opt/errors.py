@@ -38,7 +38,7 @@ class InputError(RouterOptError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
-    def single(cls, path: str, message: str, **where) -> "InputError":
+    def single(cls, path: str, message: str, **where) -> InputError:
         return cls([Problem(path=path, message=message, **where)])
 
 

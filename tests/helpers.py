@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+
 from router_opt.models import Catalog, ModelSpec, Policy, TaskDemand, Workload
 
 

@@ -244,7 +244,7 @@ def test_oversized_input_is_refused_without_reading_it(tmp_path, monkeypatch):
     assert peak < 32 * 2**20, f"peak {peak / 2**20:.1f} MiB"
 
     # The same refusal at a limit below a real file's size, for every input kind and format.
-    import router_opt.io.text as text
+    from router_opt.io import text
 
     monkeypatch.setattr(text, "MAX_INPUT_BYTES", 64)
     monkeypatch.chdir(DATA)

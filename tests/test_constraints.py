@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from router_opt.errors import InfeasibleError
 from router_opt.frame import Mode, build_problem
-from router_opt.models import ModelSpec, Policy, VendorCap
+from router_opt.models import Policy, VendorCap
 from router_opt.plan import Inputs, optimize_inputs
 from router_opt.solver import InfeasiblePlanError, Objective, build_program, solve
 

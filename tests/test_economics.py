@@ -19,19 +19,19 @@ from router_opt.analyses.reasoning import (
     reasoning_from_catalog,
     reasoning_from_table,
 )
-from router_opt.analyses.trajectory import (
-    load_price_trajectory,
-    price_factor,
-    table_price,
-    task_cost_by_year,
-    trajectory,
-)
 from router_opt.analyses.training import (
     api_bill_for_task_types,
     fine_tuning_payback,
     flops_estimate,
     training_cost,
     training_report,
+)
+from router_opt.analyses.trajectory import (
+    load_price_trajectory,
+    price_factor,
+    table_price,
+    task_cost_by_year,
+    trajectory,
 )
 from router_opt.cli import app
 from router_opt.errors import InputError, RouterOptError

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from router_opt.cli import app
 from router_opt.errors import InputError, RouterOptError
-from router_opt.importers.common import PriceSource, PricedModel, build_catalog
+from router_opt.importers.common import PricedModel, PriceSource, build_catalog
 from router_opt.importers.quality import QualityFile, load_quality, quality_from_evals, wilson_interval
 from router_opt.importers.tiers import load_tier_mapping
 

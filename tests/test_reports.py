@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -37,7 +36,7 @@ def test_workbook_sheets_totals_and_chart(tmp_path, plan_json):
     summary = {row[0].value: row[1] for row in book["Summary"].iter_rows(min_row=5, max_col=2) if row[0].value}
     totals = plan_json["totals"]
     # Excel keeps 15 significant digits (xlsxwriter writes %.16g): equal to that precision.
-    same = lambda value: pytest.approx(value, rel=1e-14)  # noqa: E731
+    same = lambda value: pytest.approx(value, rel=1e-14)
     assert summary["Optimal cost, $/day"].value == same(totals["optimal_usd_per_day"])
     assert summary["All-large cost, $/day"].value == same(totals["baseline_usd_per_day"])
     assert summary["Savings, $/year"].value == same(totals["savings_usd_per_year"])

@@ -14,7 +14,7 @@ Loc = tuple[str | int, ...]
 Locator = Callable[[Loc], tuple[int | None, int | None]]
 
 # A cross-field validator's message starts with the path it is about: "models[3].id: duplicate ...".
-_PATH_PREFIX = re.compile(r"^((?:[A-Za-z_][\w-]*|\[\d+\])(?:\[\d+\]|\.[\w-]+)*): (.*)$", re.S)
+_PATH_PREFIX = re.compile(r"^((?:[A-Za-z_][\w-]*|\[\d+\])(?:\[\d+\]|\.[\w-]+)*): (.*)$", re.DOTALL)
 _PATH_PART = re.compile(r"\[(\d+)\]|\.?([A-Za-z_][\w-]*)")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 
+from router_opt import formatting as fmt
 from router_opt.models import Catalog
 from router_opt.report import Section, _markdown_table, sections_as_text
-from router_opt import formatting as fmt
 
 
 def catalog_section(catalog: Catalog) -> Section:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from router_opt.result import Result
 
@@ -51,7 +51,7 @@ def to_focus(result: Result) -> str:
         g["invocations"] += a.invocations_per_day
         g["quality"] += a.quality * a.invocations_per_day
     tokens = _tokens_by_group(result)
-    start = datetime.combine(result.settings.prices_as_of, time(0), tzinfo=timezone.utc)
+    start = datetime.combine(result.settings.prices_as_of, time(0), tzinfo=UTC)
     end = start + timedelta(days=1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
