@@ -84,6 +84,12 @@ def build_problem(
         raise RouterOptError(f"--min-quality must be a finite number on the catalog's quality scale, got {min_quality}")
     _check_task_types(catalog, workload)
     _check_policy_names(policy, catalog, workload)
+    scale = catalog.quality_scale
+    if min_quality is not None and not scale.min <= min_quality <= scale.max:
+        raise InputError.single(
+            "--min-quality",
+            f"{min_quality:g} is outside the quality scale of catalog '{catalog.name}', {scale.min:g}..{scale.max:g} ({scale.unit})",
+        )
     demands = workload.tasks
     tasks = pd.DataFrame(
         {
@@ -254,7 +260,7 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
         problems.append(
             Problem(
                 policy.source_path or "policy",
-                f"no {what} '{name}' in the {source}{hint}; known: {', '.join(known)}",
+                f"no {what} '{name}' in the {source}{hint}; known: {', '.join(known) or 'none'}",
                 line=line,
                 column=column,
                 field=f"{field}.{name}",
@@ -270,6 +276,47 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
     for name in policy.vendor_caps:
         if name != "*" and name not in providers:
             unknown("vendor_caps", name, providers, "provider", "catalog")
+    # A shared policy may set bars for task types a smaller catalog does not rate (harmless: no task
+    # has them); a key that is nearly a rated type is a misspelling whose bar would never apply.
+    task_types = catalog.task_types
+    for name in policy.min_quality_by_task_type:
+        if name not in task_types and difflib.get_close_matches(name, task_types, n=1, cutoff=0.85):
+            unknown("min_quality_by_task_type", name, task_types, "task type", f"catalog '{catalog.name}'")
+    regions = sorted({r for m in catalog.models for r in (m.regions or ())})
+    for department, allowed in policy.allowed_regions_by_department.items():
+        for region in allowed:
+            if region not in regions:
+                unknown(f"allowed_regions_by_department.{department}", region, regions, "region",
+                        f"catalog '{catalog.name}' (models' `regions`)")
+    for i, task in enumerate(workload.tasks):
+        for region in sorted(task.allowed_regions or ()):
+            if region not in regions:
+                problems.append(
+                    Problem(
+                        workload.source_path or workload.name,
+                        f"no model in catalog '{catalog.name}' serves region '{region}'; its models' regions: "
+                        + (", ".join(regions) or "none declared"),
+                        line=workload.source_lines[i] if workload.source_lines else None,
+                        field="region",
+                    )
+                )
+    # A bar above the catalog's scale can never be met: say so once, not once per task.
+    scale = catalog.quality_scale
+    for field, values in (
+        ("default_min_quality", {"": policy.default_min_quality} if "default_min_quality" in policy.model_fields_set else {}),
+        ("min_quality_by_task_type", policy.min_quality_by_task_type),
+        ("min_quality_by_complexity", policy.min_quality_by_complexity),
+    ):
+        for key, bar in values.items():
+            if not scale.min <= bar <= scale.max:
+                problems.append(
+                    Problem(
+                        policy.source_path or "policy",
+                        f"threshold {bar:g} is outside the quality scale of catalog '{catalog.name}', "
+                        f"{scale.min:g}..{scale.max:g} ({scale.unit})",
+                        field=f"{field}.{key}" if key else field,
+                    )
+                )
     if problems:
         raise InputError(problems)
 

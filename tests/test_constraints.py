@@ -254,11 +254,18 @@ def test_residency_latency_and_context_filters_hand_worked():
     assert "fast-cheap: not served from an allowed region" in decisions["eu only"].excluded_cheaper
     assert "eu-small: too slow for the task's latency limit" in decisions["eu fast"].excluded_cheaper
     assert "eu-small: context window too small for the prompt" in decisions["long prompt"].excluded_cheaper
-    # a residency no model meets is a clear error
+    # a region no model serves from is named as such (likely a typo)
+    from router_opt.errors import InputError
+
     workload = make_workload([base | {"task": "apac", "input_tokens": 10, "region": "apac"}])
+    with pytest.raises(InputError) as caught:
+        build_problem(catalog, workload, Policy())
+    assert "no model in catalog 'test' serves region 'apac'; its models' regions: eu, us" in str(caught.value)
+    # a known region whose models all fail another limit is infeasible, with the reasons
+    workload = make_workload([base | {"task": "eu tiny", "input_tokens": 150_000, "region": "eu"}])
     with pytest.raises(InfeasibleError) as caught:
         build_problem(catalog, workload, Policy())
-    assert "no model within the task's limits: not served from an allowed region" in str(caught.value)
+    assert "no model within the task's limits" in str(caught.value)
 
 
 @pytest.mark.parametrize("seed", range(6))
