@@ -41,11 +41,15 @@ SHARE_EPSILON = 1e-9
 BINDING_TOLERANCE = 1e-6
 DAYS_PER_MONTH = 365 / 12
 
-SOLVERS = ("auto", "highs", "highspy", "cbc")
+SOLVERS = ("auto", "highs", "highspy", "cbc", "decompose")
 # Above this many columns `auto` hands the program to highspy directly: PuLP's HiGHS interface adds
 # columns and rows one Python call at a time, which dominates the run time on large cases (see
 # docs/PERFORMANCE.md), while the program and its answer are the same.
 AUTO_DIRECT_COLUMNS = 50_000
+# Above this many candidate columns `auto` solves a strict or blended cost LP without fixed-cost
+# deployments by price-and-fix decomposition (router_opt.decompose): exact, with a proof, and far
+# faster than the whole LP on large cases; below it the whole LP is as fast and simpler.
+AUTO_DECOMPOSE_COLUMNS = 20_000
 
 
 class Objective(StrEnum):
@@ -124,6 +128,19 @@ class Solution:
     build_seconds: float = 0.0
     solve_seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+    method: str = "full LP"
+    """How the program was solved: "full LP", "decomposition", or "full LP (decomposition fell back:
+    <why>)"."""
+    proof_max_violation: float | None = None
+    """Decomposition: the largest amount ($/day) by which any task's plan exceeds the best plan it
+    could have at the final coupling prices (0 up to rounding means optimal); None otherwise."""
+    proof_gap: float | None = None
+    """Decomposition: plan cost minus the Lagrangian lower bound at the final prices ($/day)."""
+    decomposition_rounds: int | None = None
+    restricted_tasks: int | None = None
+    """Decomposition: tasks in the final restricted LP (the rest were fixed by the prices)."""
+    coupling_prices: np.ndarray | None = None
+    """Decomposition: the coupling rows' prices (>= 0), to warm-start a nearby solve."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -541,13 +558,22 @@ class _Raw:
     solver: str
 
 
-def _solve_highspy(program: LinearProgram, time_limit_seconds: float | None) -> _Raw:
+def _solve_highspy(
+    program: LinearProgram,
+    time_limit_seconds: float | None,
+    start_basis: tuple[np.ndarray, np.ndarray] | None = None,
+) -> _Raw:
+    """`start_basis` = (basic columns, basic rows) as boolean masks: a starting basis for the dual
+    simplex (presolve is then off, since it would discard the basis). The decomposition passes the
+    plan it expects to be nearly optimal, so HiGHS only has to make the few changes left."""
     import highspy
 
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     if time_limit_seconds is not None:
         highs.setOptionValue("time_limit", float(time_limit_seconds))
+    if start_basis is not None:
+        highs.setOptionValue("presolve", "off")
     lp = highspy.HighsLp()
     lp.num_col_ = program.n_cols
     lp.num_row_ = program.n_rows
@@ -566,6 +592,13 @@ def _solve_highspy(program: LinearProgram, time_limit_seconds: float | None) -> 
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in program.col_integer
         ]
     highs.passModel(lp)
+    if start_basis is not None:
+        status_of = highspy.HighsBasisStatus
+        basis = highspy.HighsBasis()
+        basis.col_status = [status_of.kBasic if b else status_of.kLower for b in start_basis[0].tolist()]
+        basis.row_status = [status_of.kBasic if b else status_of.kLower for b in start_basis[1].tolist()]
+        basis.valid = True
+        highs.setBasis(basis)
     highs.run()
     name = f"HiGHS {metadata.version('highspy')} (direct)"
     status = highs.getModelStatus()
@@ -654,10 +687,10 @@ def _solve_pulp(program: LinearProgram, engine: str, time_limit_seconds: float |
 
 
 def _engine(solver: str) -> str:
-    """'highspy' (direct), 'highs' (through PuLP) or 'cbc' (through PuLP)."""
+    """'highspy' (direct), 'highs' (through PuLP), 'cbc' (through PuLP) or 'decompose'."""
     if solver not in SOLVERS:
         raise SolverError(f"unknown solver '{solver}'; choose one of {', '.join(SOLVERS)}")
-    if solver in {"auto", "highs", "highspy"}:
+    if solver in {"auto", "highs", "highspy", "decompose"}:
         try:
             import highspy  # noqa: F401
         except ImportError:
@@ -685,14 +718,35 @@ def solve(
     time_limit_seconds: float | None = None,
     presolve: bool = True,
     days_per_year: int = 365,
+    start_prices: np.ndarray | None = None,
 ) -> Solution:
-    """Solve the routing program for `problem`. `solver`: auto (HiGHS through PuLP, or highspy
-    directly above AUTO_DIRECT_COLUMNS columns; CBC when highspy is missing), highs, cbc, or highspy."""
+    """Solve the routing program for `problem`. `solver`: auto (HiGHS through PuLP, highspy directly
+    above AUTO_DIRECT_COLUMNS columns, or the decomposition above AUTO_DECOMPOSE_COLUMNS for the
+    programs it handles; CBC when highspy is missing), highs, cbc, highspy, or decompose (the
+    decomposition whenever it applies, else the full LP through highspy, saying why in `method`).
+    `start_prices`: coupling prices from a nearby solve (`Solution.coupling_prices`) for the
+    decomposition to start from."""
     objective = Objective(objective)
     started = time.perf_counter()
     engine = _engine(solver)
     dominated = dominated_candidates(problem, objective) if presolve else np.zeros_like(problem.eligible)
     candidates = problem.eligible & ~dominated
+    method = "full LP"
+    if engine == "decompose" or (engine == "highs" and solver == "auto"):
+        why_not = _why_not_decomposable(problem, objective)
+        n_candidates = int(candidates.sum())
+        if engine == "decompose" or (why_not is None and n_candidates > AUTO_DECOMPOSE_COLUMNS):
+            if why_not is None:
+                from router_opt.decompose import DecompositionFailed, solve_decomposed
+
+                try:
+                    decomposition = solve_decomposed(problem, candidates, days_per_year, start_prices=start_prices)
+                except DecompositionFailed as exc:
+                    why_not = exc.reason
+                else:
+                    return _decomposed_solution(problem, decomposition, candidates, started)
+            method = f"full LP (decomposition fell back: {why_not})"
+            engine = "highspy"
     program = build_program(problem, objective, candidates, days_per_year)
     if solver == "auto" and engine == "highs" and program.n_cols > AUTO_DIRECT_COLUMNS:
         engine = "highspy"
@@ -761,6 +815,62 @@ def solve(
         pairs=int(problem.eligible.sum()),
         build_seconds=built - started,
         solve_seconds=solved - built,
+        method=method,
+    )
+
+
+def _why_not_decomposable(problem: RoutingProblem, objective: Objective) -> str | None:
+    """None when the decomposition applies to `problem`, else the reason it does not."""
+    if problem.mode is Mode.SINGLE:
+        return "single mode is a mixed-integer program"
+    if objective is not Objective.COST:
+        return "it handles the cost objective only"
+    if (problem.models["fixed_usd_per_month"].to_numpy() > 0).any():
+        return "fixed-cost deployments make the program mixed-integer"
+    return None
+
+
+def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.ndarray, started: float) -> Solution:
+    """A `Solution` from the decomposition, cleaned and reported exactly like the full LP's."""
+    blocks = decomposition.blocks
+    values = np.clip(decomposition.x, 0.0, 1.0)
+    values[values < SHARE_EPSILON] = 0.0
+    shares = np.zeros(problem.eligible.shape, dtype=float)
+    shares[blocks.pair_task, blocks.pair_model] = values
+    objective_usd_per_day = float((shares * problem.usd_per_day).sum())
+    terms = blocks.terms
+    activity = np.bincount(terms.entry_row, weights=terms.entry_value * values[terms.entry_pair], minlength=terms.n_rows)
+    reports = _reports_from(
+        terms.rows,
+        activity,
+        activity,
+        terms.upper,
+        -decomposition.prices,
+        Objective.COST,
+        objective_usd_per_day,
+        float(problem.tasks["invocations_per_day"].sum()),
+    )
+    solved = time.perf_counter()
+    return Solution(
+        shares=shares,
+        provisioned=np.ones(len(problem.models), dtype=bool),
+        objective_usd_per_day=objective_usd_per_day,
+        solver=f"HiGHS {metadata.version('highspy')} (direct) in a price-and-fix decomposition",
+        status="optimal",
+        constraints=reports,
+        quality_duals=decomposition.quality_duals,
+        mip_gap=None,
+        candidates=int(candidates.sum()),
+        pairs=int(problem.eligible.sum()),
+        build_seconds=decomposition.timings.get("blocks", 0.0),
+        solve_seconds=solved - started - decomposition.timings.get("blocks", 0.0),
+        timings=dict(decomposition.timings),
+        method="decomposition",
+        proof_max_violation=decomposition.max_violation,
+        proof_gap=decomposition.gap,
+        decomposition_rounds=decomposition.rounds,
+        restricted_tasks=decomposition.restricted_tasks,
+        coupling_prices=decomposition.prices,
     )
 
 
@@ -813,13 +923,37 @@ def _constraint_reports(
     traffic = np.bincount(
         entry_row, weights=np.where(program.row_index < n_pairs, contribution, 0.0), minlength=program.n_rows
     )
+    rows = slice(program.first_coupling_row, program.first_coupling_row + len(program.coupling))
+    return _reports_from(
+        program.coupling,
+        activity[rows],
+        traffic[rows],
+        program.row_upper[rows],
+        None if duals is None else np.asarray(duals)[rows],
+        objective,
+        spend_usd_per_day,
+        volume_per_day,
+    )
+
+
+def _reports_from(
+    coupling: list[CouplingRow],
+    activity: np.ndarray,
+    traffic: np.ndarray,
+    upper: np.ndarray,
+    duals: np.ndarray | None,
+    objective: Objective,
+    spend_usd_per_day: float,
+    volume_per_day: float,
+) -> tuple[ConstraintReport, ...]:
+    """Reports from each coupling row's activity (all columns), traffic (pair columns only),
+    right-hand side and row dual (HiGHS's sign: <= 0 on a binding <= row of a minimisation)."""
     out = []
-    for k, row in enumerate(program.coupling):
-        r = program.first_coupling_row + k
-        used = float(activity[r])
-        limit_rhs = float(program.row_upper[r])
+    for k, row in enumerate(coupling):
+        used = float(activity[k])
+        limit_rhs = float(upper[k])
         if row.kind in {"capacity", "deployment"}:
-            used, limit_rhs = float(traffic[r]), row.limit
+            used, limit_rhs = float(traffic[k]), row.limit
         per_unit = 1.0
         if row.kind == "spend_share":
             # activity = spend_p - share * spend; report spend_p / spend.
@@ -829,7 +963,7 @@ def _constraint_reports(
             used = used / volume_per_day if volume_per_day > 0 else 0.0
             limit_rhs, per_unit = row.limit, 0.01 * volume_per_day
         slack = limit_rhs - used
-        dual = None if duals is None else float(duals[r]) * per_unit
+        dual = None if duals is None else float(duals[k]) * per_unit
         binding = bool(
             (np.isfinite(slack) and slack <= BINDING_TOLERANCE * max(1.0, abs(limit_rhs)))
             or (dual is not None and abs(dual) > 1e-12)
