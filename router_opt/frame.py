@@ -107,6 +107,16 @@ def build_problem(
             ),
         }
     )
+    # Whether anything set the task's bar (else it is the implicit default, 0: no bar at all).
+    default_is_explicit = "default_min_quality" in policy.model_fields_set
+    tasks["has_bar"] = [
+        min_quality is not None
+        or default_is_explicit
+        or t.min_quality is not None
+        or t.task_type in policy.min_quality_by_task_type
+        or (t.complexity is not None and t.complexity in policy.min_quality_by_complexity)
+        for t in demands
+    ]
     tasks["invocations_per_day"] = tasks["invocations_per_worker_per_day"] * tasks["headcount"]
     tasks["tokens_per_day"] = tasks["invocations_per_day"] * (tasks["input_tokens"] + tasks["output_tokens"])
 

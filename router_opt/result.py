@@ -261,6 +261,8 @@ class Result(_Out):
     constraints: tuple[ConstraintRow, ...] = ()
     deployments: tuple[Deployment, ...] = ()
     decisions: tuple[Decision, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Things in the inputs a reader of the plan should know (e.g. tasks without a quality bar)."""
     frontier: FrontierResult | None = None
     """The cost-quality curve, when the run asked for it (`optimize --frontier`)."""
 
@@ -467,7 +469,22 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         constraints=_constraint_rows(solution, settings.objective),
         deployments=deployments,
         decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks),
+        warnings=_warnings(problem),
     )
+
+
+def _warnings(problem: RoutingProblem) -> tuple[str, ...]:
+    out = []
+    no_bar = problem.tasks.loc[~problem.tasks["has_bar"], "task_type"]
+    if len(no_bar):
+        types = ", ".join(sorted(set(no_bar)))
+        out.append(
+            f"{len(no_bar)} task(s) have no quality bar (no min_quality in their row, none in the policy for "
+            f"their task type: {types}), so they go to the cheapest model that rates their task type. "
+            "Set min_quality_by_task_type or default_min_quality in the policy (the bundled policies/default.yaml "
+            "has a bar per task type)."
+        )
+    return tuple(out)
 
 
 def _default_gateway_model(model) -> str:
@@ -475,7 +492,13 @@ def _default_gateway_model(model) -> str:
     (vLLM, TGI), which LiteLLM reaches as `openai/<id>` with the server's api_base."""
     if model.deployment == "self-hosted" or model.provider.lower() == "self-hosted":
         return f"openai/{model.id}"
-    return f"{model.provider}/{model.id}".lower().replace(" ", "-")
+    prefix = LITELLM_PROVIDER_PREFIX.get(model.provider.lower(), model.provider.lower().replace(" ", "-"))
+    return f"{prefix}/{model.id}"
+
+
+# LiteLLM's provider prefixes where they differ from the provider's name (Google's API is `gemini/`).
+LITELLM_PROVIDER_PREFIX = {"google": "gemini", "amazon": "bedrock", "aws": "bedrock", "microsoft": "azure",
+                           "mistral ai": "mistral", "x.ai": "xai", "meta": "meta_llama"}
 
 
 def _deployments(problem: RoutingProblem, solution: Solution, days: int) -> tuple[Deployment, ...]:

@@ -172,3 +172,25 @@ def test_frontier_travels_into_every_report(tmp_path):
     assert bars == pytest.approx([p["min_quality"] for p in points])
     with zipfile.ZipFile(workbook) as package:
         assert len([n for n in package.namelist() if n.startswith("xl/charts/chart")]) == 2
+
+
+def test_fixed_deployment_costs_reach_departments_and_focus():
+    """examples/constraints provisions coder-34b at $365/month = $12/day: the department table and
+    the FOCUS file must add up to the plan's total, not to the variable cost alone."""
+    args = ["-c", "examples/constraints/catalog.yaml", "-w", "examples/constraints/workload.csv"]
+    plan = json.loads(runner.invoke(app, ["optimize", *args, "-f", "json"]).output)
+    assert plan["totals"]["fixed_usd_per_day"] == pytest.approx(12.0)
+    table = runner.invoke(app, ["optimize", *args]).output
+    assert "Fixed deployments (shared)" in table
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["optimize", *args, "-f", "focus"]).output)))
+    assert sum(float(r["BilledCost"]) for r in rows) == pytest.approx(plan["totals"]["optimal_usd_per_day"], rel=1e-12)
+    assert [r["x_Department"] for r in rows].count("(shared)") == 1
+
+
+def test_a_policy_without_bars_is_flagged(tmp_path):
+    policy = tmp_path / "budgets-only.yaml"
+    policy.write_text("budgets_usd_per_day: {Legal: 5}\n")
+    plan = json.loads(runner.invoke(app, ["optimize", "-p", str(policy), "-f", "json"]).output)
+    assert plan["warnings"] and plan["warnings"][0].startswith("98 task(s) have no quality bar")
+    assert "Warning: 98 task(s) have no quality bar" in runner.invoke(app, ["optimize", "-p", str(policy)]).output
+    assert json.loads(runner.invoke(app, ["optimize", "-f", "json"]).output)["warnings"] == []

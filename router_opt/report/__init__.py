@@ -85,6 +85,8 @@ def department_section(result: Result) -> Section:
         )
         for d in sorted(result.departments, key=lambda d: -d.savings_usd_per_day)
     ]
+    if t.fixed_usd_per_day > 0:
+        rows.append(("Fixed deployments (shared)", "", "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
     rows.append(
         (
             "TOTAL",
@@ -264,9 +266,13 @@ def sections_as_text(parts: list[Section], preamble: str | None = None, width: i
     return console.file.getvalue()
 
 
+def _with_warnings(result: Result, text: str) -> str:
+    return "\n".join([text, *(f"Warning: {w}" for w in result.warnings)])
+
+
 def to_table(result: Result, top: int = 10, explain: bool = False, width: int = 160) -> str:
     """The report for a terminal."""
-    return sections_as_text(sections(result, top, explain), preamble=headline(result), width=width)
+    return sections_as_text(sections(result, top, explain), preamble=_with_warnings(result, headline(result)), width=width)
 
 
 def _markdown_table(section: Section) -> str:
@@ -286,6 +292,7 @@ def _markdown_table(section: Section) -> str:
 def to_markdown(result: Result, top: int = 10, explain: bool = False) -> str:
     """GitHub-flavoured Markdown, for a pull request or a wiki page."""
     parts = [f"## router-opt plan\n\n{headline(result).removeprefix('router-opt plan · ')}"]
+    parts += [f"> **Warning:** {w}" for w in result.warnings]
     for section in sections(result, top, explain):
         parts.append(f"### {section.title}\n\n{_markdown_table(section)}")
     return "\n\n".join(parts) + "\n"

@@ -83,6 +83,37 @@ def to_focus(result: Result) -> str:
                 repr(g["quality"] / g["invocations"]) if g["invocations"] > 0 else "",
             )
         )
+    # Self-hosted deployments' fixed cost belongs to no department: one row each, so the file's
+    # BilledCost adds up to the plan's total.
+    for d in result.deployments:
+        if not d.provisioned:
+            continue
+        model = models[d.model]
+        writer.writerow(
+            (
+                "USD",
+                start.isoformat().replace("+00:00", "Z"),
+                end.isoformat().replace("+00:00", "Z"),
+                "Usage",
+                f"router-opt plan: fixed cost of the self-hosted deployment {d.model} (${d.fixed_usd_per_month:,.2f}/month)",
+                "AI and Machine Learning",
+                d.model,
+                model.provider,
+                d.model,
+                repr(d.fixed_usd_per_day),
+                repr(d.fixed_usd_per_day),
+                repr(d.fixed_usd_per_day),
+                "0.0",
+                "Tokens",
+                json.dumps({"department": "(shared)", "tier": model.tier, "charge": "fixed"}, sort_keys=True),
+                "(shared)",
+                model.tier,
+                "0.0",
+                "0.0",
+                "",
+                "",
+            )
+        )
     return out.getvalue()
 
 

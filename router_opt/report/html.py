@@ -96,6 +96,7 @@ def to_html(result: Result, top: int = 10, explain: bool = False) -> str:
 <h1>{escape(title)}</h1>
 <p class="sub">{escape(headline(result).removeprefix("router-opt plan · "))}</p>
 <div class="cards">{card_html}</div>
+{"".join(f'<p class="note"><strong>Warning:</strong> {escape(w)}</p>' for w in result.warnings)}
 <p class="note">Optimal: each task on the cheapest model that meets its quality bar{" and every constraint" if result.constraints else ""}.
 All-large: every task on {escape(s.baseline_model)} ({escape(s.baseline_tier)}). Figures are per day unless marked; a year is {s.days_per_year} days.</p>
 <div class="charts">

@@ -175,6 +175,9 @@ def _departments(book, formats, result: Result):
         )
     t = result.totals
     last_department_row = table.row - 1
+    if t.fixed_usd_per_day > 0:
+        table.add(["Fixed deployments (shared)", None, None, t.fixed_usd_per_day, 0.0, -t.fixed_usd_per_day,
+                   -t.fixed_usd_per_day * days, None])
     table.add(
         ["TOTAL", len(result.roles), t.workers, t.optimal_usd_per_day, t.baseline_usd_per_day,
          t.savings_usd_per_day, t.savings_usd_per_year, t.overspend_ratio],
