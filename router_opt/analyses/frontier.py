@@ -129,7 +129,13 @@ def frontier(
         try:
             result = optimize_inputs(inputs, mode=mode, min_quality=q, solver=solver)
         except InfeasibleError as exc:
-            stopped_at, reason = q, str(exc).splitlines()[0]
+            first = exc.tasks[0]
+            best = "no model rates it" if first.best_quality is None else f"best on offer {first.best_quality:g} ({first.best_model})"
+            stopped_at = q
+            reason = (
+                f"{len(exc.tasks)} task(s) cannot be served at this bar, e.g. {first.department} / {first.role} / "
+                f"{first.task} [{first.task_type}]: {best}"
+            )
             break
         t = result.totals
         departments = tuple(d.department for d in result.departments)

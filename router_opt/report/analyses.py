@@ -65,6 +65,8 @@ def frontier_report(result: FrontierResult) -> Report:
         f"bill across bars {fmt.quality(points[0].min_quality)}-{fmt.quality(points[-1].min_quality)}; trapezoid "
         "rule, bar rescaled to 0..1; lower is cheaper).",
         f"{result.swept_tasks} task(s) take the swept bar; rows with their own min_quality keep it.",
+        "Each point sets one bar for every task type, where `optimize` uses the policy's bar per task type, "
+        "so the plan's own cost need not lie on this curve.",
     ]
     if result.stopped_at_min_quality is not None:
         notes.append(
