@@ -527,16 +527,85 @@ def infeasible_row(blocks: Blocks) -> int | None:
     return int(np.flatnonzero(short)[0]) if short.any() else None
 
 
+@dataclass
+class Certificate:
+    """The optimality proof of a plan `x` at coupling prices `prices` (see the module docstring)."""
+
+    excess: np.ndarray
+    """Per task: adjusted cost of its plan minus the best it could do at the prices (>= 0)."""
+    violators: np.ndarray
+    """Tasks whose excess is above tolerance."""
+    overrun: np.ndarray
+    """Coupling rows the plan overruns beyond tolerance."""
+    gap: float
+    """Plan cost minus the Lagrangian bound at the prices ($/day); the plan is within this of optimal."""
+    best: Responses
+    prices: np.ndarray
+
+    @property
+    def max_violation(self) -> float:
+        return float(max(self.excess.max(initial=0.0), 0.0))
+
+    @property
+    def proves_optimal(self) -> bool:
+        return not self.violators.any() and not self.overrun.any()
+
+
+def certify(blocks: Blocks, x: np.ndarray, prices: np.ndarray) -> Certificate:
+    """Price every candidate of every task at `prices` (>= 0): the plan `x` is optimal when no task
+    can lower its adjusted cost (every reduced cost >= -tolerance), it keeps every coupling row, and
+    each priced row is tight (the LP's duals give that). `gap` measures all three at once: it is the
+    plan's cost minus L(prices) = sum_t min_t(adjusted cost) - prices . limits, a lower bound on
+    every feasible plan's cost."""
+    r = adjusted_cost(blocks, prices)
+    best = best_responses(blocks, r)
+    plan_value = np.bincount(blocks.pair_task, weights=r * x, minlength=blocks.n_tasks)
+    excess = plan_value - best.value
+    tolerance = PROOF_TOLERANCE * (1.0 + _task_scale(blocks, r, price_weight(blocks, prices)))
+    use = row_usage(blocks, x)
+    limit = blocks.terms.upper
+    overrun = use - limit > 1e-7 * np.maximum(np.abs(limit), 1.0)
+    bound = float(best.value.sum() - prices @ limit)
+    return Certificate(excess, excess > tolerance, overrun, float(blocks.cost @ x) - bound, best, prices)
+
+
+def threshold_prices(blocks: Blocks, certificate: Certificate, x: np.ndarray) -> np.ndarray:
+    """Blended: each task's quality dual ($/day per point of its threshold) at the final prices, the
+    slope of its hull at the bar. Where the plan is one model exactly at the bar the slope differs on
+    the two sides and any value between is a valid dual; the upper one is taken (what raising the
+    bar a point costs)."""
+    best = certificate.best
+    mu = best.mu.copy()
+    single = np.flatnonzero(x[best.upper] >= 1.0 - 1e-9)
+    at_bar = single[blocks.quality[best.upper[single]] == blocks.threshold[single]]
+    if at_bar.size:
+        r = adjusted_cost(blocks, certificate.prices)
+        pad = blocks.pad[at_bar]
+        R = np.where(pad >= 0, r[np.maximum(pad, 0)], np.inf)
+        Q = np.where(pad >= 0, blocks.quality[np.maximum(pad, 0)], -np.inf)
+        rise = Q - blocks.threshold[at_bar, None]
+        slope = np.where(rise > 0, (R - r[best.upper[at_bar]][:, None]) / np.where(rise > 0, rise, 1.0), np.inf)
+        upper = slope.min(axis=1)
+        mu[at_bar] = np.where(np.isfinite(upper), np.maximum(upper, mu[at_bar]), mu[at_bar])
+    return mu
+
+
 def solve_decomposed(
     problem: RoutingProblem,
     candidates: np.ndarray,
     days_per_year: int = 365,
     start_prices: np.ndarray | None = None,
-    sample_tasks: int = SAMPLE_TASKS,
-    box_relative: float = BOX_RELATIVE,
-    box_absolute: float = BOX_ABSOLUTE,
-    max_rounds: int = MAX_ROUNDS,
+    sample_tasks: int | None = None,
+    box_relative: float | None = None,
+    box_absolute: float | None = None,
+    max_rounds: int | None = None,
 ) -> Decomposition:
+    """Solve the routing LP over `candidates` by price-and-fix (see the module docstring). Raises
+    DecompositionFailed when it cannot prove a plan optimal within the round limit."""
+    sample_tasks = SAMPLE_TASKS if sample_tasks is None else sample_tasks
+    box_relative = BOX_RELATIVE if box_relative is None else box_relative
+    box_absolute = BOX_ABSOLUTE if box_absolute is None else box_absolute
+    max_rounds = MAX_ROUNDS if max_rounds is None else max_rounds
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -560,80 +629,78 @@ def solve_decomposed(
     lap("start prices")
     scale = _row_scale(blocks)
     widen = np.ones(n_k)
-    x = np.zeros(blocks.n_pairs)
-    restricted_tasks = 0
-    quality_dual = None
-    tasks = np.zeros(blocks.n_tasks, dtype=bool)
+    streak = np.zeros(n_k)
+    forced = np.zeros(blocks.n_tasks, dtype=bool)
     history: list = []
+    certificate = None
     for round_ in range(1, max_rounds + 1):
         r = adjusted_cost(blocks, prices)
         resp = best_responses(blocks, r)
         lap("responses")
         if n_k == 0:
+            # Nothing couples the tasks: each one's best plan is the optimum.
             x = np.zeros(blocks.n_pairs)
             resp.plan(np.arange(blocks.n_tasks), x)
-            final_prices, final_resp = prices, resp
+            tasks, quality_dual = np.zeros(blocks.n_tasks, dtype=bool), None
+            certificate = certify(blocks, x, prices)
+            lap("proof")
             break
         beta = widen * (box_relative * prices + box_absolute * scale)
         tasks, pairs = contested(blocks, r, resp, price_weight(blocks, beta))
+        tasks |= forced
+        pairs |= forced[blocks.pair_task]
         x_fixed = np.zeros(blocks.n_pairs)
         resp.plan(np.flatnonzero(~tasks), x_fixed)
         lap("contested")
-        upper_price = prices + beta
-        lower_price = np.maximum(prices - beta, 0.0)
-        out = solve_restricted(blocks, tasks, pairs, resp, x_fixed, upper_price, lower_price)
-        restricted_tasks = int(tasks.sum())
+        out = solve_restricted(blocks, tasks, pairs, resp, x_fixed, prices + beta, np.maximum(prices - beta, 0.0))
         lap("restricted LP")
         size = np.maximum(np.abs(blocks.terms.upper), 1.0)
         hit_upper = out.slack > 1e-9 * size
         hit_lower = out.surplus > 1e-9 * size
-        history.append((restricted_tasks, int(pairs.sum()), int((hit_upper | hit_lower).sum())))
+        history.append((int(tasks.sum()), int(pairs.sum()), int((hit_upper | hit_lower).sum())))
         if _DEBUG:
             _DEBUG.append((prices.copy(), beta.copy(), out.prices.copy(), hit_upper.copy(), hit_lower.copy()))
-        if not (hit_upper.any() or hit_lower.any()):
-            x = x_fixed + out.x
-            final_prices = out.prices
-            quality_dual = out.quality_dual
+        if hit_upper.any() or hit_lower.any():
+            # Re-centre on the LP's prices. A row that hit its bound gets a wider box, the faster the
+            # more rounds in a row it has hit it (x4, x16, ...); a row that moved little inside its
+            # box a narrower one.
+            hit = hit_upper | hit_lower
+            streak = np.where(hit, streak + 1, 0)
+            moved = np.abs(out.prices - prices)
+            narrow = np.where(moved < beta / BOX_WIDEN, np.maximum(widen / 2, 1.0), widen)
+            widen = np.where(hit, widen * BOX_WIDEN**streak, narrow)
+            prices = out.prices
+            continue
+        # The LP's prices lie inside the box: prove the plan optimal at them.
+        x = x_fixed + out.x
+        quality_dual = out.quality_dual
+        certificate = certify(blocks, x, out.prices)
+        lap("proof")
+        if certificate.proves_optimal:
             break
-        # Rows that hit their bound get a wider box; rows that moved little inside theirs a narrower one.
-        moved = np.abs(out.prices - prices)
-        widen = np.where(hit_upper | hit_lower, widen * BOX_WIDEN, np.where(moved < beta / BOX_WIDEN, np.maximum(widen / 2, 1.0), widen))
+        if certificate.overrun.any():
+            raise DecompositionFailed("the restricted LP's plan overruns a coupling row")
+        # Tasks that could do better (only rounding at the band's edge can cause it) join the LP
+        # with all their candidates; re-solve around the same prices.
+        forced |= certificate.violators
         prices = out.prices
     else:
         raise DecompositionFailed(f"the prices did not settle within {max_rounds} rounds")
 
-    # The proof: every task's plan against its best plan at the final prices.
-    r = adjusted_cost(blocks, final_prices)
-    best = best_responses(blocks, r)
-    plan_value = np.bincount(blocks.pair_task, weights=r * x, minlength=blocks.n_tasks)
-    excess = plan_value - best.value
-    tol = PROOF_TOLERANCE * (1.0 + _task_scale(blocks, r, price_weight(blocks, final_prices)))
-    violators = excess > tol
-    lap("proof")
-    if violators.any():
-        raise DecompositionFailed(
-            f"the proof failed: {int(violators.sum())} tasks could do better at the final prices "
-            f"(largest by ${float(excess.max()):.3g}/day)"
-        )
-    use = row_usage(blocks, x)
-    over = use - blocks.terms.upper
-    if n_k and (over > 1e-7 * np.maximum(np.abs(blocks.terms.upper), 1.0)).any():
-        raise DecompositionFailed("the plan overruns a coupling row")
-    cost = float(blocks.cost @ x)
-    bound = float(best.value.sum() - final_prices @ blocks.terms.upper) if n_k else float(best.value.sum())
     quality_duals = None
     if blocks.blended:
-        quality_duals = best.mu.copy()
+        quality_duals = threshold_prices(blocks, certificate, x)
         if quality_dual is not None:
             quality_duals[np.flatnonzero(tasks)] = quality_dual
+    final_prices = prices if n_k == 0 else out.prices
     return Decomposition(
         x=x,
         prices=final_prices,
         quality_duals=quality_duals,
-        max_violation=float(max(excess.max(initial=0.0), 0.0)),
-        gap=cost - bound,
+        max_violation=certificate.max_violation,
+        gap=certificate.gap,
         rounds=round_,
-        restricted_tasks=restricted_tasks,
+        restricted_tasks=int(tasks.sum()),
         blocks=blocks,
         timings=timings,
         history=history,
