@@ -440,13 +440,59 @@ def frontier_command(
     """What does each step of quality cost? Sweeps one quality bar for every task (as --min-quality
     does), re-optimises at each, and prints $/day for the enterprise and each department, the share
     routed away from the baseline, the quality retained, and the area under the cost-quality curve.
-    Stops, and says so, at the first bar no plan can meet."""
+    Stops, and says so, at the first bar no plan can meet. With budgets in the policy,
+    `router-opt frontier-budget` sweeps the budget instead."""
     from router_opt.analyses.frontier import frontier
     from router_opt.plan import load_inputs
 
     with _progress("Sweeping the quality bar") as on_step:
         result = frontier(
             load_inputs(catalog, workload, policy), low=low, high=high, points=points, mode=mode, solver=solver,
+            on_step=on_step,
+        )
+    _render_analysis(result, output_format, output)
+
+
+@app.command("frontier-budget")
+@_handled
+def frontier_budget_command(
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    policy: PolicyOption = None,
+    factors: Annotated[
+        str | None,
+        typer.Option(
+            "--factors",
+            help="Comma-separated budget multiples, e.g. 0.5,1,2. Default: from the factor at which the cheapest "
+            "plan just fits to the one beyond which no budget binds, spaced geometrically, plus 1.",
+        ),
+    ] = None,
+    points: Annotated[int, typer.Option(min=2, help="Points of the default grid (without --factors).")] = 15,
+    mode: AnalysisModeOption = Mode.STRICT,
+    solver: AnalysisSolverOption = "auto",
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """What quality does each level of budget buy? Scales every budget of the policy
+    (budgets_usd_per_day, total_budget_usd_per_day) by a factor, re-optimises with --objective quality
+    at each, and prints budget, plan $/day, plan quality, quality retained and binding budgets for the
+    enterprise and each department. A command of its own rather than `frontier --budget`: its axis is a
+    budget multiple, not a quality bar, and its objective is quality, not cost. Needs a policy with
+    budgets, e.g. -p examples/constraints/budget.yaml. Factors at which no plan fits are skipped, with a note."""
+    from router_opt.analyses.budget_frontier import frontier_by_budget
+    from router_opt.plan import load_inputs
+
+    grid = None
+    if factors is not None:
+        try:
+            grid = [float(f) for f in _split(factors) or []]
+        except ValueError:
+            raise RouterOptError(f"--factors takes comma-separated numbers, got {factors!r}") from None
+        if not grid:
+            raise RouterOptError("--factors needs at least one number")
+    with _progress("Sweeping the budget") as on_step:
+        result = frontier_by_budget(
+            load_inputs(catalog, workload, policy), factors=grid, points=points, mode=mode, solver=solver,
             on_step=on_step,
         )
     _render_analysis(result, output_format, output)

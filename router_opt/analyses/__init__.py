@@ -5,6 +5,7 @@ same `router_opt.plan.optimize_inputs` the `optimize` command uses) and returns 
 result with units in its field names. Analyses never print; `router_opt.report.analyses` renders them.
 
 - `frontier`: the cost-quality curve from sweeping the global quality bar.
+- `budget_frontier`: the best quality each scaling of the policy's budgets buys.
 - `reasoning`: the reasoning multiplier (quality gain % per cost multiple) and its verdict.
 - `trajectory`: the plan re-priced and re-optimised for each year 2024-2030.
 - `breakeven`: self-hosting on a GPU against a per-token API.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from router_opt import formatting as fmt
 from router_opt.analyses.breakeven import BreakevenResult
+from router_opt.analyses.budget_frontier import BudgetFrontierResult
 from router_opt.analyses.frontier import FrontierResult
 from router_opt.analyses.reasoning import ReasoningResult
 from router_opt.analyses.training import TrainingReport
@@ -17,7 +18,7 @@ from router_opt.analyses.trajectory import TrajectoryResult
 from router_opt.report import Section, _markdown_table, sections_as_text
 
 ANALYSIS_FORMATS = ("table", "json", "markdown")
-AnyAnalysis = FrontierResult | ReasoningResult | TrajectoryResult | BreakevenResult | TrainingReport
+AnyAnalysis = FrontierResult | BudgetFrontierResult | ReasoningResult | TrajectoryResult | BreakevenResult | TrainingReport
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,66 @@ def frontier_report(result: FrontierResult) -> Report:
         )
     return Report(
         f"router-opt frontier · catalog {result.catalog} · workload {result.workload} · mode {result.mode} · "
+        f"baseline {result.baseline_model}",
+        [curve, departments],
+        notes,
+    )
+
+
+def budget_frontier_report(result: BudgetFrontierResult) -> Report:
+    points = result.points
+    curve = Section(
+        "Budget frontier (every budget scaled by the factor; best quality it buys, then the cheapest such plan)",
+        ("Factor", "Budget $/day", "Plan $/day", "Plan quality", "Quality retained", "Binding budgets"),
+        tuple(
+            (
+                f"{p.factor:.3f}",
+                fmt.usd(p.budget_usd_per_day),
+                fmt.usd(p.plan_usd_per_day),
+                fmt.quality(p.plan_quality),
+                fmt.percent(p.quality_retained),
+                ", ".join(p.binding_budgets) or "none",
+            )
+            for p in points
+        ),
+        frozenset(range(5)),
+    )
+    departments = Section(
+        "Per department at each factor: plan $/day · quality",
+        ("Factor", *result.departments),
+        tuple(
+            (
+                f"{p.factor:.3f}",
+                *(
+                    f"{fmt.usd(p.usd_per_day_by_department.get(d, 0.0))} · {fmt.quality(p.quality_by_department.get(d, float('nan')))}"
+                    for d in result.departments
+                ),
+            )
+            for p in points
+        ),
+        frozenset(range(len(result.departments) + 1)),
+    )
+    budgets = ", ".join(f"{d} {fmt.usd(b)}" for d, b in result.policy_budgets_usd_per_day.items())
+    if result.policy_total_budget_usd_per_day is not None:
+        budgets = ", ".join(filter(None, [budgets, f"total {fmt.usd(result.policy_total_budget_usd_per_day)}"]))
+    notes = [
+        (
+            f"Factor 1 is the policy's own budgets ($/day): {budgets}. Budget $/day is the scaled total budget if the "
+            "policy sets one, else the sum of the department budgets; fixed deployment costs count only against a total."
+        ),
+        (
+            f"Quality retained is plan quality over the all-large plan's {fmt.quality(result.baseline_quality)}; "
+            "quality bars still apply at every factor. More budget never lowers the best quality."
+        ),
+    ]
+    if result.fits_from_factor is not None and result.binds_until_factor is not None:
+        notes.append(
+            f"Default grid: from factor {result.fits_from_factor:.4g} (the cheapest plan just fits) to "
+            f"{result.binds_until_factor:.4g} (beyond it no budget binds), spaced geometrically."
+        )
+    notes += [f"Skipped factor {s.factor:.4g}: no plan fits ({s.reason})." for s in result.skipped]
+    return Report(
+        f"router-opt frontier-budget · catalog {result.catalog} · workload {result.workload} · mode {result.mode} · "
         f"baseline {result.baseline_model}",
         [curve, departments],
         notes,
@@ -308,6 +369,7 @@ def training_report(result: TrainingReport) -> Report:
 
 _REPORTS = {
     FrontierResult: frontier_report,
+    BudgetFrontierResult: budget_frontier_report,
     ReasoningResult: reasoning_report,
     TrajectoryResult: trajectory_report,
     BreakevenResult: breakeven_report,
