@@ -10,6 +10,8 @@ from router_opt.errors import RouterOptError
 DEFAULT_CATALOG = "catalogs/seven-tiers-2025.yaml"
 DEFAULT_WORKLOAD = "workloads/enterprise-14-roles.csv"
 DEFAULT_POLICY = "policies/default.yaml"
+# Budgets for the bundled workload, used by `frontier-budget` when no --policy is given.
+EXAMPLE_BUDGET_POLICY = "policies/budgets-example.yaml"
 
 _PACKAGE = Path(__file__).resolve().parent
 

@@ -480,6 +480,7 @@ def frontier_budget_command(
     budget multiple, not a quality bar, and its objective is quality, not cost. Needs a policy with
     budgets, e.g. -p examples/constraints/budget.yaml. Factors at which no plan fits are skipped, with a note."""
     from router_opt.analyses.budget_frontier import frontier_by_budget
+    from router_opt.bundled import EXAMPLE_BUDGET_POLICY, bundled_path
     from router_opt.plan import load_inputs
 
     grid = None
@@ -492,7 +493,7 @@ def frontier_budget_command(
             raise RouterOptError("--factors needs at least one number")
     with _progress("Sweeping the budget") as on_step:
         result = frontier_by_budget(
-            load_inputs(catalog, workload, policy), factors=grid, points=points, mode=mode, solver=solver,
+            load_inputs(catalog, workload, policy or bundled_path(EXAMPLE_BUDGET_POLICY)), factors=grid, points=points, mode=mode, solver=solver,
             on_step=on_step,
         )
     _render_analysis(result, output_format, output)

@@ -141,3 +141,18 @@ def test_cli():
     assert data["skipped"][0]["factor"] == 0.5
     no_budget = runner.invoke(app, args[:5])
     assert no_budget.exit_code == 2 and "sets no budget" in no_budget.output
+
+
+def test_frontier_budget_runs_with_no_arguments():
+    """Without --policy it uses the bundled example budgets for the bundled workload."""
+    from typer.testing import CliRunner
+
+    from router_opt.cli import app
+
+    result = CliRunner().invoke(app, ["frontier-budget", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    points = json.loads(result.output)["points"]
+    qualities = [p["plan_quality"] for p in points]
+    assert qualities == sorted(qualities) and len(points) >= 2
