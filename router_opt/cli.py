@@ -493,7 +493,7 @@ def frontier_budget_command(
             raise RouterOptError("--factors needs at least one number")
     with _progress("Sweeping the budget") as on_step:
         result = frontier_by_budget(
-            load_inputs(catalog, workload, policy or bundled_path(EXAMPLE_BUDGET_POLICY)), factors=grid, points=points, mode=mode, solver=solver,
+            load_inputs(catalog, workload, policy or (bundled_path(EXAMPLE_BUDGET_POLICY) if workload is None else None)), factors=grid, points=points, mode=mode, solver=solver,
             on_step=on_step,
         )
     _render_analysis(result, output_format, output)
