@@ -82,6 +82,7 @@ def build_problem(
     """Compute every per-(task, model) figure and check that each task can be served at all."""
     if min_quality is not None and not np.isfinite(min_quality):
         raise RouterOptError(f"--min-quality must be a finite number on the catalog's quality scale, got {min_quality}")
+    mode = Mode(mode)  # a plain "blended" must not silently build the strict problem
     _check_task_types(catalog, workload)
     _check_policy_names(policy, catalog, workload)
     scale = catalog.quality_scale
