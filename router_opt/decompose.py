@@ -1,51 +1,62 @@
-"""The routing LP solved exactly through its block structure (strict and blended modes, cost
-objective, no fixed-cost deployments).
+"""The routing LP solved exactly through its block structure: strict and blended modes, the cost
+objective, no fixed-cost deployments (those make a MILP and stay with the full program).
 
 The program is one small block per task (its shares sum to 1; in blended mode one quality row) tied
-together by a few coupling rows (capacity, budgets, vendor caps), every one of them `activity <=
-limit`. Give each coupling row a price lambda_k >= 0 and the blocks fall apart: each task's best plan
-against the adjusted costs r = cost + lambda . usage is a closed form (strict: the cheapest
-candidate; blended: the cheapest mix of at most two candidates on the lower hull of adjusted cost
-against quality), and the Lagrangian L(lambda) = sum_t min_t(r) - lambda . limit is a lower bound on
-the optimum for every lambda >= 0. At the optimal prices only a handful of tasks (at most one per
-binding row) are indifferent between plans; every other task's plan is fixed by the prices.
+together by a few coupling rows (capacity per model, budgets, total budget, vendor spend and volume
+shares), each `activity <= limit`. Give every coupling row a price lambda_k >= 0 and the blocks fall
+apart: a task's best plan against the adjusted costs r = cost + lambda . usage is a closed form
+(strict: its cheapest candidate; blended: the cheapest mix of at most two candidates on the lower
+hull of adjusted cost against quality, found by a vectorised two-row simplex), and the Lagrangian
+L(lambda) = sum_t min_t r - lambda . limit bounds the optimum from below for every lambda >= 0. At
+the optimal prices only a handful of tasks (at most one per binding row) are indifferent between
+plans; every other task's plan follows from the prices.
 
-The scheme (a box-step method on the Lagrangian dual, each box solved exactly):
+The scheme, a box-step method on the Lagrangian dual whose every box is solved exactly:
 
-1. Prices to start from: the duals of the same LP over a weighted sample of the tasks (sampled with
-   probability by their share of any coupling row, weighted by the inverse), or the caller's prices
-   (a sweep's previous point).
-2. A box around the prices, lambda_k +- beta_k (a few percent). A task whose best plan cannot
-   change anywhere in the box (every other candidate's reduced cost exceeds the most the box can move
-   it, sum_k beta_k |usage_k| over the pairs involved) is *fixed* at that plan. The rest are
-   *contested*, with the candidates that can come into play inside the box.
-3. One LP over the contested tasks only, with each coupling limit reduced by the fixed tasks' use,
-   plus, per coupling row, a slack column priced at the box's upper end and a surplus column paying
-   its lower end, so the LP's prices stay inside the box. Inside the box this LP is exactly the
-   Lagrangian dual's local model, so its solution maximises L over the box. It is solved by HiGHS
-   (highspy, dual simplex) from the starting basis the prices predict (each task's best plan), so
-   only the few changes left cost simplex iterations.
-4. If no slack or surplus is used, the LP's prices lie inside the box, where a local maximum of a
-   concave function is global: the plan is optimal. Otherwise re-centre the box on the new prices
-   (widening the rows that hit their bound) and repeat.
-5. The proof, computed independently of the LP solver's own claim: with the final LP's coupling duals
-   lambda, every task's plan is checked against its exact best plan at lambda (so every candidate of
-   every task is priced: its reduced cost is >= -tolerance). The reported `max violation` is the
-   largest per-task excess of the plan's adjusted cost over the best possible; `gap` is the plan's
-   cost minus L(lambda), an upper bound on how far any plan could improve on it. Feasibility of the
-   coupling rows is checked from the plan itself.
+1. Prices to start from: the duals of the LP over a weighted sample of the tasks (`sample_prices`:
+   drawn systematically along each task's choice structure, limits scaled by a ratio estimate, two
+   half-samples whose disagreement measures the prices' uncertainty), or the caller's prices (a
+   sweep's previous point, `start_prices`).
+2. A box lambda +- beta around them (3% of each price plus 0.3% of the row's cost scale, widened to
+   the samples' disagreement, at most 4x). A task whose best plan cannot change anywhere in the box
+   is *fixed* at that plan: every other candidate's reduced cost exceeds the most the box can move
+   it, sum_k beta_k |a_mk - alpha a_ik - (1 - alpha) a_jk| (computed exactly where a task's
+   candidates share a row). The other tasks are *contested*, each with the candidates that can come
+   into play inside the box.
+3. One LP over the contested tasks (`solve_restricted`), coupling limits reduced by the fixed tasks'
+   use, plus per coupling row a slack column costing the box's upper price and a surplus column
+   paying its lower one, so the LP's prices stay inside the box. Inside the box this LP is the
+   Lagrangian's exact local model, so it maximises L over the box. HiGHS (highspy, dual simplex)
+   starts from the basis the prices predict (each task's best plan): 9,000 contested tasks of the
+   stress case solve in 0.06 s that way against 0.9 s from HiGHS's own start with presolve.
+4. If no slack or surplus is used, the LP's prices lie strictly inside the box, where a local maximum
+   of the concave L is global, and the plan (fixed tasks plus LP) is optimal. Otherwise the box is
+   re-centred on the LP's prices, rows that hit a bound get a 4x wider box, and the round repeats.
+   On a small program (<= 300,000 candidate pairs) where nearly every task is contested, or after
+   four box steps, the round solves the whole program from the predicted basis instead (still much
+   faster than from HiGHS's own start).
+5. The proof (`certify`), independent of the LP solver's own claim: at the final LP's coupling duals
+   lambda every candidate of every task is priced, and each task's plan is compared with the best
+   plan it could have (its reduced costs must all be >= -1e-9 of its scale). Tasks that fail join
+   the LP with all their candidates and the round is solved again. The result reports the largest
+   excess (`max_violation`, $/day) and the duality gap: plan cost minus L(lambda), an upper bound on
+   how much any plan could improve on it. The plan's coupling use is checked against the limits.
 
-If the rounds run out, or the tasks' own minimum use of a coupling row already exceeds its limit,
-`DecompositionFailed` says why and the caller solves the full LP instead (which also gives the
-infeasibility diagnosis its usual form).
+The coupling duals of the final LP are then valid duals of the full program (the proof shows the
+fixed tasks are optimal at them), so shadow prices come from them; blended quality duals come from
+each task's hull at the final prices (the LP's own duals for the tasks it solved).
 
-Why this and not the alternatives tried here on the 50,000 x 100 stress case: a cutting-plane master
-on the dual needs many cuts in 15-40 dimensions; a smoothed-dual Newton method converged but each
-level of smoothing cost more than the whole box step; a sampled LP alone gives prices within 1-20%,
-and the number of contested tasks grows linearly with the price error (about 900 tasks within 0.1%,
-4,700 within 1%), so exactness has to come from an LP over the contested tasks, which is fast only
-when HiGHS starts from the predicted basis (9,000 contested tasks: 0.06 s warm, 0.9 s cold with
-presolve).
+`DecompositionFailed` says why when the rounds run out, the prices grow without bound, the whole
+program turns out infeasible, or some task's least possible use of a row already exceeds its limit;
+the caller then solves the full program, which also diagnoses infeasibility in its usual form.
+
+Why this and not the alternatives tried on the 50,000 x 100 stress case: a sampled LP alone gives
+prices within 1-20% (5-10% from a plain random sample), and the number of contested tasks grows
+linearly with the price error (about 900 tasks within 0.1%, 4,700 within 1%), so exactness has to
+come from an LP over the contested tasks; a smoothed-dual Newton method converged but each level of
+smoothing cost more than the whole box step; a cutting-plane master needs many cuts in 15-120
+dimensions; handing HiGHS the whole program from its own start takes 5 minutes (strict) to 10
+(blended with budgets).
 """
 
 from __future__ import annotations
@@ -64,13 +75,20 @@ BOX_RELATIVE = 0.03
 BOX_ABSOLUTE = 0.003
 BOX_WIDEN = 4.0
 MAX_ROUNDS = 12
-# Tasks in the sampled price LP (all tasks when there are fewer).
+# Size the first box by the disagreement of two half-samples' prices (see sample_prices).
+USE_SAMPLE_SPREAD = True
+SPREAD_CAP = 4.0
+# When more than this fraction of the tasks is contested, or after this many box steps, the round
+# solves the whole program (from the basis the prices predict) instead of a restricted one.
+WHOLE_FRACTION = 0.9
+WHOLE_AFTER_ROUNDS = 4
+WHOLE_PAIRS = 300_000
+# Tasks in the sampled price LP (at most half of them).
 SAMPLE_TASKS = 3000
+# Box steps stop (and the full LP takes over) once a price exceeds this multiple of its row's scale.
+PRICE_CEILING = 1e4
 # A task's plan may exceed its best adjusted cost by this much (relative to its scale) in the proof.
 PROOF_TOLERANCE = 1e-9
-
-
-_DEBUG: list = []
 
 
 class DecompositionFailed(Exception):
@@ -95,6 +113,10 @@ class Blocks:
     threshold: np.ndarray | None
     terms: CouplingTerms
     blended: bool
+    shared_rows: np.ndarray
+    """Coupling rows several candidates of one task can be on (every row but capacity rows)."""
+    entries_by_pair: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """(pointer per pair, row, value): the coupling entries grouped by pair."""
 
     @property
     def n_tasks(self) -> int:
@@ -119,6 +141,9 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
     pad = np.full((n_tasks, width), -1, dtype=np.int64)
     pad[pair_task, slot] = np.arange(pair_task.size)
     blended = problem.mode is Mode.BLENDED
+    terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
+    order = np.argsort(terms.entry_pair, kind="stable")
+    pointer = np.searchsorted(terms.entry_pair[order], np.arange(pair_task.size + 1))
     return Blocks(
         pair_task=pair_task,
         pair_model=pair_model,
@@ -127,8 +152,10 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
         cost=problem.usd_per_day[pair_task, pair_model],
         quality=np.nan_to_num(problem.quality[pair_task, pair_model], nan=0.0) if blended else None,
         threshold=problem.tasks["min_quality"].to_numpy(dtype=float) if blended else None,
-        terms=coupling_terms(problem, pair_task, pair_model, days_per_year),
+        terms=terms,
         blended=blended,
+        shared_rows=np.array([row.kind not in {"capacity", "deployment"} for row in terms.rows], dtype=bool),
+        entries_by_pair=(pointer, terms.entry_row[order], terms.entry_value[order]),
     )
 
 
@@ -239,48 +266,103 @@ def _task_scale(blocks: Blocks, r: np.ndarray, weight: np.ndarray) -> np.ndarray
     return np.maximum.reduceat(both, blocks.task_start[:-1]) if both.size else np.zeros(blocks.n_tasks)
 
 
-def contested(blocks: Blocks, r: np.ndarray, resp: Responses, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(contested tasks, candidate pairs that can come into play): a task is contested when some
-    non-basic candidate's reduced cost, or (blended) its mix's slope, could change sign for prices
-    inside the box; `spread` is each pair's sum_k beta_k |usage_k|, the most its adjusted cost can
-    move. Returns a T mask and a pair mask (basis pairs of contested tasks included)."""
+def contested(blocks: Blocks, r: np.ndarray, resp: Responses, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(contested tasks, candidate pairs that can come into play) for prices anywhere in the box
+    lambda +- beta around the prices `resp` was computed at. A task is contested when some non-basic
+    candidate's reduced cost, or (blended) its mix's slope, could change sign inside the box: the
+    most a reduced cost r_m - alpha r_i - (1 - alpha) r_j can move is sum_k beta_k |a_mk - alpha a_ik
+    - (1 - alpha) a_jk| (strict: r_m - r_j, alpha = 0). Capacity rows are each on one model, so for
+    them that sum splits by pair; rows a task's candidates share (budgets, caps) partly cancel and
+    are summed exactly for the pairs the split bound leaves in doubt. Returns a T mask and a pair
+    mask (the basis pairs of contested tasks included)."""
     n = blocks.n_tasks
     rows = np.arange(n)
     pad = blocks.pad
+    shared = blocks.shared_rows
     R = _padded(blocks, r, np.inf)
-    W = _padded(blocks, spread, 0.0)
+    W = _padded(blocks, price_weight(blocks, beta), 0.0)  # the split (triangle) bound per pair
     upper_slot = resp.upper - blocks.task_start[:-1]
+    has_lower = resp.lower >= 0
+    lower_slot = np.where(has_lower, resp.lower - blocks.task_start[:-1], 0)
+    Wi, Wj = np.where(has_lower, W[rows, lower_slot], 0.0), W[rows, upper_slot]
     if blocks.blended:
         Q = _padded(blocks, blocks.quality, 0.0)
-        has_lower = resp.lower >= 0
-        lower_slot = np.where(has_lower, resp.lower - blocks.task_start[:-1], 0)
         Qi, Qj = Q[rows, lower_slot], Q[rows, upper_slot]
-        Wi, Wj = np.where(has_lower, W[rows, lower_slot], 0.0), W[rows, upper_slot]
         D = R - resp.pi[:, None] - resp.mu[:, None] * Q
-        # Reduced cost of m = r_m - alpha r_i - (1 - alpha) r_j, alpha = (q_j - q_m) / (q_j - q_i).
         alpha = np.where(has_lower[:, None], (Qj[:, None] - Q) / np.where(has_lower, Qj - Qi, 1.0)[:, None], 0.0)
-        bound = W + np.abs(alpha) * Wi[:, None] + np.abs(1.0 - alpha) * Wj[:, None]
         basic = (pad == resp.upper[:, None]) | (pad == resp.lower[:, None])
-        # The mix's slope must stay >= 0: r_j - r_i against W_i + W_j.
-        slope_close = has_lower & (R[rows, upper_slot] - R[rows, lower_slot] <= Wi + Wj)
     else:
         D = R - resp.value[:, None]
-        bound = W + W[rows, upper_slot][:, None]
+        alpha = np.zeros((n, 1))
         basic = pad == resp.upper[:, None]
-        slope_close = np.zeros(n, dtype=bool)
+    bound = W + np.abs(alpha) * Wi[:, None] + np.abs(1.0 - alpha) * Wj[:, None]
+    # Blended: the mix's slope (r_j - r_i) / (q_j - q_i) must stay >= 0.
+    slope_margin = np.where(has_lower, R[rows, upper_slot] - R[rows, lower_slot], np.inf)
+    slope_bound = Wi + Wj
     scale = np.maximum(np.where(np.isfinite(R), np.abs(R), 0.0).max(axis=1), W.max(axis=1))
-    close = (D <= bound + PROOF_TOLERANCE * (1.0 + scale)[:, None]) & ~basic & (pad >= 0)
+    tolerance = PROOF_TOLERANCE * (1.0 + scale)
+    close = (D <= bound + tolerance[:, None]) & ~basic & (pad >= 0)
+    slope_close = slope_margin <= slope_bound + tolerance
+    if shared.any() and (beta[shared] > 0).any() and (close.any() or slope_close.any()):
+        # Exact sums over the shared rows for the pairs in doubt.
+        t_m, slot_m = np.nonzero(close)
+        m = pad[t_m, slot_m]
+        a = alpha[t_m, slot_m] if blocks.blended else np.zeros(m.size)
+        t_s = np.flatnonzero(slope_close & has_lower)
+        W_split = price_weight(blocks, np.where(shared, beta, 0.0))
+        exact = _shared_spread(
+            blocks,
+            beta,
+            np.r_[m, resp.upper[t_s]],
+            np.r_[resp.lower[t_m], resp.lower[t_s]],
+            np.r_[resp.upper[t_m], np.full(t_s.size, -1)],
+            np.r_[a, np.ones(t_s.size)],
+        )
+        # Replace the split bound's shared-row part by the exact sum.
+        W_i_shared = np.where(resp.lower >= 0, W_split[np.maximum(resp.lower, 0)], 0.0)
+        W_j_shared = W_split[resp.upper]
+        split_m = W_split[m] + np.abs(a) * W_i_shared[t_m] + np.abs(1.0 - a) * W_j_shared[t_m]
+        refined = bound[t_m, slot_m] - split_m + exact[: m.size]
+        close[t_m, slot_m] = D[t_m, slot_m] <= refined + tolerance[t_m]
+        refined_slope = slope_bound[t_s] - (W_i_shared[t_s] + W_j_shared[t_s]) + exact[m.size :]
+        slope_close[t_s] = slope_margin[t_s] <= refined_slope + tolerance[t_s]
     tasks = close.any(axis=1) | slope_close
     pairs = np.zeros(blocks.n_pairs, dtype=bool)
     pairs[pad[close & tasks[:, None]]] = True
     pairs[resp.upper[tasks]] = True
     lowers = resp.lower[tasks]
     pairs[lowers[lowers >= 0]] = True
-    if blocks.blended:
-        # A contested blended task keeps every candidate that could join its hull: those in the box
-        # band, and its basis. Candidates far above the hull line stay out (the proof checks them).
-        pass
     return tasks, pairs
+
+
+def _shared_spread(
+    blocks: Blocks, beta: np.ndarray, m: np.ndarray, i: np.ndarray, j: np.ndarray, alpha: np.ndarray
+) -> np.ndarray:
+    """For each k: sum over the shared coupling rows s of beta_s |a_{m_k,s} - alpha_k a_{i_k,s} -
+    (1 - alpha_k) a_{j_k,s}| (a pair index of -1 contributes nothing)."""
+    ptr, entry_row, entry_value = blocks.entries_by_pair
+    keep_row = blocks.shared_rows & (beta > 0)
+    parts_group, parts_row, parts_value = [], [], []
+    for pair, coefficient in ((m, np.ones(m.size)), (i, -alpha), (j, alpha - 1.0)):
+        valid = np.flatnonzero(pair >= 0)
+        p = pair[valid]
+        count = ptr[p + 1] - ptr[p]
+        starts = np.repeat(ptr[p], count)
+        offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        index = starts + offsets
+        group = np.repeat(valid, count)
+        row = entry_row[index]
+        use = keep_row[row]
+        parts_group.append(group[use])
+        parts_row.append(row[use])
+        parts_value.append(entry_value[index][use] * np.repeat(coefficient[valid], count)[use])
+    group = np.concatenate(parts_group)
+    row = np.concatenate(parts_row)
+    value = np.concatenate(parts_value)
+    key = group * blocks.n_rows + row
+    unique, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=value, minlength=unique.size)
+    return np.bincount(unique // blocks.n_rows, weights=beta[unique % blocks.n_rows] * np.abs(total), minlength=m.size)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -308,6 +390,7 @@ def solve_restricted(
     upper_price: np.ndarray | None,
     lower_price: np.ndarray | None,
     weights: np.ndarray | None = None,
+    limits: np.ndarray | None = None,
 ) -> Restricted:
     """The program over `tasks` (a T mask) and their `pairs` (a pair mask), with each coupling row's
     limit reduced by `x_fixed`'s use, elastic slack on each row at `upper_price` and surplus paying
@@ -333,7 +416,7 @@ def solve_restricted(
         first_quality = rows.add(col_task, np.arange(n_cols), blocks.quality[cols], blocks.threshold[task_index], np.inf)
         quality_rows = first_quality + np.arange(n_c)
     first_coupling = rows.count
-    limit = terms.upper - row_usage(blocks, x_fixed)
+    limit = (terms.upper if limits is None else limits) - row_usage(blocks, x_fixed)
     e = np.flatnonzero(pairs[terms.entry_pair])
     e_w = 1.0 if weights is None else weights[blocks.pair_task[terms.entry_pair[e]]]
     extra_rows, extra_vals, extra_cost = [], [], []
@@ -421,41 +504,69 @@ def _row_scale(blocks: Blocks) -> np.ndarray:
     return out
 
 
-def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> np.ndarray:
-    """Coupling prices from the LP over a weighted sample of tasks. Task t is drawn with probability
-    p_t proportional to its largest share of any coupling row's total use (capped at 1) and weighted
-    1/p_t, so each row's use is estimated without bias. The draw is systematic along an order that
-    puts tasks with the same choices and similar margins next to each other (their best plan at
-    zero prices, the runner-up, the margin), so the sample spreads evenly over the tasks whose choice
-    the prices decide: on the stress case that brings the prices' error from 5-10% (a plain random
-    sample) to well under 1% on the rows that matter."""
+def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Coupling prices from LPs over weighted samples of the tasks, and how uncertain they are.
+
+    Task t is drawn with probability p_t proportional to its largest share of any coupling row's
+    total use (capped at 1) and weighted 1/p_t. The draw is systematic along an order that puts tasks
+    with the same choices and similar margins next to each other (their best plan at zero prices,
+    the runner-up, the margin), so the sample spreads evenly over the tasks whose choice the prices
+    decide: on the stress case that brings the prices' error from 5-10% (a plain random sample) to
+    well under 1% on the rows that matter. Each row's limit is scaled by the sample's share of that
+    row's use at zero prices (a ratio estimate, so the sample's error in the level of use cancels:
+    it matters for tight limits). The drawn tasks are dealt alternately into two half-samples, one
+    LP each: their mean is the estimate and their difference its uncertainty, which sizes the first
+    box. Returns (prices, uncertainty)."""
     terms = blocks.terms
     n, n_k = blocks.n_tasks, blocks.n_rows
     resp = best_responses(blocks, blocks.cost)
-    if n <= n_sample:
-        picked = np.ones(n, dtype=bool)
-        weights = np.ones(n)
-    else:
-        key = blocks.pair_task[terms.entry_pair] * n_k + terms.entry_row
-        use = np.bincount(key, weights=np.abs(terms.entry_value), minlength=n * n_k).reshape(n, n_k)
-        use /= np.maximum(np.diff(blocks.task_start), 1)[:, None]
-        total = use.sum(axis=0)
-        share = (use / np.where(total > 0, total, 1.0)).max(axis=1)
-        if share.sum() <= 0:
-            return np.zeros(n_k)
-        probability = np.minimum(1.0, n_sample * share / share.sum())
-        order = np.lexsort(_choice_key(blocks, blocks.cost, resp)[::-1])
-        cumulative = np.cumsum(probability[order])
-        offset = np.random.default_rng(seed).random()
-        drawn = np.floor(cumulative + offset) > np.floor(np.r_[0.0, cumulative[:-1]] + offset)
-        picked = np.zeros(n, dtype=bool)
-        picked[order[drawn]] = True
-        weights = np.where(picked, 1.0 / np.maximum(probability, 1e-300), 0.0)
+    x0 = np.zeros(blocks.n_pairs)
+    resp.plan(np.arange(n), x0)
+    use_all = row_usage(blocks, x0)
     # Elastic rows at a price far above any plausible one: a sample may not fit where the whole does.
     ceiling = 1e3 * np.maximum(_row_scale(blocks), 1e-9)
-    pairs = picked[blocks.pair_task]
-    out = solve_restricted(blocks, picked, pairs, resp, np.zeros(blocks.n_pairs), ceiling, None, weights)
-    return np.minimum(out.prices, ceiling)
+    size = np.maximum(np.abs(terms.upper), 1.0)
+
+    def estimate(picked: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        use_sample = np.bincount(
+            terms.entry_row,
+            weights=terms.entry_value * x0[terms.entry_pair] * weights[blocks.pair_task[terms.entry_pair]],
+            minlength=n_k,
+        )
+        ratio = np.where((use_all > 0) & (use_sample > 0), use_sample / np.where(use_all > 0, use_all, 1.0), 1.0)
+        out = solve_restricted(
+            blocks, picked, picked[blocks.pair_task], resp, np.zeros(blocks.n_pairs), ceiling, None, weights,
+            limits=terms.upper * ratio,
+        )
+        # A row a sample could not keep says nothing about its price: NaN.
+        return np.where(out.slack > 1e-9 * size, np.nan, np.minimum(out.prices, ceiling))
+
+    if n <= n_sample:
+        return np.nan_to_num(estimate(np.ones(n, dtype=bool), np.ones(n))), np.zeros(n_k)
+    key = blocks.pair_task[terms.entry_pair] * n_k + terms.entry_row
+    use = np.bincount(key, weights=np.abs(terms.entry_value), minlength=n * n_k).reshape(n, n_k)
+    use /= np.maximum(np.diff(blocks.task_start), 1)[:, None]
+    total = use.sum(axis=0)
+    share = (use / np.where(total > 0, total, 1.0)).max(axis=1)
+    if share.sum() <= 0:
+        return np.zeros(n_k), np.zeros(n_k)
+    probability = np.minimum(1.0, n_sample * share / share.sum())
+    order = np.lexsort(_choice_key(blocks, blocks.cost, resp)[::-1])
+    cumulative = np.cumsum(probability[order])
+    offset = np.random.default_rng(seed).random()
+    drawn = order[np.floor(cumulative + offset) > np.floor(np.r_[0.0, cumulative[:-1]] + offset)]
+    halves = []
+    for half in (drawn[0::2], drawn[1::2]):
+        picked = np.zeros(n, dtype=bool)
+        picked[half] = True
+        halves.append(estimate(picked, np.where(picked, 2.0 / np.maximum(probability, 1e-300), 0.0)))
+    first, second = halves
+    # Rows neither half could keep start at 0 with the widest box the rows' scale suggests.
+    both = ~np.isnan(first) & ~np.isnan(second)
+    one = np.where(np.isnan(first), second, first)
+    prices = np.where(both, (first + second) / 2, np.nan_to_num(one))
+    spread = np.where(both, np.abs(first - second), np.where(np.isnan(one), 0.0, np.abs(np.nan_to_num(one))))
+    return prices, spread
 
 
 def _choice_key(blocks: Blocks, r: np.ndarray, resp: Responses) -> list[np.ndarray]:
@@ -621,15 +732,19 @@ def solve_decomposed(
     if n_k and (k := infeasible_row(blocks)) is not None:
         raise DecompositionFailed(f"{blocks.terms.rows[k].kind} {blocks.terms.rows[k].subject} cannot be met by any plan")
     if n_k == 0:
-        prices = np.zeros(0)
+        prices = uncertainty = np.zeros(0)
     elif start_prices is not None and start_prices.shape == (n_k,):
         prices = np.maximum(np.asarray(start_prices, dtype=float), 0.0)
+        uncertainty = np.zeros(n_k)
     else:
-        prices = sample_prices(blocks, sample_tasks)
+        # At most half the tasks: a sample of all of them would be the whole LP, solved twice.
+        prices, uncertainty = sample_prices(blocks, max(min(sample_tasks, blocks.n_tasks // 2), 1))
     lap("start prices")
     scale = _row_scale(blocks)
-    widen = np.ones(n_k)
-    streak = np.zeros(n_k)
+    # The first box: a few percent of each price, or the sample's uncertainty where that is wider.
+    beta = box_relative * prices + box_absolute * scale
+    if USE_SAMPLE_SPREAD:
+        beta = np.maximum(beta, np.minimum(uncertainty, SPREAD_CAP * beta))
     forced = np.zeros(blocks.n_tasks, dtype=bool)
     history: list = []
     certificate = None
@@ -645,30 +760,37 @@ def solve_decomposed(
             certificate = certify(blocks, x, prices)
             lap("proof")
             break
-        beta = widen * (box_relative * prices + box_absolute * scale)
-        tasks, pairs = contested(blocks, r, resp, price_weight(blocks, beta))
+        tasks, pairs = contested(blocks, r, resp, beta)
         tasks |= forced
         pairs |= forced[blocks.pair_task]
+        whole = blocks.n_pairs <= WHOLE_PAIRS and (
+            tasks.sum() > WHOLE_FRACTION * blocks.n_tasks or round_ > WHOLE_AFTER_ROUNDS
+        )
+        if whole:
+            # The boxes would leave little fixed, or the prices are slow to settle: solve the whole
+            # program, still from the basis the prices predict (that start is what makes HiGHS fast
+            # on it: 1.1 s on the stress case against minutes from its own start).
+            tasks = np.ones(blocks.n_tasks, dtype=bool)
+            pairs = np.ones(blocks.n_pairs, dtype=bool)
         x_fixed = np.zeros(blocks.n_pairs)
         resp.plan(np.flatnonzero(~tasks), x_fixed)
         lap("contested")
-        out = solve_restricted(blocks, tasks, pairs, resp, x_fixed, prices + beta, np.maximum(prices - beta, 0.0))
+        if whole:
+            out = solve_restricted(blocks, tasks, pairs, resp, x_fixed, None, None)
+        else:
+            out = solve_restricted(blocks, tasks, pairs, resp, x_fixed, prices + beta, np.maximum(prices - beta, 0.0))
         lap("restricted LP")
         size = np.maximum(np.abs(blocks.terms.upper), 1.0)
         hit_upper = out.slack > 1e-9 * size
         hit_lower = out.surplus > 1e-9 * size
         history.append((int(tasks.sum()), int(pairs.sum()), int((hit_upper | hit_lower).sum())))
-        if _DEBUG:
-            _DEBUG.append((prices.copy(), beta.copy(), out.prices.copy(), hit_upper.copy(), hit_lower.copy()))
         if hit_upper.any() or hit_lower.any():
-            # Re-centre on the LP's prices. A row that hit its bound gets a wider box, the faster the
-            # more rounds in a row it has hit it (x4, x16, ...); a row that moved little inside its
-            # box a narrower one.
-            hit = hit_upper | hit_lower
-            streak = np.where(hit, streak + 1, 0)
-            moved = np.abs(out.prices - prices)
-            narrow = np.where(moved < beta / BOX_WIDEN, np.maximum(widen / 2, 1.0), widen)
-            widen = np.where(hit, widen * BOX_WIDEN**streak, narrow)
+            if (out.prices > PRICE_CEILING * np.maximum(scale, 1e-9)).any():
+                # Prices this far above the rows' cost scale come from limits no plan can keep
+                # together: let the full LP say which.
+                raise DecompositionFailed("the coupling prices grow without bound (the limits may not fit together)")
+            # Re-centre on the LP's prices; a row that hit its bound gets a box BOX_WIDEN times wider.
+            beta = np.where(hit_upper | hit_lower, beta * BOX_WIDEN, beta)
             prices = out.prices
             continue
         # The LP's prices lie inside the box: prove the plan optimal at them.

@@ -26,11 +26,18 @@ PROVIDERS = ("Acme", "Bigco", "Cheapco")
 
 
 @pytest.fixture(autouse=True)
-def rough_prices(monkeypatch):
-    """Start from a small sample and take small steps, so tiny instances go through several rounds."""
+def rough_prices(request, monkeypatch):
+    """Start from a small sample and take small steps, never switching to the whole program, so tiny
+    instances go through fixing, several box steps and the proof (tests that keep the
+    settings `solve` ships with: their names say so)."""
+    if "shipped_settings" in request.node.name:
+        return
     monkeypatch.setattr(decompose, "SAMPLE_TASKS", 6)
     monkeypatch.setattr(decompose, "BOX_RELATIVE", 0.01)
     monkeypatch.setattr(decompose, "BOX_ABSOLUTE", 0.001)
+    monkeypatch.setattr(decompose, "USE_SAMPLE_SPREAD", False)
+    monkeypatch.setattr(decompose, "WHOLE_FRACTION", 1.0)
+    monkeypatch.setattr(decompose, "WHOLE_AFTER_ROUNDS", 10)
 
 
 def coupled_instance(seed: int, mode: Mode, kind: str):
@@ -172,6 +179,15 @@ def test_matches_the_full_lp(seed, mode):
     assert mine.proof_max_violation <= 1e-9 * max(1.0, abs(mine.objective_usd_per_day))
     assert abs(mine.proof_gap) <= 1e-9 * max(1.0, abs(mine.objective_usd_per_day))
     assert mine.decomposition_rounds >= 1 and 0 <= mine.restricted_tasks <= len(problem.tasks)
+
+
+@pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
+@pytest.mark.parametrize("seed", range(100, 120))
+def test_matches_the_full_lp_with_the_shipped_settings(seed, mode):
+    """The same on more seeds with the settings `solve` ships with (half the tasks sampled here,
+    first box sized by the half-samples' disagreement, the whole program when most tasks are
+    contested)."""
+    test_matches_the_full_lp(seed, mode)
 
 
 @pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
