@@ -213,8 +213,9 @@ def optimize(
     solver: Annotated[
         str,
         typer.Option(
-            help="auto (HiGHS through PuLP, else CBC), highs, cbc, or highspy (the same program passed to HiGHS "
-            "directly: fastest on large cases)."
+            help="auto (HiGHS through PuLP for small programs, a price-and-fix decomposition with an optimality "
+            "proof for large coupled LPs, highspy directly otherwise; CBC if highspy is missing), highs, cbc, "
+            "highspy (the same program passed to HiGHS directly) or decompose."
         ),
     ] = "auto",
     time_limit: Annotated[
