@@ -537,21 +537,15 @@ def _elastic(program: LinearProgram, scale: np.ndarray) -> LinearProgram:
         if extra[r]:
             index[s + b - a] = n + (r - program.first_coupling_row)
             value[s + b - a] = -1.0
-    return LinearProgram(
+    return replace(
+        program,
         col_cost=np.r_[np.zeros(n), 1.0 / scale],
         col_upper=np.r_[program.col_upper, np.full(n_coupling, np.inf)],
         col_integer=np.r_[program.col_integer, np.zeros(n_coupling, dtype=bool)],
+        col_lower=None if program.col_lower is None else np.r_[program.col_lower, np.zeros(n_coupling)],
         row_start=new_start,
         row_index=index,
         row_value=value,
-        row_lower=program.row_lower,
-        row_upper=program.row_upper,
-        pair_task=program.pair_task,
-        pair_model=program.pair_model,
-        deployment_models=program.deployment_models,
-        coupling=program.coupling,
-        first_coupling_row=program.first_coupling_row,
-        quality_rows=program.quality_rows,
         slack_rows=np.arange(n_coupling),
     )
 
@@ -901,21 +895,13 @@ def _with_quality_floor(cost_program: LinearProgram, quality_program: LinearProg
     cols = np.flatnonzero(quality_program.col_cost != 0)
     floor = best_quality - 1e-10 * max(1.0, abs(best_quality))
     start = np.r_[cost_program.row_start, cost_program.row_start[-1] + cols.size]
-    return LinearProgram(
-        col_cost=cost_program.col_cost,
-        col_upper=cost_program.col_upper,
-        col_integer=cost_program.col_integer,
+    return replace(
+        cost_program,
         row_start=start,
         row_index=np.r_[cost_program.row_index, cols],
         row_value=np.r_[cost_program.row_value, -quality_program.col_cost[cols]],
         row_lower=np.r_[cost_program.row_lower, floor],
         row_upper=np.r_[cost_program.row_upper, np.inf],
-        pair_task=cost_program.pair_task,
-        pair_model=cost_program.pair_model,
-        deployment_models=cost_program.deployment_models,
-        coupling=cost_program.coupling,
-        first_coupling_row=cost_program.first_coupling_row,
-        quality_rows=cost_program.quality_rows,
     )
 
 

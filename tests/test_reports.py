@@ -76,7 +76,7 @@ def test_html_is_self_contained_and_renders_in_chromium(tmp_path):
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600", "--hide-scrollbars",
          "--enable-logging=stderr", "--v=0", f"--screenshot={screenshot}", path.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        check=False, capture_output=True, text=True, timeout=120,
     )
     assert screenshot.exists(), run.stderr[-2000:]
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]

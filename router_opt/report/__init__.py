@@ -35,33 +35,31 @@ def headline(result: Result) -> str:
     )
 
 
-def role_section(result: Result) -> Section:
+def _money(optimal: float, baseline: float, savings: float, overspend: float) -> tuple[str, ...]:
+    """The four money columns every overspend table shares."""
+    return (fmt.usd(optimal), fmt.usd(baseline), fmt.usd(savings), fmt.ratio(overspend))
+
+
+def _closing_rows(result: Result, label: str, first: str, second: str) -> list[tuple[str, ...]]:
+    """The shared fixed-deployment row (when any) and the TOTAL row under an overspend table."""
     t = result.totals
+    rows = []
+    if t.fixed_usd_per_day > 0:
+        rows.append((label, first, "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
+    rows.append(
+        ("TOTAL", second, fmt.count(t.workers),
+         *_money(t.optimal_usd_per_day, t.baseline_usd_per_day, t.savings_usd_per_day, t.overspend_ratio))
+    )
+    return rows
+
+
+def role_section(result: Result) -> Section:
     rows = [
-        (
-            r.department,
-            r.role,
-            fmt.count(r.headcount),
-            fmt.usd(r.optimal_usd_per_day),
-            fmt.usd(r.baseline_usd_per_day),
-            fmt.usd(r.savings_usd_per_day),
-            fmt.ratio(r.overspend_ratio),
-        )
+        (r.department, r.role, fmt.count(r.headcount),
+         *_money(r.optimal_usd_per_day, r.baseline_usd_per_day, r.savings_usd_per_day, r.overspend_ratio))
         for r in result.roles
     ]
-    if t.fixed_usd_per_day > 0:
-        rows.append(("Fixed deployments", "shared", "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
-    rows.append(
-        (
-            "TOTAL",
-            f"{len(result.roles)} roles",
-            fmt.count(t.workers),
-            fmt.usd(t.optimal_usd_per_day),
-            fmt.usd(t.baseline_usd_per_day),
-            fmt.usd(t.savings_usd_per_day),
-            fmt.ratio(t.overspend_ratio),
-        )
-    )
+    rows += _closing_rows(result, "Fixed deployments", "shared", f"{len(result.roles)} roles")
     return Section(
         "Overspend per role (all-large vs optimal)",
         ("Department", "Role", "Workers", "Optimal $/day", "All-large $/day", "Savings $/day", "Overspend"),
@@ -72,32 +70,12 @@ def role_section(result: Result) -> Section:
 
 
 def department_section(result: Result) -> Section:
-    t = result.totals
     rows = [
-        (
-            d.department,
-            fmt.count(d.roles),
-            fmt.count(d.headcount),
-            fmt.usd(d.optimal_usd_per_day),
-            fmt.usd(d.baseline_usd_per_day),
-            fmt.usd(d.savings_usd_per_day),
-            fmt.ratio(d.overspend_ratio),
-        )
+        (d.department, fmt.count(d.roles), fmt.count(d.headcount),
+         *_money(d.optimal_usd_per_day, d.baseline_usd_per_day, d.savings_usd_per_day, d.overspend_ratio))
         for d in sorted(result.departments, key=lambda d: -d.savings_usd_per_day)
     ]
-    if t.fixed_usd_per_day > 0:
-        rows.append(("Fixed deployments (shared)", "", "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
-    rows.append(
-        (
-            "TOTAL",
-            fmt.count(len(result.roles)),
-            fmt.count(t.workers),
-            fmt.usd(t.optimal_usd_per_day),
-            fmt.usd(t.baseline_usd_per_day),
-            fmt.usd(t.savings_usd_per_day),
-            fmt.ratio(t.overspend_ratio),
-        )
-    )
+    rows += _closing_rows(result, "Fixed deployments (shared)", "", fmt.count(len(result.roles)))
     return Section(
         "Per department (largest savings first)",
         ("Department", "Roles", "Workers", "Optimal $/day", "All-large $/day", "Savings $/day", "Overspend"),
