@@ -272,6 +272,41 @@ class Result(_Out):
         return ranked[:n]
 
 
+def _rows(cls: type[_Out], **columns: list) -> tuple:
+    """Instances of `cls` from equal-length columns, one per row, in row order.
+
+    Every value here was computed from validated inputs, so the rows skip pydantic's per-object
+    validation, and even `model_construct` (which looks up defaults and aliases per object): at
+    50,000 tasks that bookkeeping cost more than the solve. The result is the object
+    `model_construct` would build: same `__dict__`, fields set, no extras or private state."""
+    names = tuple(cls.model_fields)
+    if set(columns) != set(names):
+        raise TypeError(f"{cls.__name__}: columns {sorted(set(columns) ^ set(names))} missing or unknown")
+    fields_set = set(names)
+    setattr_, new = object.__setattr__, object.__new__
+    out = []
+    append = out.append
+    for values in zip(*(columns[name] for name in names), strict=True):
+        row = new(cls)
+        setattr_(row, "__dict__", dict(zip(names, values)))
+        setattr_(row, "__pydantic_fields_set__", fields_set)
+        setattr_(row, "__pydantic_extra__", None)
+        setattr_(row, "__pydantic_private__", None)
+        append(row)
+    return tuple(out)
+
+
+def _ratios(numerator: np.ndarray, denominator: np.ndarray) -> list[float]:
+    """`_ratio` element by element."""
+    return [_ratio(a, b) for a, b in zip(numerator.tolist(), denominator.tolist())]
+
+
+def _pick(labels: np.ndarray, index: np.ndarray) -> list[str]:
+    """labels[index] as a list of Python strings (one str() per label, not one per row)."""
+    as_str = np.array([str(label) for label in labels], dtype=object)
+    return as_str[index].tolist()
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     # A plan that costs nothing (every task free) has no finite overspend ratio; say 1 when both
     # are zero and infinity otherwise rather than dividing by zero.
@@ -305,72 +340,40 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
     with np.errstate(divide="ignore", invalid="ignore"):
         task_usd_per_invocation = np.where(volume_per_task > 0, task_usd_per_day / volume_per_task, per_call_plan)
     models_per_task = (shares > 0).sum(axis=1)
-    task_rows = tuple(
-        TaskRow.model_construct(
-            department=department,
-            role=role,
-            task=task,
-            task_type=task_type,
-            invocations_per_day=invocations,
-            tokens_per_invocation=tokens,
-            min_quality=bar,
-            quality=q,
-            usd_per_invocation=per_call,
-            usd_per_day=per_day,
-            baseline_usd_per_day=baseline,
-            model=str(model_ids[main]),
-            tier=str(tiers[main]),
-            models=count,
-        )
-        for department, role, task, task_type, invocations, tokens, bar, q, per_call, per_day, baseline, main, count in zip(
-            tasks["department"].tolist(),
-            tasks["role"].tolist(),
-            tasks["task"].tolist(),
-            tasks["task_type"].tolist(),
-            volume_per_task.astype(float).tolist(),
-            tokens_per_call.astype(int).tolist(),
-            tasks["min_quality"].astype(float).tolist(),
-            task_quality.tolist(),
-            task_usd_per_invocation.tolist(),
-            task_usd_per_day.tolist(),
-            baseline_usd_per_day.tolist(),
-            primary.tolist(),
-            models_per_task.tolist(),
-        )
+    task_rows = _rows(
+        TaskRow,
+        department=tasks["department"].tolist(),
+        role=tasks["role"].tolist(),
+        task=tasks["task"].tolist(),
+        task_type=tasks["task_type"].tolist(),
+        invocations_per_day=volume_per_task.astype(float).tolist(),
+        tokens_per_invocation=tokens_per_call.astype(int).tolist(),
+        min_quality=tasks["min_quality"].astype(float).tolist(),
+        quality=task_quality.tolist(),
+        usd_per_invocation=task_usd_per_invocation.tolist(),
+        usd_per_day=task_usd_per_day.tolist(),
+        baseline_usd_per_day=baseline_usd_per_day.tolist(),
+        model=_pick(model_ids, primary),
+        tier=_pick(tiers, primary),
+        models=models_per_task.tolist(),
     )
 
-    # Built from plain lists with model_construct: every field is computed here from validated
-    # inputs, and per-object validation would dominate large runs (50,000 tasks).
     t_idx, m_idx = np.nonzero(shares)
     pair_share = shares[t_idx, m_idx]
-    department_list, role_list = tasks["department"].tolist(), tasks["role"].tolist()
-    task_list, type_list = tasks["task"].tolist(), tasks["task_type"].tolist()
-    model_list, tier_list = [str(m) for m in model_ids], [str(t) for t in tiers]
-    assignments = tuple(
-        Assignment.model_construct(
-            department=department_list[t],
-            role=role_list[t],
-            task=task_list[t],
-            task_type=type_list[t],
-            model=model_list[m],
-            tier=tier_list[m],
-            share=share,
-            invocations_per_day=invocations,
-            usd_per_invocation=per_call,
-            usd_per_day=per_day,
-            quality=q,
-            baseline_usd_per_day=baseline,
-        )
-        for t, m, share, invocations, per_call, per_day, q, baseline in zip(
-            t_idx.tolist(),
-            m_idx.tolist(),
-            pair_share.tolist(),
-            (volume[t_idx] * pair_share).tolist(),
-            problem.usd_per_invocation[t_idx, m_idx].tolist(),
-            (problem.usd_per_day[t_idx, m_idx] * pair_share).tolist(),
-            quality[t_idx, m_idx].tolist(),
-            (baseline_usd_per_day[t_idx] * pair_share).tolist(),
-        )
+    assignments = _rows(
+        Assignment,
+        department=_pick(tasks["department"].to_numpy(), t_idx),
+        role=_pick(tasks["role"].to_numpy(), t_idx),
+        task=_pick(tasks["task"].to_numpy(), t_idx),
+        task_type=_pick(tasks["task_type"].to_numpy(), t_idx),
+        model=_pick(model_ids, m_idx),
+        tier=_pick(tiers, m_idx),
+        share=pair_share.tolist(),
+        invocations_per_day=(volume[t_idx] * pair_share).tolist(),
+        usd_per_invocation=problem.usd_per_invocation[t_idx, m_idx].tolist(),
+        usd_per_day=(problem.usd_per_day[t_idx, m_idx] * pair_share).tolist(),
+        quality=quality[t_idx, m_idx].tolist(),
+        baseline_usd_per_day=(baseline_usd_per_day[t_idx] * pair_share).tolist(),
     )
 
     # Roll-ups keep the workload's first-seen order of departments and roles.
@@ -379,34 +382,33 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         optimal=("usd_per_day", "sum"),
         baseline=("baseline_usd_per_day", "sum"),
     )
-    roles = tuple(
-        RoleRow(
-            department=department,
-            role=role,
-            headcount=int(r.headcount),
-            optimal_usd_per_day=float(r.optimal),
-            baseline_usd_per_day=float(r.baseline),
-            savings_usd_per_day=float(r.baseline - r.optimal),
-            overspend_ratio=_ratio(r.baseline, r.optimal),
-            optimal_usd_per_worker_per_day=float(r.optimal / r.headcount),
-        )
-        for (department, role), r in by_role.iterrows()
-    )
     role_frame = by_role.reset_index()
+    role_optimal, role_baseline = role_frame["optimal"].to_numpy(), role_frame["baseline"].to_numpy()
+    role_headcount = role_frame["headcount"].to_numpy()
+    roles = _rows(
+        RoleRow,
+        department=role_frame["department"].tolist(),
+        role=role_frame["role"].tolist(),
+        headcount=role_headcount.astype(int).tolist(),
+        optimal_usd_per_day=role_optimal.tolist(),
+        baseline_usd_per_day=role_baseline.tolist(),
+        savings_usd_per_day=(role_baseline - role_optimal).tolist(),
+        overspend_ratio=_ratios(role_baseline, role_optimal),
+        optimal_usd_per_worker_per_day=(role_optimal / role_headcount).tolist(),
+    )
     by_department = role_frame.groupby("department", sort=False).agg(
         roles=("role", "size"), headcount=("headcount", "sum"), optimal=("optimal", "sum"), baseline=("baseline", "sum")
     )
-    departments = tuple(
-        DepartmentRow(
-            department=department,
-            roles=int(r.roles),
-            headcount=int(r.headcount),
-            optimal_usd_per_day=float(r.optimal),
-            baseline_usd_per_day=float(r.baseline),
-            savings_usd_per_day=float(r.baseline - r.optimal),
-            overspend_ratio=_ratio(r.baseline, r.optimal),
-        )
-        for department, r in by_department.iterrows()
+    department_optimal, department_baseline = by_department["optimal"].to_numpy(), by_department["baseline"].to_numpy()
+    departments = _rows(
+        DepartmentRow,
+        department=by_department.index.tolist(),
+        roles=by_department["roles"].astype(int).tolist(),
+        headcount=by_department["headcount"].astype(int).tolist(),
+        optimal_usd_per_day=department_optimal.tolist(),
+        baseline_usd_per_day=department_baseline.tolist(),
+        savings_usd_per_day=(department_baseline - department_optimal).tolist(),
+        overspend_ratio=_ratios(department_baseline, department_optimal),
     )
 
     deployments = _deployments(problem, solution, days=settings.days_per_year)
@@ -562,29 +564,51 @@ def _constraint_rows(solution: Solution, objective: Objective) -> tuple[Constrai
     )
 
 
-def _ordered_lists(mask: np.ndarray, key: np.ndarray, limit: int | None = None) -> list[list[int]]:
-    """Per row, the column indices where `mask` holds, ordered by `key` then column; at most
-    `limit` each. One sort over the selected entries instead of a Python loop over every cell."""
-    rows, cols = np.nonzero(mask)
-    order = np.lexsort((cols, key[rows, cols], rows))
-    rows, cols = rows[order], cols[order]
-    out: list[list[int]] = [[] for _ in range(mask.shape[0])]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else np.zeros(0, dtype=int)
-    stops = np.r_[starts[1:], rows.size]
-    cols_list = cols.tolist()
-    for row, a, b in zip(rows[starts].tolist(), starts.tolist(), stops.tolist()):
-        out[row] = cols_list[a : b if limit is None else min(b, a + limit)]
+def _grouped(rows: np.ndarray, values: list, n_rows: int) -> list[tuple]:
+    """Per row r, the tuple of values[i] for the entries i with rows[i] == r (rows sorted)."""
+    out: list[tuple] = [()] * n_rows
+    if rows.size:
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        stops = np.r_[starts[1:], rows.size]
+        for row, a, b in zip(rows[starts].tolist(), starts.tolist(), stops.tolist()):
+            out[row] = tuple(values[a:b])
     return out
 
 
+def _ordered(mask: np.ndarray, key: np.ndarray, labels: np.ndarray) -> list[tuple]:
+    """Per row, labels[row, col] for the columns where `mask` holds, ordered by `key` then column.
+    One sort over the selected entries instead of a Python loop over every cell."""
+    rows, cols = np.nonzero(mask)
+    order = np.lexsort((cols, key[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    return _grouped(rows, labels[rows, cols].tolist(), mask.shape[0])
+
+
+def _first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int) -> list[tuple]:
+    """Per row, labels[col] for the first k columns where `mask` holds, ordered by `key` then column:
+    k argmins over the matrix (argmin keeps the lowest column among ties) instead of sorting every
+    selected entry. `key` is finite where `mask` holds (prices are)."""
+    n_rows = mask.shape[0]
+    masked = np.where(mask, key, np.inf)
+    counts = np.minimum(mask.sum(axis=1), k)
+    rows = np.arange(n_rows)
+    picks = np.zeros((n_rows, k), dtype=np.intp)
+    for j in range(min(k, mask.shape[1])):
+        picks[:, j] = masked.argmin(axis=1)
+        masked[rows, picks[:, j]] = np.inf
+    taken = np.arange(k)[None, :] < counts[:, None]
+    entry_rows = np.broadcast_to(rows[:, None], picks.shape)[taken]
+    return _grouped(entry_rows, labels[picks[taken]].tolist(), n_rows)
+
+
 def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, max_fallbacks: int):
+    """One decision record per task, built column by column (vectorised over tasks)."""
     shares = solution.shares
     cost = problem.usd_per_day
-    n_tasks = cost.shape[0]
-    ids = [str(m) for m in problem.models["id"]]
-    providers = problem.models["provider"].tolist()
+    n_tasks, n_models = cost.shape
+    all_tasks = np.arange(n_tasks)
+    ids = np.array([str(m) for m in problem.models["id"]], dtype=object)
     tasks = problem.tasks
-    departments, roles, names = tasks["department"].tolist(), tasks["role"].tolist(), tasks["task"].tolist()
     cheapest = np.where(problem.eligible, cost, np.inf).argmin(axis=1)
     # The runner-up is the next choice up: an unused model that costs at least what the plan pays
     # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`).
@@ -592,57 +616,83 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
         problem.eligible & (shares == 0) & (cost >= task_usd_per_day[:, None] * (1 - 1e-12)), cost, np.inf
     )
     runner_up = unused_cost.argmin(axis=1)
-    has_runner_up = np.isfinite(unused_cost[np.arange(n_tasks), runner_up])
+    has_runner_up = np.isfinite(unused_cost[all_tasks, runner_up])
     threshold_cost = _threshold_plus_one(problem, solution, task_usd_per_day)
-    binding = [c for c in solution.constraints if c.binding]
 
-    used_lists = _ordered_lists(shares > 0, -shares)  # largest share first
-    primary = np.array([used[0] for used in used_lists])
-    primary_cost = cost[np.arange(n_tasks), primary]
+    # Models carrying each task, largest share first (ties: catalog order).
+    used = shares > 0
+    model_lists = _ordered(used, -shares, np.broadcast_to(ids, cost.shape))
+    share_lists = _ordered(used, -shares, shares)
+    primary = np.where(used, -shares, np.inf).argmin(axis=1)
+    primary_cost = cost[all_tasks, primary]
     excluded_cheaper = (
         (problem.excluded != ELIGIBLE) & (problem.excluded != NOT_RATED) & (cost < primary_cost[:, None])
     )
-    excluded_lists = _ordered_lists(excluded_cheaper, problem.usd_per_invocation)
+    # "<model>: <reason>" for every (reason, model), indexed by the exclusion code.
+    reason_labels = np.array(
+        [[f"{model}: {EXCLUSION_REASONS.get(code, '')}" for model in ids] for code in range(max(EXCLUSION_REASONS) + 1)],
+        dtype=object,
+    )
+    excluded_lists = _ordered(
+        excluded_cheaper, problem.usd_per_invocation, reason_labels[problem.excluded.astype(np.intp), np.arange(n_models)]
+    )
     fallback_mask = problem.meets_threshold.copy()
-    fallback_mask[np.arange(n_tasks), primary] = False
-    fallback_lists = _ordered_lists(fallback_mask, problem.usd_per_invocation, max_fallbacks)
-    off_cheapest = task_usd_per_day > cost[np.arange(n_tasks), cheapest] * (1 + 1e-9) + 1e-15
+    fallback_mask[all_tasks, primary] = False
+    fallback_lists = _first_k(fallback_mask, problem.usd_per_invocation, ids, max_fallbacks)
 
-    out = []
-    for t in range(n_tasks):
-        used = used_lists[t]
-        reasons: list[str] = []
-        if off_cheapest[t] and binding:
-            cheaper_models = np.flatnonzero(problem.eligible[t] & (cost[t] < task_usd_per_day[t]))
-            cheaper = {ids[m] for m in cheaper_models}
-            cheaper_providers = {providers[m] for m in cheaper_models}
-            for c in binding:
-                if (
-                    (c.kind == "capacity" and c.subject in cheaper)
-                    or (c.kind in {"spend_share", "volume_share"} and c.subject in cheaper_providers)
-                    or (c.kind == "budget" and c.subject == departments[t])
-                    or c.kind == "total_budget"
-                ):
-                    reasons.append(f"{c.kind} {c.subject}")
-        out.append(
-            Decision.model_construct(
-                department=departments[t],
-                role=roles[t],
-                task=names[t],
-                models=tuple(ids[m] for m in used),
-                shares=tuple(float(shares[t, m]) for m in used),
-                cheapest_eligible=ids[cheapest[t]],
-                runner_up=ids[runner_up[t]] if has_runner_up[t] else None,
-                runner_up_extra_usd_per_day=float(cost[t, runner_up[t]] - task_usd_per_day[t]) if has_runner_up[t] else None,
-                binding=tuple(reasons),
-                excluded_cheaper=tuple(
-                    f"{ids[m]}: {EXCLUSION_REASONS[int(problem.excluded[t, m])]}" for m in excluded_lists[t]
-                ),
-                fallbacks=tuple(ids[m] for m in fallback_lists[t]),
-                threshold_plus_one_usd_per_day=None if np.isnan(threshold_cost[t]) else float(threshold_cost[t]),
-            )
-        )
-    return tuple(out)
+    runner_up_extra = cost[all_tasks, runner_up] - task_usd_per_day
+    return _rows(
+        Decision,
+        department=tasks["department"].tolist(),
+        role=tasks["role"].tolist(),
+        task=tasks["task"].tolist(),
+        models=model_lists,
+        shares=share_lists,
+        cheapest_eligible=ids[cheapest].tolist(),
+        runner_up=np.where(has_runner_up, ids[runner_up], None).tolist(),
+        runner_up_extra_usd_per_day=[
+            extra if ok else None for extra, ok in zip(runner_up_extra.tolist(), has_runner_up.tolist())
+        ],
+        binding=_binding_reasons(problem, solution, task_usd_per_day, cheapest),
+        excluded_cheaper=excluded_lists,
+        fallbacks=fallback_lists,
+        threshold_plus_one_usd_per_day=[None if np.isnan(x) else x for x in threshold_cost.tolist()],
+    )
+
+
+def _binding_reasons(
+    problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, cheapest: np.ndarray
+) -> list[tuple]:
+    """Per task, the binding constraints that keep it off its cheapest eligible model: capacity of a
+    cheaper model, a share cap on a cheaper model's provider, its department's budget, the total budget."""
+    n_tasks = task_usd_per_day.size
+    cost = problem.usd_per_day
+    binding = [c for c in solution.constraints if c.binding]
+    off_cheapest = task_usd_per_day > cost[np.arange(n_tasks), cheapest] * (1 + 1e-9) + 1e-15
+    if not binding or not off_cheapest.any():
+        return [()] * n_tasks
+    rows = np.flatnonzero(off_cheapest)
+    cheaper = problem.eligible[rows] & (cost[rows] < task_usd_per_day[rows, None])
+    model_column = {str(m): j for j, m in enumerate(problem.models["id"])}
+    providers = problem.models["provider"].to_numpy()
+    departments = problem.tasks["department"].to_numpy()[rows]
+    holds = np.zeros((rows.size, len(binding)), dtype=bool)
+    for k, c in enumerate(binding):
+        if c.kind == "capacity" and c.subject in model_column:
+            holds[:, k] = cheaper[:, model_column[c.subject]]
+        elif c.kind in {"spend_share", "volume_share"}:
+            holds[:, k] = cheaper[:, providers == c.subject].any(axis=1)
+        elif c.kind == "budget":
+            holds[:, k] = departments == c.subject
+        elif c.kind == "total_budget":
+            holds[:, k] = True
+    labels = np.array([f"{c.kind} {c.subject}" for c in binding], dtype=object)
+    r, k = np.nonzero(holds)  # row-major: each task's reasons in the constraints' order
+    grouped = _grouped(r, labels[k].tolist(), rows.size)
+    out: list[tuple] = [()] * n_tasks
+    for t, reasons in zip(rows.tolist(), grouped):
+        out[t] = reasons
+    return out
 
 
 def _threshold_plus_one(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray) -> np.ndarray:
