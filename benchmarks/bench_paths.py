@@ -59,7 +59,7 @@ def shipped(case: dict, mode: str, solver: str = "auto", output: str | None = No
         inputs, load_seconds = _load(case)
         result = plan.optimize_inputs(inputs, mode=mode, solver=solver)
         render_started = time.perf_counter()
-        text = render(result, "json")
+        text = render(result, "json")  # UTF-8 bytes
         output_path = Path(output) if output else Path(case["directory"]) / f"shipped-{solver}-{mode}.json"
         write_atomic(output_path, text)
         written = time.perf_counter()
@@ -90,7 +90,7 @@ def shipped(case: dict, mode: str, solver: str = "auto", output: str | None = No
         "binding_capacity": sum(1 for c in binding if c.kind == "capacity"),
         "binding": len(binding),
         "split_tasks": sum(1 for t in result.tasks if t.models > 1),
-        "json_mib": len(text.encode("utf-8")) / 2**20,
+        "json_mib": len(text) / 2**20,
     }
 
 

@@ -4,6 +4,7 @@ messages in one place (`_handled`): bad input exits 2, an internal failure exits
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -65,6 +66,12 @@ def _handled(command):
 
     @functools.wraps(command)
     def run(*args, **kwargs):
+        # A command is one short process whose objects (tables, rows, arrays) hold no reference
+        # cycles, so reference counting frees them; the cyclic collector only rescans the 100,000s
+        # of live rows a large plan holds. Measured: stress 50,000x100 optimize 3.5 s -> 3.0 s,
+        # large frontier sweep 5.7 s -> 4.7 s, with the same peak memory.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
@@ -84,6 +91,9 @@ def _handled(command):
                 "This is a bug in router-opt. Rerun with ROUTER_OPT_DEBUG=1 for the traceback and report it.",
                 1,
             )
+        finally:
+            if gc_was_enabled:
+                gc.enable()
 
     return run
 
@@ -147,10 +157,15 @@ def _emit(text: str | bytes, output: Path | None) -> None:
     from router_opt.io import write_atomic
 
     if output is None:
+        # Bytes here are UTF-8 text (JSON): commands whose format is binary (xlsx) refuse to run
+        # without --output before they get this far.
         if isinstance(text, bytes):
-            raise RouterOptError("this format is binary: give --output FILE (e.g. --output plan.xlsx)")
-        sys.stdout.write(text)
-        sys.stdout.flush()
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return
     write_atomic(output, text)
     typer.echo(f"wrote {output}", err=True)
@@ -934,8 +949,8 @@ def quality_import(
         header = [
             f"Quality imported by `router-opt quality import --arena {arena}`.",
             f"Score = {quality.method}, one Arena category per task type ({map_label}).",
-            f"Ratings are not percentages: scale {quality.quality_scale.min:g}..{quality.quality_scale.max:g} elo; "
-            "a catalog built from this file declares it, and policy thresholds must be ratings.",
+            (f"Ratings are not percentages: scale {quality.quality_scale.min:g}..{quality.quality_scale.max:g} elo; "
+            "a catalog built from this file declares it, and policy thresholds must be ratings."),
         ]
     _notes(notes)
     _emit(quality_yaml(quality, header), output)

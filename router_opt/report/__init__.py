@@ -276,9 +276,12 @@ def to_markdown(result: Result, top: int = 10, explain: bool = False) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def to_json(result: Result) -> str:
-    """The full result, full precision, stable key order (see `schema_version`)."""
-    return result.model_dump_json(indent=2) + "\n"
+def to_json(result: Result) -> bytes:
+    """The full result as UTF-8 JSON, full precision, stable key order (see `schema_version`).
+
+    Bytes straight from pydantic's serializer: a 50,000-task plan is a 100 MB document, and going
+    through str (decode, append the newline, encode again to write) copied it three times."""
+    return result.__pydantic_serializer__.to_json(result, indent=2) + b"\n"
 
 
 ASSIGNMENT_COLUMNS = (
@@ -307,7 +310,8 @@ def to_csv(result: Result) -> str:
 
 
 def render(result: Result, output_format: str, top: int = 10, explain: bool = False) -> str | bytes:
-    """Dispatch to the renderer for `output_format` (one of FORMATS); xlsx gives bytes."""
+    """Dispatch to the renderer for `output_format` (one of FORMATS); xlsx and json give bytes
+    (json as UTF-8 text)."""
     if output_format == "xlsx":
         from router_opt.report.xlsx import to_xlsx
 
