@@ -216,12 +216,11 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
     for line, cells in rows:
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             problems.append(Problem(where, f"has {len(cells)} cells but the header has {len(header)}", line=line))
-        record = {
-            name: cell.strip()
-            for name, cell in zip(header, cells)
-            if cell.strip() != "" or name in WORKLOAD_REQUIRED
-        }
-        records.append({k: v for k, v in record.items() if v != ""})
+        # An empty cell is an absent value (a missing required one is reported by validation).
+        record = dict(zip(header, map(str.strip, cells)))
+        if "" in record.values():
+            record = {name: value for name, value in record.items() if value != ""}
+        records.append(record)
         lines.append(line)
     try:
         tasks = _TASKS.validate_python(records)
