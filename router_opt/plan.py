@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY, DEFAULT_WORKLOAD, bundled_path
 from router_opt.frame import Mode, build_problem
 from router_opt.io import load_catalog, load_policy, load_workload
@@ -71,12 +73,21 @@ def optimize_inputs(
     objective: Objective | str = Objective.COST,
     time_limit_seconds: float | None = None,
     max_fallbacks: int = 3,
+    decisions: bool = True,
+    start_prices: tuple[float, ...] | None = None,
 ) -> Result:
-    """Solve the routing program for already-loaded inputs."""
+    """Solve the routing program for already-loaded inputs. Sweeps pass `decisions=False` (they
+    read totals, not decision records) and the previous point's `result.solve.coupling_prices` as
+    `start_prices` (a warm start for the decomposition; ignored by the full LP)."""
     mode, objective = Mode(mode), Objective(objective)
     problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
     solution = solve(
-        problem, solver=solver, objective=objective, time_limit_seconds=time_limit_seconds, days_per_year=days_per_year
+        problem,
+        solver=solver,
+        objective=objective,
+        time_limit_seconds=time_limit_seconds,
+        days_per_year=days_per_year,
+        start_prices=None if start_prices is None else np.asarray(start_prices, dtype=float),
     )
     baseline = inputs.catalog.baseline_model
     settings = Settings(
@@ -96,7 +107,7 @@ def optimize_inputs(
         time_limit_seconds=time_limit_seconds,
         input_sha256=inputs.sha256,
     )
-    return build_result(problem, solution, settings, max_fallbacks=max_fallbacks)
+    return build_result(problem, solution, settings, max_fallbacks=max_fallbacks, decisions=decisions)
 
 
 def optimize(

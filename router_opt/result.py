@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from router_opt import formatting as fmt
 from router_opt.analyses.frontier import FrontierResult
 from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
 from router_opt.solver import Objective, Solution
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 DAYS_PER_YEAR = 365
 
 
@@ -71,6 +71,22 @@ class SolveInfo(_Out):
     """(task, model) pairs allowed by thresholds and limits."""
     candidate_pairs: int
     """Pairs left after dropping provably dominated ones: the program's columns."""
+    method: str = "full LP"
+    """How the program was solved: "full LP", "decomposition" (prices on the coupling rows, one
+    restricted LP, a proof), or "full LP (decomposition fell back: <why>)"."""
+    proof_max_violation_usd_per_day: float | None = None
+    """Decomposition: the largest amount by which any task's plan exceeds the best plan it could
+    have at the final coupling prices (0 up to rounding: the plan is optimal). None for a full LP,
+    whose optimality the solver itself certifies."""
+    proof_gap_usd_per_day: float | None = None
+    """Decomposition: plan cost minus the Lagrangian lower bound at the final prices."""
+    decomposition_rounds: int | None = None
+    """Decomposition: proof rounds (each re-solves the restricted LP with the violators added)."""
+    restricted_tasks: int | None = None
+    """Decomposition: tasks in the final restricted LP (the rest were fixed by the prices)."""
+    coupling_prices: tuple[float, ...] | None = Field(default=None, exclude=True)
+    """Decomposition: the coupling rows' final prices, for a sweep to warm-start its next point
+    (kept out of the JSON: an internal vector with no meaning outside this run)."""
 
 
 class Totals(_Out):
@@ -315,8 +331,11 @@ def _ratio(numerator: float, denominator: float) -> float:
     return 1.0 if numerator == 0 else float("inf")
 
 
-def build_result(problem: RoutingProblem, solution: Solution, settings: Settings, max_fallbacks: int = 3) -> Result:
-    """Roll the solver's shares up into tasks, roles, departments and totals, and explain them."""
+def build_result(
+    problem: RoutingProblem, solution: Solution, settings: Settings, max_fallbacks: int = 3, decisions: bool = True
+) -> Result:
+    """Roll the solver's shares up into tasks, roles, departments and totals, and explain them
+    (`decisions=False` leaves out the per-task decision records, for sweeps that read only totals)."""
     shares = solution.shares
     tasks = problem.tasks
     volume = tasks["invocations_per_day"].to_numpy()
@@ -446,6 +465,12 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
             mip_gap=solution.mip_gap,
             eligible_pairs=solution.pairs,
             candidate_pairs=solution.candidates,
+            method=solution.method,
+            proof_max_violation_usd_per_day=solution.proof_max_violation,
+            proof_gap_usd_per_day=solution.proof_gap,
+            decomposition_rounds=solution.decomposition_rounds,
+            restricted_tasks=solution.restricted_tasks,
+            coupling_prices=None if solution.coupling_prices is None else tuple(solution.coupling_prices.tolist()),
         ),
         totals=totals,
         roles=roles,
@@ -470,7 +495,7 @@ def build_result(problem: RoutingProblem, solution: Solution, settings: Settings
         ),
         constraints=_constraint_rows(solution, settings.objective),
         deployments=deployments,
-        decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks),
+        decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks) if decisions else (),
         warnings=_warnings(problem),
     )
 

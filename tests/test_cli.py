@@ -120,7 +120,7 @@ def test_csv_markdown_and_output_file(tmp_path):
     target = tmp_path / "out" / "plan.json"
     result = invoke("optimize", "--format", "json", "--output", str(target))
     assert result.exit_code == 0
-    assert json.loads(target.read_text())["schema_version"] == "1.2"
+    assert json.loads(target.read_text())["schema_version"] == "1.3"
     assert [p.name for p in target.parent.iterdir()] == ["plan.json"]  # no temp file left behind
 
 

@@ -179,7 +179,9 @@ def frontier_by_budget(
             on_step(step - 1, len(grid))
         scaled = scaled_policy(policy, f)
         try:
-            result = optimize_inputs(dataclasses.replace(inputs, policy=scaled), mode=mode, solver=solver, objective="quality")
+            result = optimize_inputs(
+                dataclasses.replace(inputs, policy=scaled), mode=mode, solver=solver, objective="quality", decisions=False
+            )
         except InfeasiblePlanError as exc:
             skipped.append(SkippedBudgetPoint(factor=f, reason="; ".join(exc.relaxations) or "no plan fits"))
             continue

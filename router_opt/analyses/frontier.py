@@ -106,9 +106,12 @@ def frontier(
     mode: Mode | str = Mode.STRICT,
     solver: str = "auto",
     on_step: Callable[[int, int], None] | None = None,
+    warm_start: bool = True,
 ) -> FrontierResult:
     """Re-optimise at `points` evenly spaced bars from `low` to `high` (defaults: `servable_range`).
-    `on_step(done, total)` is called after each point (the CLI draws a progress bar with it)."""
+    `on_step(done, total)` is called after each point (the CLI draws a progress bar with it).
+    `warm_start`: start each point's decomposition from the previous point's coupling prices (the
+    bars are close, so the prices are too); the plans are the same either way, only faster."""
     from router_opt.plan import optimize_inputs
 
     if points < 2:
@@ -123,11 +126,14 @@ def frontier(
     reached: list[FrontierPoint] = []
     stopped_at = reason = None
     departments: tuple[str, ...] = ()
+    prices = None
     for step, q in enumerate(grid, start=1):
         if on_step is not None and step > 1:
             on_step(step - 1, len(grid))
         try:
-            result = optimize_inputs(inputs, mode=mode, min_quality=q, solver=solver)
+            result = optimize_inputs(
+                inputs, mode=mode, min_quality=q, solver=solver, decisions=False, start_prices=prices
+            )
         except InfeasibleError as exc:
             first = exc.tasks[0]
             best = "no model rates it" if first.best_quality is None else f"best on offer {first.best_quality:g} ({first.best_model})"
@@ -137,6 +143,7 @@ def frontier(
                 f"{first.task} [{first.task_type}]: {best}"
             )
             break
+        prices = result.solve.coupling_prices if warm_start else None
         t = result.totals
         departments = tuple(d.department for d in result.departments)
         reached.append(

@@ -204,10 +204,12 @@ def trajectory(
     task_tokens: float | None = None,
     task_tier: Tier | str | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    warm_start: bool = True,
 ) -> TrajectoryResult:
     """Re-price the catalog for each year and re-optimise; one row per year. With `task_tokens` and
     `task_tier`, also one call's cost on that tier for the same years (`task_cost_by_year`; a tier
-    without table prices takes the catalog's price for it in the base year)."""
+    without table prices takes the catalog's price for it in the base year). `warm_start`: start each
+    year's decomposition from the previous year's coupling prices (same plans, found faster)."""
     prices = prices if prices is not None else load_price_trajectory()
     years = sorted(set(years))
     if not years:
@@ -215,6 +217,7 @@ def trajectory(
     base_year = inputs.catalog.prices_as_of.year if base_year is None else base_year
     tiers = list(dict.fromkeys(str(m.tier) for m in inputs.catalog.models))
     rows = []
+    start_prices = None
     for done, year in enumerate(years):
         if on_step is not None:
             on_step(done, len(years))
@@ -224,7 +227,10 @@ def trajectory(
             mode=mode,
             min_quality=min_quality,
             solver=solver,
+            decisions=False,
+            start_prices=start_prices,
         )
+        start_prices = result.solve.coupling_prices if warm_start else None
         totals = result.totals
         per_call = [t.usd_per_invocation for t in result.tasks]
         volume = [t.invocations_per_day for t in result.tasks]
