@@ -728,8 +728,8 @@ def _threshold_plus_one(problem: RoutingProblem, solution: Solution, task_usd_pe
     # Strict or single: holding every other task fixed, reprice this one against the models that
     # would still qualify (within limits and at least one point better than the bar).
     within_limits = (problem.excluded == ELIGIBLE) | (problem.excluded == BELOW_THRESHOLD)
-    quality = np.nan_to_num(problem.quality, nan=-np.inf)
-    qualifies = within_limits & (quality >= problem.tasks["min_quality"].to_numpy()[:, None] + 1)
+    # NaN (not rated) compares False: no copy of the quality matrix needed.
+    qualifies = within_limits & (problem.quality >= problem.tasks["min_quality"].to_numpy()[:, None] + 1)
     still_ok = np.where(qualifies, problem.usd_per_day, np.inf).min(axis=1)
     uses_unqualified = ((solution.shares > 0) & ~qualifies).any(axis=1)
     delta = np.where(uses_unqualified, still_ok - task_usd_per_day, 0.0)
