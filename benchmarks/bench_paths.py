@@ -327,3 +327,56 @@ def objectives_agree(values: list[float], rel: float = 1e-6) -> bool:
         return True
     reference = finite[0]
     return all(abs(v - reference) <= rel * max(1.0, abs(reference)) for v in finite)
+
+
+def sweeps(case: dict, mode: str, points: int = 5) -> dict:
+    """Frontier (`points` bars over the servable range) and trajectory (`points` years from the
+    catalog's price year, bundled price table) sweeps, each run warm-started (the shipped default:
+    each point starts the decomposition from the previous point's coupling prices), cold, and (on
+    cases small enough) with the full LP through highspy. Seconds per point, and whether every
+    curve agrees with the first to 1e-9 relative."""
+    from router_opt.analyses.frontier import frontier
+    from router_opt.analyses.trajectory import trajectory
+
+    inputs, _ = _load(case)
+    # Sweeping the bar needs rows without their own bar: take them away (the benchmark's rows all have one).
+    unbarred = inputs.workload.model_copy(
+        update={"tasks": tuple(t.model_copy(update={"min_quality": None}) for t in inputs.workload.tasks)}
+    )
+    import dataclasses
+
+    swept = dataclasses.replace(inputs, workload=unbarred)
+    base_year = inputs.catalog.prices_as_of.year
+    years = range(base_year, base_year + points)
+    runs = {
+        "frontier": lambda solver, warm: [
+            p.optimal_usd_per_day
+            for p in frontier(swept, points=points, mode=mode, solver=solver, warm_start=warm).points
+        ],
+        "trajectory": lambda solver, warm: [
+            r.optimal_usd_per_day
+            for r in trajectory(inputs, years=years, mode=mode, solver=solver, warm_start=warm).rows
+        ],
+    }
+    variants = [("warm", "auto", True), ("cold", "auto", False)]
+    if len(inputs.workload.tasks) <= 10_000:
+        variants.append(("full_lp", "highspy", False))
+    figures: dict = {"points": points}
+    for sweep, run in runs.items():
+        curves = {}
+        for name, solver, warm in variants:
+            started = time.perf_counter()
+            curves[name] = run(solver, warm)
+            figures[f"{sweep}_{name}_s_per_point"] = (time.perf_counter() - started) / max(1, len(curves[name]))
+        reference = curves["warm"]
+        figures[f"{sweep}_points"] = len(reference)
+        figures[f"{sweep}_agree"] = all(
+            len(c) == len(reference)
+            and all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(c, reference))
+            for c in curves.values()
+        )
+        figures[f"{sweep}_usd_per_day"] = [reference[0], reference[-1]]
+    return figures
+
+
+PATHS["sweeps"] = sweeps

@@ -674,6 +674,12 @@ class Certificate:
         return not self.violators.any() or self.gap <= GAP_TOLERANCE * max(abs(self.cost), 1.0)
 
 
+def lagrangian_bound(blocks: Blocks, prices: np.ndarray) -> float:
+    """L(prices) = sum_t min_t(adjusted cost) - prices . limits: a lower bound on the cost of every
+    feasible plan, highest at the optimal prices."""
+    return float(best_responses(blocks, adjusted_cost(blocks, prices)).value.sum() - prices @ blocks.terms.upper)
+
+
 def certify(blocks: Blocks, x: np.ndarray, prices: np.ndarray) -> Certificate:
     """Price every candidate of every task at `prices` (>= 0): the plan `x` is optimal when no task
     can lower its adjusted cost (every reduced cost >= -tolerance), it keeps every coupling row, and
@@ -746,12 +752,17 @@ def solve_decomposed(
         raise DecompositionFailed(f"{blocks.terms.rows[k].kind} {blocks.terms.rows[k].subject} cannot be met by any plan")
     if n_k == 0:
         prices = uncertainty = np.zeros(0)
-    elif start_prices is not None and start_prices.shape == (n_k,):
-        prices = np.maximum(np.asarray(start_prices, dtype=float), 0.0)
-        uncertainty = np.zeros(n_k)
     else:
         # At most half the tasks: a sample of all of them would be the whole LP, solved twice.
         prices, uncertainty = sample_prices(blocks, max(min(sample_tasks, blocks.n_tasks // 2), 1))
+        if start_prices is not None and start_prices.shape == (n_k,):
+            # A nearby solve's prices (a sweep's previous point) help only when they are closer
+            # to this program's than the sample's: start from whichever gives the higher
+            # Lagrangian bound. Measured: a trajectory's previous year, priced in last year's
+            # dollars, took 3-4 rounds where the sample took one.
+            warm = np.maximum(np.asarray(start_prices, dtype=float), 0.0)
+            if lagrangian_bound(blocks, warm) > lagrangian_bound(blocks, prices):
+                prices, uncertainty = warm, np.zeros(n_k)
     lap("start prices")
     scale = _row_scale(blocks)
     # The first box: a few percent of each price, or the sample's uncertainty where that is wider.
