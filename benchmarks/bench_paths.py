@@ -83,6 +83,7 @@ def shipped(case: dict, mode: str, solver: str = "auto", output: str | None = No
         "total": written - total_started,
         "objective": result.totals.optimal_usd_per_day,
         "solver": result.settings.solver,
+        "method": solution.method,
         "status": result.solve.status,
         "pairs": result.solve.eligible_pairs,
         "columns": result.solve.candidate_pairs,
