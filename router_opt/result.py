@@ -6,6 +6,7 @@ contract (`schema_version`): change its keys only with a version bump.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -600,13 +601,14 @@ def _grouped(rows: np.ndarray, values: list, n_rows: int) -> list[tuple]:
     return out
 
 
-def _ordered(mask: np.ndarray, key: np.ndarray, labels: np.ndarray) -> list[tuple]:
-    """Per row, labels[row, col] for the columns where `mask` holds, ordered by `key` then column.
-    One sort over the selected entries instead of a Python loop over every cell."""
+def _ordered(mask: np.ndarray, key: np.ndarray, label: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> list[tuple]:
+    """Per row, label(rows, cols) for the columns where `mask` holds, ordered by `key` then column.
+    One sort over the selected entries instead of a Python loop over every cell; labels are made
+    for the selected entries only."""
     rows, cols = np.nonzero(mask)
     order = np.lexsort((cols, key[rows, cols], rows))
     rows, cols = rows[order], cols[order]
-    return _grouped(rows, labels[rows, cols].tolist(), mask.shape[0])
+    return _grouped(rows, label(rows, cols).tolist(), mask.shape[0])
 
 
 def _first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int) -> list[tuple]:
@@ -630,7 +632,7 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
     """One decision record per task, built column by column (vectorised over tasks)."""
     shares = solution.shares
     cost = problem.usd_per_day
-    n_tasks, n_models = cost.shape
+    n_tasks = cost.shape[0]
     all_tasks = np.arange(n_tasks)
     ids = np.array([str(m) for m in problem.models["id"]], dtype=object)
     tasks = problem.tasks
@@ -646,8 +648,8 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
 
     # Models carrying each task, largest share first (ties: catalog order).
     used = shares > 0
-    model_lists = _ordered(used, -shares, np.broadcast_to(ids, cost.shape))
-    share_lists = _ordered(used, -shares, shares)
+    model_lists = _ordered(used, -shares, lambda rows, cols: ids[cols])
+    share_lists = _ordered(used, -shares, lambda rows, cols: shares[rows, cols])
     primary = np.where(used, -shares, np.inf).argmin(axis=1)
     primary_cost = cost[all_tasks, primary]
     excluded_cheaper = (
@@ -659,7 +661,9 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
         dtype=object,
     )
     excluded_lists = _ordered(
-        excluded_cheaper, problem.usd_per_invocation, reason_labels[problem.excluded.astype(np.intp), np.arange(n_models)]
+        excluded_cheaper,
+        problem.usd_per_invocation,
+        lambda rows, cols: reason_labels[problem.excluded[rows, cols].astype(np.intp), cols],
     )
     fallback_mask = problem.meets_threshold.copy()
     fallback_mask[all_tasks, primary] = False
