@@ -45,6 +45,8 @@ def test_the_json_result_carries_the_decompositions_proof(capacitated):
     assert solve_info["decomposition_rounds"] >= 1 and 0 <= solve_info["restricted_tasks"] <= 300
     assert "coupling_prices" not in solve_info  # internal: kept on the object for sweeps only
     assert mine.solve.coupling_prices is not None and min(mine.solve.coupling_prices) >= 0
+    assert "proved optimal at the final prices" in render(mine, "markdown")
+    assert "proved optimal" not in render(full, "markdown")
     plain = json.loads(render(full, "json"))["solve"]
     assert plain["method"] == "full LP" and plain["proof_max_violation_usd_per_day"] is None
 

@@ -127,12 +127,23 @@ def totals_section(result: Result) -> Section:
         ("Tasks the baseline falls short on", fmt.count(t.baseline_tasks_below_threshold)),
         ("Year", f"{s.days_per_year} days"),
         ("Solver", f"{s.solver} · {result.solve.status}" + (
-            f" · gap {fmt.percent(result.solve.mip_gap)}" if result.solve.mip_gap is not None else "")),
+            f" · gap {fmt.percent(result.solve.mip_gap)}" if result.solve.mip_gap is not None else "") + _proof_note(result)),
         ("Objective", f"{s.objective} · mode {s.mode}"),
     )
     if t.fixed_usd_per_day > 0:
         rows = rows[:3] + (("Fixed deployments (in optimal)", f"{fmt.usd(t.fixed_usd_per_day)}/day"),) + rows[3:]
     return Section("Totals", ("Figure", "Value"), rows)
+
+
+def _proof_note(result: Result) -> str:
+    """The decomposition's proof, or why it fell back to the full LP (nothing for a plain full LP)."""
+    solve = result.solve
+    if solve.proof_max_violation_usd_per_day is not None:
+        return (
+            f" · proved optimal at the final prices ({solve.decomposition_rounds} round(s), largest reduced-cost "
+            f"violation {solve.proof_max_violation_usd_per_day:.1e} $/day)"
+        )
+    return "" if solve.method == "full LP" else f" · {solve.method}"
 
 
 def constraint_section(result: Result) -> Section:
