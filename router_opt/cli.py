@@ -60,6 +60,30 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed memory for reuse instead of handing it back to the kernel.
+
+    A large plan allocates and frees many task x model arrays (40 MB each at 50,000 x 100); by
+    default glibc maps each one fresh (anything over 32 MB) and unmaps it when freed, so every new
+    array pays for touching fresh pages again. Measured on the stress case (50,000 x 100): minor
+    page faults 192,000 -> 87,000, optimize to JSON 3.5-5.1 s -> 2.9-3.5 s on a loaded 2-core VM,
+    peak memory about the same. A command is one short process, so holding the memory until exit
+    costs nothing; the library itself leaves malloc alone. No-op where libc has no mallopt (macOS,
+    musl, Windows)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
+    one_gib = 1 << 30
+    mallopt(m_mmap_threshold, one_gib)
+    mallopt(m_trim_threshold, one_gib)
+
+
 def _handled(command):
     """Run a command, turning router-opt's own errors into a message and exit code 2, and anything
     unexpected into a one-line internal error with exit code 1 (ROUTER_OPT_DEBUG=1 shows the traceback)."""
@@ -72,6 +96,7 @@ def _handled(command):
         # large frontier sweep 5.7 s -> 4.7 s, with the same peak memory.
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        _keep_freed_memory()
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
