@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,23 @@ def test_bundled_files_load():
     baseline = catalog.baseline_model
     # The default bars never exceed the baseline's quality, so the all-large plan is feasible.
     assert all(baseline.quality[k] >= v for k, v in policy.min_quality_by_task_type.items())
+
+
+def test_fast_catalog_parse_reads_what_the_round_trip_parser_reads(tmp_path):
+    """load_catalog parses with the C safe loader and falls back to the round-trip parser only on
+    a problem: both must read every catalog alike, YAML 1.2 scalars included ('no', 'on', 010)."""
+    from router_opt.io.yaml_io import parse_yaml, parse_yaml_fast
+    from router_opt.models import Catalog
+
+    tricky = tmp_path / "tricky.yaml"
+    tricky.write_text(
+        "name: tricky\nprices_as_of: 2025-06-30\nbaseline: 'no'\nmodels:\n"
+        "  - {id: 'no', tier: Commercial Large, provider: on, input_usd_per_mtok: 3, output_usd_per_mtok: 15,"
+        " quality: {faq: 010, 'yes': 90.5}}\n"
+        "  - {id: off, tier: Instruct, provider: Yes, input_usd_per_mtok: 0.1, output_usd_per_mtok: 1e-1,"
+        " quality: {faq: 80}}\n"
+    )
+    bundled = Path(__file__).resolve().parent.parent / "catalogs" / "seven-tiers-2025.yaml"
+    for path in (bundled, tricky):
+        assert parse_yaml_fast(path) == parse_yaml(path), path
+        assert load_catalog(path) == Catalog.model_validate(parse_yaml(path)), path

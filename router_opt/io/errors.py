@@ -67,7 +67,7 @@ def describe(error: dict) -> str:
         return f"must be a mapping (key: value lines), got {_short(got)}"
     if kind in {"tuple_type", "list_type", "set_type"}:
         return f"must be a list (`- item` lines or [a, b]), got {_short(got)}"
-    if kind.startswith("date_") or kind.startswith("datetime_"):
+    if kind.startswith(("date_", "datetime_")):
         return f"must be a date YYYY-MM-DD, got {_short(got)}"
     if kind in {"string_too_short"}:
         return "must not be empty"

@@ -14,6 +14,23 @@ from router_opt.io.errors import Loc
 from router_opt.io.text import read_text
 
 
+def parse_yaml_fast(path: Path) -> object | None:
+    """The document in `path` as plain dicts and lists, through ruamel's safe loader (libyaml's C
+    parser when ruamel.yaml.clib is installed: about 4x faster than the round-trip parser on a
+    100-model catalog), or None when that parse fails: then `parse_yaml` reads it again and reports
+    the problem with its position. Positions are not kept; a caller that must place a validation
+    error re-parses with `parse_yaml`."""
+    text = read_text(path)
+    try:
+        data = YAML(typ="safe").load(text)
+    except Exception:  # noqa: BLE001 - any failure: the round-trip parse says what and where
+        return None
+    if data is None:
+        return None
+    _check_expanded_size(data, path)
+    return data
+
+
 def parse_yaml(path: Path) -> object:
     """The document in `path`, as ruamel's commented maps and sequences (which remember positions)."""
     text = read_text(path)
