@@ -272,7 +272,7 @@ def test_residency_latency_and_context_filters_hand_worked():
 def test_single_mode_matches_scipy_milp(seed):
     catalog, workload, policy = capacity_instance(400 + seed, 0.6)
     problem = build_problem(catalog, workload, policy, Mode.SINGLE)
-    expected, _, shares = reference(problem, policy, integer=True)
+    expected, _, _shares = reference(problem, policy, integer=True)
     plan = solve(problem, time_limit_seconds=30)
     assert plan.mip_gap is not None and plan.mip_gap <= 1e-4
     assert plan.objective_usd_per_day == pytest.approx(expected, rel=1e-4)

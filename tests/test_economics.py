@@ -3,6 +3,7 @@ each expected value worked out by hand in the comment beside it (never copied fr
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -406,7 +407,7 @@ def test_frontier_on_the_bundled_inputs_is_monotone_with_exact_endpoints(bundled
     assert len(points) == 19 and result.stopped_at_min_quality is None
     assert points[0].min_quality == 35.0 and points[-1].min_quality == 80.0
     costs = [p.optimal_usd_per_day for p in points]
-    assert all(b >= a - 1e-12 for a, b in zip(costs, costs[1:])), "a higher bar never costs less"
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(costs)), "a higher bar never costs less"
     for end in (points[0], points[-1]):
         single = optimize_inputs(bundled, min_quality=end.min_quality)
         assert end.optimal_usd_per_day == pytest.approx(single.totals.optimal_usd_per_day, rel=1e-9)
@@ -427,7 +428,7 @@ def test_frontier_monotone_on_random_instances(seed):
     workload = workload.model_copy(update={"tasks": tuple(t.model_copy(update={"min_quality": None}) for t in workload.tasks)})
     result = frontier(_inputs(catalog, workload, policy), points=7)
     costs = [p.optimal_usd_per_day for p in result.points]
-    assert all(b >= a * (1 - 1e-9) - 1e-12 for a, b in zip(costs, costs[1:]))
+    assert all(b >= a * (1 - 1e-9) - 1e-12 for a, b in itertools.pairwise(costs))
 
 
 # --- the command line ----------------------------------------------------------------------------

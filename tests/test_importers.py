@@ -224,7 +224,7 @@ def test_bundled_tier_mapping():
 
 def test_custom_tier_mapping_and_its_errors(tmp_path):
     good = write(tmp_path / "tiers.yaml", "rules:\n  - {tier: Specialist, match: '^gpt-4o$'}\nprice_bands:\n  - {tier: Instruct, from: 0}\n")
-    mapping, label = load_tier_mapping(good)
+    mapping, _label = load_tier_mapping(good)
     assert mapping.tier_for(_priced("gpt-4o", 2.5, 10))[0] is Tier.SPECIALIST
     assert mapping.tier_for(_priced("gpt-4o-mini", 0.15, 0.6))[0] is Tier.INSTRUCT
     bad = write(tmp_path / "bad.yaml", "rules:\n  - {tier: Specialist, match: '(('}\n  - {tier: Nope, match: x}\nprice_bands:\n  - {tier: Instruct, from: 1}\n")

@@ -77,8 +77,8 @@ def test_unknown_catalog_key_is_an_error(tmp_path):
     with pytest.raises(InputError) as caught:
         load_catalog(path)
     assert messages(caught) == [
-        f"{path}:2:12: currencyy: unknown field (check the spelling); "
-        "allowed here: name, currency, prices_as_of, baseline, quality_scale, models"
+        (f"{path}:2:12: currencyy: unknown field (check the spelling); "
+        "allowed here: name, currency, prices_as_of, baseline, quality_scale, models")
     ]
 
 

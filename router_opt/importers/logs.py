@@ -176,7 +176,7 @@ def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tu
     reader = _reader(fmt, files)
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
-    except Exception as exc:  # duckdb raises its own error classes
+    except Exception as exc:  # noqa: BLE001 - duckdb raises its own error classes
         raise InputError.single(str(files[0]), f"cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     columns = {row[0]: row[1] for row in described}
     cols = _resolve(columns, mapping, str(files[0]) if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)")
@@ -272,12 +272,12 @@ def workload_from_logs(
             )
         log_days = len(valid_days)
         n_days = days or log_days
-        headcounts = dict(
-            ((dep, role), count)
+        headcounts = {
+            (dep, role): count
             for dep, role, count in con.execute(
                 "SELECT department, role, COUNT(*) FROM agg WHERE g_user = 0 AND ok GROUP BY ALL"
             ).fetchall()
-        )
+        }
         per_model = con.execute(
             """SELECT department, role, task_type, model, SUM(n), SUM(s_in), SUM(c_in), SUM(s_out), SUM(c_out)
                FROM agg WHERE g_task = 0 AND ok GROUP BY ALL ORDER BY department, role, task_type, model NULLS LAST"""
@@ -326,9 +326,9 @@ def workload_from_logs(
             }
         )
     notes = [
-        f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
+        (f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
         f"({valid_days[0].isoformat()} to {valid_days[-1].isoformat()}): "
-        f"{len(workload_rows)} tasks in {len(headcounts)} roles, {sum(headcounts.values()):,} users",
+        f"{len(workload_rows)} tasks in {len(headcounts)} roles, {sum(headcounts.values()):,} users"),
     ]
     if days:
         notes.append(f"rates per day over {days} day(s) (--days), not the log's {log_days}")

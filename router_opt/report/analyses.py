@@ -62,12 +62,12 @@ def frontier_report(result: FrontierResult) -> Report:
         frozenset(range(len(result.departments) + 1)),
     )
     notes = [
-        f"Area under the curve: {result.area_under_curve:.4f} (the plan's average cost as a share of the all-large "
+        (f"Area under the curve: {result.area_under_curve:.4f} (the plan's average cost as a share of the all-large "
         f"bill across bars {fmt.quality(points[0].min_quality)}-{fmt.quality(points[-1].min_quality)}; trapezoid "
-        "rule, bar rescaled to 0..1; lower is cheaper).",
+        "rule, bar rescaled to 0..1; lower is cheaper)."),
         f"{result.swept_tasks} task(s) take the swept bar; rows with their own min_quality keep it.",
-        "Each point sets one bar for every task type, where `optimize` uses the policy's bar per task type, "
-        "so the plan's own cost need not lie on this curve.",
+        ("Each point sets one bar for every task type, where `optimize` uses the policy's bar per task type, "
+        "so the plan's own cost need not lie on this curve."),
     ]
     if result.stopped_at_min_quality is not None:
         notes.append(
@@ -266,8 +266,8 @@ def breakeven_report(result: BreakevenResult) -> Report:
         (
             ("GPU", f"{r.gpu} at {fmt.usd(r.usd_per_gpu_hour)}/hour{serving} at {fmt.count(r.tokens_per_second)} tokens/s"),
             ("Utilisation · overhead", f"{fmt.percent(r.utilisation)} · {fmt.percent(r.overhead)}"),
-            ("One GPU", f"{fmt.usd(r.gpu_usd_per_day)}/day · {fmt.usd(r.gpu_usd_per_month)}/month · "
-             f"carries {fmt.tokens(r.tokens_per_day_per_gpu)} tokens/day"),
+            ("One GPU", (f"{fmt.usd(r.gpu_usd_per_day)}/day · {fmt.usd(r.gpu_usd_per_month)}/month · "
+             f"carries {fmt.tokens(r.tokens_per_day_per_gpu)} tokens/day")),
             ("Self-hosted $/M (GPU fully loaded)", fmt.usd_per_mtok(r.self_hosted_usd_per_mtok)),
             ("API $/M", f"{fmt.usd_per_mtok(r.api_usd_per_mtok)} ({fmt.ratio(r.api_to_self_hosted_price_ratio)} the self-hosted $/M)"),
             ("Breakeven volume", breakeven),
@@ -291,8 +291,8 @@ def breakeven_report(result: BreakevenResult) -> Report:
         ),
     )
     notes = [
-        "Self-hosted $/M = GPU $/hour / (tokens/s x 3600 x utilisation) x 10^6 x (1 + overhead); a GPU costs "
-        f"the same whatever the traffic. Months are {fmt.decimal(r.days_per_month, 0)} days.",
+        ("Self-hosted $/M = GPU $/hour / (tokens/s x 3600 x utilisation) x 10^6 x (1 + overhead); a GPU costs "
+        f"the same whatever the traffic. Months are {fmt.decimal(r.days_per_month, 0)} days."),
         *r.sources,
     ]
     return Report("router-opt breakeven", [economics, volume], notes)
@@ -345,8 +345,8 @@ def training_report(result: TrainingReport) -> Report:
         (f"Net over {pay.horizon_months} months", fmt.usd(pay.net_saving_over_horizon_usd)),
     ]
     notes = [
-        f"Run: {fmt.decimal(run.hours)} h of work at utilisation {fmt.percent(run.utilisation)} "
-        f"(billed hours = hours / utilisation), overhead {fmt.percent(run.overhead)} on compute."
+        (f"Run: {fmt.decimal(run.hours)} h of work at utilisation {fmt.percent(run.utilisation)} "
+        f"(billed hours = hours / utilisation), overhead {fmt.percent(run.overhead)} on compute.")
     ]
     if pay.api_usd_per_month_from_volume is not None and pay.tokens_per_day is not None:
         check = (
