@@ -184,10 +184,14 @@ def _emit(text: str | bytes, output: Path | None) -> None:
     if output is None:
         # Bytes here are UTF-8 text (JSON): commands whose format is binary (xlsx) refuse to run
         # without --output before they get this far.
-        if isinstance(text, bytes):
+        buffer = getattr(sys.stdout, "buffer", None)  # absent on StringIO, some notebook consoles
+        if isinstance(text, bytes) and buffer is not None:
             sys.stdout.flush()
-            sys.stdout.buffer.write(text)
-            sys.stdout.buffer.flush()
+            buffer.write(text)
+            buffer.flush()
+        elif isinstance(text, bytes):
+            sys.stdout.write(text.decode("utf-8"))
+            sys.stdout.flush()
         else:
             sys.stdout.write(text)
             sys.stdout.flush()

@@ -628,7 +628,9 @@ def _first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int) -> l
     return _grouped(entry_rows, labels[picks[taken]].tolist(), n_rows)
 
 
-def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, max_fallbacks: int):
+def _decisions(
+    problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, max_fallbacks: int | None
+):
     """One decision record per task, built column by column (vectorised over tasks)."""
     shares = solution.shares
     cost = problem.usd_per_day
@@ -667,7 +669,9 @@ def _decisions(problem: RoutingProblem, solution: Solution, task_usd_per_day: np
     )
     fallback_mask = problem.meets_threshold.copy()
     fallback_mask[all_tasks, primary] = False
-    fallback_lists = _first_k(fallback_mask, problem.usd_per_invocation, ids, max_fallbacks)
+    # None: every fallback; a negative limit lists none.
+    k = fallback_mask.shape[1] if max_fallbacks is None else max(0, int(max_fallbacks))
+    fallback_lists = _first_k(fallback_mask, problem.usd_per_invocation, ids, k)
 
     runner_up_extra = cost[all_tasks, runner_up] - task_usd_per_day
     return _rows(

@@ -231,3 +231,12 @@ def test_fast_catalog_parse_reads_what_the_round_trip_parser_reads(tmp_path):
     for path in (bundled, tricky):
         assert parse_yaml_fast(path) == parse_yaml(path), path
         assert load_catalog(path) == Catalog.model_validate(parse_yaml(path)), path
+
+
+def test_deep_flow_nesting_is_refused_not_a_crash(tmp_path):
+    """libyaml recurses in C without Python's limit: 100,000 levels of '[' crashed the process on
+    the fast path. Such a file goes to the round-trip parser, which refuses it with a message."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("models: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(InputError, match="nests lists/mappings more than 50 levels deep"):
+        load_catalog(deep)
