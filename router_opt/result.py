@@ -337,17 +337,29 @@ def build_result(
 ) -> Result:
     """Roll the solver's shares up into tasks, roles, departments and totals, and explain them
     (`decisions=False` leaves out the per-task decision records, for sweeps that read only totals)."""
-    shares = solution.shares
     tasks = problem.tasks
+    n_tasks = len(tasks)
     volume = tasks["invocations_per_day"].to_numpy()
-    quality = np.nan_to_num(problem.quality, nan=0.0)
-    task_usd_per_day = (shares * problem.usd_per_day).sum(axis=1)
-    task_quality = (shares * quality).sum(axis=1)
+    # Everything below works on the plan's cells (a few per task), never on the dense T x M shares.
+    t_idx, m_idx, pair_share = solution.used_pairs()
+    pair_quality = np.nan_to_num(problem.quality[t_idx, m_idx], nan=0.0)
+    pair_usd_per_invocation = problem.usd_per_invocation[t_idx, m_idx]
+    pair_usd_per_day = problem.usd_per_day[t_idx, m_idx] * pair_share
+
+    def sum_by_task(pair_values: np.ndarray) -> np.ndarray:
+        return np.bincount(t_idx, weights=pair_values, minlength=n_tasks)
+
+    task_usd_per_day = sum_by_task(pair_usd_per_day)
+    task_quality = sum_by_task(pair_share * pair_quality)
     baseline_usd_per_day = problem.baseline_usd_per_day
-    baseline_quality = quality[:, problem.baseline_index]
+    baseline_quality = np.nan_to_num(problem.quality[:, problem.baseline_index], nan=0.0)
     model_ids = problem.models["id"].to_numpy()
     tiers = problem.models["tier"].to_numpy()
-    primary = shares.argmax(axis=1)
+    # Each task's pairs by share, largest first (ties: catalog order); the first is its main model.
+    by_share = np.lexsort((m_idx, -pair_share, t_idx))
+    first_pair = by_share[np.r_[True, t_idx[by_share][1:] != t_idx[by_share][:-1]]] if t_idx.size else by_share
+    primary = np.zeros(n_tasks, dtype=np.intp)
+    primary[t_idx[first_pair]] = m_idx[first_pair]
 
     tokens_per_call = (tasks["input_tokens"] + tasks["output_tokens"]).to_numpy()
     per_task = tasks[["department", "role", "task", "task_type", "headcount", "invocations_per_day", "min_quality"]].copy()
@@ -355,11 +367,11 @@ def build_result(
     per_task["baseline_usd_per_day"] = baseline_usd_per_day
 
     volume_per_task = tasks["invocations_per_day"].to_numpy()
-    per_call_plan = (shares * problem.usd_per_invocation).sum(axis=1)
+    per_call_plan = sum_by_task(pair_share * pair_usd_per_invocation)
     # $/invocation: the day's cost over the day's calls, or (no calls) the share-weighted call price.
     with np.errstate(divide="ignore", invalid="ignore"):
         task_usd_per_invocation = np.where(volume_per_task > 0, task_usd_per_day / volume_per_task, per_call_plan)
-    models_per_task = (shares > 0).sum(axis=1)
+    models_per_task = np.bincount(t_idx, minlength=n_tasks)
     task_rows = _rows(
         TaskRow,
         department=tasks["department"].tolist(),
@@ -378,8 +390,6 @@ def build_result(
         models=models_per_task.tolist(),
     )
 
-    t_idx, m_idx = np.nonzero(shares)
-    pair_share = shares[t_idx, m_idx]
     assignments = _rows(
         Assignment,
         department=_pick(tasks["department"].to_numpy(), t_idx),
@@ -390,9 +400,9 @@ def build_result(
         tier=_pick(tiers, m_idx),
         share=pair_share.tolist(),
         invocations_per_day=(volume[t_idx] * pair_share).tolist(),
-        usd_per_invocation=problem.usd_per_invocation[t_idx, m_idx].tolist(),
-        usd_per_day=(problem.usd_per_day[t_idx, m_idx] * pair_share).tolist(),
-        quality=quality[t_idx, m_idx].tolist(),
+        usd_per_invocation=pair_usd_per_invocation.tolist(),
+        usd_per_day=pair_usd_per_day.tolist(),
+        quality=pair_quality.tolist(),
         baseline_usd_per_day=(baseline_usd_per_day[t_idx] * pair_share).tolist(),
     )
 
@@ -431,7 +441,7 @@ def build_result(
         overspend_ratio=_ratios(department_baseline, department_optimal),
     )
 
-    deployments = _deployments(problem, solution, days=settings.days_per_year)
+    deployments = _deployments(problem, solution, m_idx, pair_share * (problem.tasks["tokens_per_day"].to_numpy()[t_idx] / 1e6), days=settings.days_per_year)
     fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned))
     optimal = float(task_usd_per_day.sum()) + fixed
     baseline = float(baseline_usd_per_day.sum())
@@ -454,7 +464,7 @@ def build_result(
         baseline_usd_per_worker_per_day=baseline / workers,
         tasks=len(tasks),
         invocations_per_day=total_volume,
-        share_routed_away_from_baseline=float((weights * (1.0 - shares[:, problem.baseline_index])).sum()),
+        share_routed_away_from_baseline=float((weights * (1.0 - sum_by_task(np.where(m_idx == problem.baseline_index, pair_share, 0.0)))).sum()),
         plan_quality=float((weights * task_quality).sum()),
         baseline_quality=float((weights * baseline_quality).sum()),
         baseline_tasks_below_threshold=int((~problem.meets_threshold[:, problem.baseline_index]).sum()),
@@ -496,7 +506,7 @@ def build_result(
         ),
         constraints=_constraint_rows(solution, settings.objective),
         deployments=deployments,
-        decisions=_decisions(problem, solution, task_usd_per_day, max_fallbacks) if decisions else (),
+        decisions=_decisions(problem, solution, task_usd_per_day, primary, by_share, max_fallbacks) if decisions else (),
         warnings=_warnings(problem),
     )
 
@@ -529,11 +539,12 @@ LITELLM_PROVIDER_PREFIX = {"google": "gemini", "amazon": "bedrock", "aws": "bedr
                            "mistral ai": "mistral", "x.ai": "xai", "meta": "meta_llama"}
 
 
-def _deployments(problem: RoutingProblem, solution: Solution, days: int) -> tuple[Deployment, ...]:
+def _deployments(
+    problem: RoutingProblem, solution: Solution, pair_model: np.ndarray, pair_mtok_per_day: np.ndarray, days: int
+) -> tuple[Deployment, ...]:
     models = problem.models
     monthly = models["fixed_usd_per_month"].to_numpy()
-    mtok = problem.tasks["tokens_per_day"].to_numpy() / 1e6
-    used = (solution.shares * mtok[:, None]).sum(axis=0)
+    used = np.bincount(pair_model, weights=pair_mtok_per_day, minlength=len(models))
     capacity = models["capacity_mtok_per_day"].to_numpy()
     return tuple(
         Deployment(
@@ -605,18 +616,27 @@ def _ordered(mask: np.ndarray, key: np.ndarray, label: Callable[[np.ndarray, np.
     """Per row, label(rows, cols) for the columns where `mask` holds, ordered by `key` then column.
     One sort over the selected entries instead of a Python loop over every cell; labels are made
     for the selected entries only."""
-    rows, cols = np.nonzero(mask)
-    order = np.lexsort((cols, key[rows, cols], rows))
+    rows, cols = np.nonzero(mask)  # rows ascending, columns ascending within a row
+    # Order by (row, key, column) with two sorts instead of a three-key lexsort (1.7x faster at
+    # 500,000 entries): each entry's rank among all keys (stable, so equal keys keep column
+    # order), then one integer sort on row and rank.
+    by_key = np.argsort(key[rows, cols], kind="stable")
+    rank = np.empty(rows.size, dtype=np.int64)
+    rank[by_key] = np.arange(rows.size)
+    order = np.argsort(rows.astype(np.int64) * max(rows.size, 1) + rank)
     rows, cols = rows[order], cols[order]
     return _grouped(rows, label(rows, cols).tolist(), mask.shape[0])
 
 
-def _first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int) -> list[tuple]:
+def _first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int, scratch: np.ndarray) -> list[tuple]:
     """Per row, labels[col] for the first k columns where `mask` holds, ordered by `key` then column:
     k argmins over the matrix (argmin keeps the lowest column among ties) instead of sorting every
-    selected entry. `key` is finite where `mask` holds (prices are)."""
+    selected entry. `key` is finite where `mask` holds (prices are). `scratch` (the shape of `key`,
+    float) is overwritten: reusing a T x M buffer spares the page faults of a fresh one."""
     n_rows = mask.shape[0]
-    masked = np.where(mask, key, np.inf)
+    masked = scratch
+    np.copyto(masked, key)
+    np.copyto(masked, np.inf, where=~mask)
     counts = np.minimum(mask.sum(axis=1), k)
     rows = np.arange(n_rows)
     picks = np.zeros((n_rows, k), dtype=np.intp)
@@ -629,30 +649,37 @@ def _first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int) -> l
 
 
 def _decisions(
-    problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, max_fallbacks: int | None
+    problem: RoutingProblem,
+    solution: Solution,
+    task_usd_per_day: np.ndarray,
+    primary: np.ndarray,
+    by_share: np.ndarray,
+    max_fallbacks: int | None,
 ):
-    """One decision record per task, built column by column (vectorised over tasks)."""
-    shares = solution.shares
+    """One decision record per task, built column by column (vectorised over tasks). `primary` is
+    each task's main model and `by_share` orders the plan's cells by task, then share (largest
+    first), then catalog order."""
+    t_idx, m_idx, pair_share = solution.used_pairs()
     cost = problem.usd_per_day
     n_tasks = cost.shape[0]
     all_tasks = np.arange(n_tasks)
     ids = np.array([str(m) for m in problem.models["id"]], dtype=object)
     tasks = problem.tasks
-    cheapest = np.where(problem.eligible, cost, np.inf).argmin(axis=1)
+    # One T x M float buffer for the masked costs below (fresh 40 MB arrays fault page by page).
+    scratch = np.where(problem.eligible, cost, np.inf)
+    cheapest = scratch.argmin(axis=1)
     # The runner-up is the next choice up: an unused model that costs at least what the plan pays
     # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`).
-    unused_cost = np.where(
-        problem.eligible & (shares == 0) & (cost >= task_usd_per_day[:, None] * (1 - 1e-12)), cost, np.inf
-    )
-    runner_up = unused_cost.argmin(axis=1)
-    has_runner_up = np.isfinite(unused_cost[all_tasks, runner_up])
+    scratch[t_idx, m_idx] = np.inf
+    scratch[scratch < (task_usd_per_day * (1 - 1e-12))[:, None]] = np.inf
+    runner_up = scratch.argmin(axis=1)
+    has_runner_up = np.isfinite(scratch[all_tasks, runner_up])
     threshold_cost = _threshold_plus_one(problem, solution, task_usd_per_day)
 
     # Models carrying each task, largest share first (ties: catalog order).
-    used = shares > 0
-    model_lists = _ordered(used, -shares, lambda rows, cols: ids[cols])
-    share_lists = _ordered(used, -shares, lambda rows, cols: shares[rows, cols])
-    primary = np.where(used, -shares, np.inf).argmin(axis=1)
+    share_rows = t_idx[by_share]
+    model_lists = _grouped(share_rows, ids[m_idx[by_share]].tolist(), n_tasks)
+    share_lists = _grouped(share_rows, pair_share[by_share].tolist(), n_tasks)
     primary_cost = cost[all_tasks, primary]
     excluded_cheaper = (
         (problem.excluded != ELIGIBLE) & (problem.excluded != NOT_RATED) & (cost < primary_cost[:, None])
@@ -671,7 +698,7 @@ def _decisions(
     fallback_mask[all_tasks, primary] = False
     # None: every fallback; a negative limit lists none.
     k = fallback_mask.shape[1] if max_fallbacks is None else max(0, int(max_fallbacks))
-    fallback_lists = _first_k(fallback_mask, problem.usd_per_invocation, ids, k)
+    fallback_lists = _first_k(fallback_mask, problem.usd_per_invocation, ids, k, scratch)
 
     runner_up_extra = cost[all_tasks, runner_up] - task_usd_per_day
     return _rows(
@@ -689,7 +716,7 @@ def _decisions(
         binding=_binding_reasons(problem, solution, task_usd_per_day, cheapest),
         excluded_cheaper=excluded_lists,
         fallbacks=fallback_lists,
-        threshold_plus_one_usd_per_day=[None if np.isnan(x) else x for x in threshold_cost.tolist()],
+        threshold_plus_one_usd_per_day=np.where(np.isnan(threshold_cost), None, threshold_cost).tolist(),
     )
 
 
@@ -734,11 +761,20 @@ def _threshold_plus_one(problem: RoutingProblem, solution: Solution, task_usd_pe
         # Blended LP: the quality row's shadow price is exactly $/day per point.
         return np.maximum(solution.quality_duals, 0.0)
     # Strict or single: holding every other task fixed, reprice this one against the models that
-    # would still qualify (within limits and at least one point better than the bar).
-    within_limits = (problem.excluded == ELIGIBLE) | (problem.excluded == BELOW_THRESHOLD)
-    # NaN (not rated) compares False: no copy of the quality matrix needed.
-    qualifies = within_limits & (problem.quality >= problem.tasks["min_quality"].to_numpy()[:, None] + 1)
-    still_ok = np.where(qualifies, problem.usd_per_day, np.inf).min(axis=1)
-    uses_unqualified = ((solution.shares > 0) & ~qualifies).any(axis=1)
+    # would still qualify (within limits and at least one point better than the bar). Only tasks
+    # the plan serves with a model that would not qualify change; the rest add nothing.
+    bar_plus_one = problem.tasks["min_quality"].to_numpy() + 1
+    t_idx, m_idx, _ = solution.used_pairs()
+    code = problem.excluded[t_idx, m_idx]
+    # NaN (not rated) compares False.
+    pair_qualifies = ((code == ELIGIBLE) | (code == BELOW_THRESHOLD)) & (problem.quality[t_idx, m_idx] >= bar_plus_one[t_idx])
+    n_tasks = task_usd_per_day.size
+    served = np.bincount(t_idx, minlength=n_tasks) > 0
+    uses_unqualified = np.bincount(t_idx, weights=(~pair_qualifies).astype(float), minlength=n_tasks) > 0
+    rows = np.flatnonzero(uses_unqualified | ~served)
+    excluded = problem.excluded[rows]
+    qualifies = ((excluded == ELIGIBLE) | (excluded == BELOW_THRESHOLD)) & (problem.quality[rows] >= bar_plus_one[rows, None])
+    still_ok = np.zeros(n_tasks)  # a task whose models all still qualify: unchanged
+    still_ok[rows] = np.where(qualifies, problem.usd_per_day[rows], np.inf).min(axis=1)
     delta = np.where(uses_unqualified, still_ok - task_usd_per_day, 0.0)
     return np.where(np.isfinite(still_ok), delta, np.nan)

@@ -145,6 +145,18 @@ class Solution:
     """Decomposition: tasks in the final restricted LP (the rest were fixed by the prices)."""
     coupling_prices: np.ndarray | None = None
     """Decomposition: the coupling rows' prices (>= 0), to warm-start a nearby solve."""
+    used: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    """(task, model, share) of the cells with a positive share, tasks ascending and each task's
+    models in catalog order (what `np.nonzero(shares)` gives); see `used_pairs`."""
+
+    def used_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(task, model, share) of the plan's cells with a positive share, in row-major order.
+        A plan is a handful of cells in a T x M matrix: at 50,000 x 100, reading the dense matrix
+        once costs more (page faults on its 40 MB) than everything done with these pairs."""
+        if self.used is not None:
+            return self.used
+        task, model = np.nonzero(self.shares)
+        return task, model, self.shares[task, model]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -786,12 +798,14 @@ def solve(
     values[values < SHARE_EPSILON] = 0.0
     if problem.mode is Mode.SINGLE:
         values = np.round(values)  # integral up to the solver's tolerance
-    shares = np.zeros(problem.eligible.shape, dtype=float)
-    shares[program.pair_task, program.pair_model] = values
+    shares, used = _plan_shares(problem.eligible.shape, program.pair_task, program.pair_model, values)
     provisioned = np.ones(len(problem.models), dtype=bool)
     provisioned[program.deployment_models] = raw.x[n_pairs : n_pairs + program.deployment_models.size] > 0.5
     fixed_usd_per_day = problem.models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
-    objective_usd_per_day = float((shares * problem.usd_per_day).sum() + fixed_usd_per_day[program.deployment_models][provisioned[program.deployment_models]].sum())
+    objective_usd_per_day = float(
+        used[2] @ problem.usd_per_day[used[0], used[1]]
+        + fixed_usd_per_day[program.deployment_models][provisioned[program.deployment_models]].sum()
+    )
 
     # Use of each row from the cleaned plan (shares clipped to [0, 1], solver noise removed), so a
     # binding limit reads as exactly used rather than off by the solver's tolerance.
@@ -809,6 +823,7 @@ def solve(
         quality_duals = raw.row_dual[program.quality_rows]
     return Solution(
         shares=shares,
+        used=used,
         provisioned=provisioned,
         objective_usd_per_day=objective_usd_per_day,
         solver=raw.solver,
@@ -822,6 +837,22 @@ def solve(
         solve_seconds=solved - built,
         method=method,
     )
+
+
+def _plan_shares(
+    shape: tuple[int, int], pair_task: np.ndarray, pair_model: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The dense T x M shares and `Solution.used` (the positive cells, row-major) from one value per
+    (task, model) column of the program."""
+    shares = np.zeros(shape, dtype=float)
+    shares[pair_task, pair_model] = values
+    positive = values > 0
+    task, model, share = pair_task[positive], pair_model[positive], values[positive]
+    cell = task.astype(np.int64) * shape[1] + model
+    if cell.size > 1 and not (cell[1:] > cell[:-1]).all():  # columns are built row-major; make sure
+        order = np.argsort(cell, kind="stable")
+        task, model, share = task[order], model[order], share[order]
+    return shares, (task, model, share)
 
 
 def _why_not_decomposable(problem: RoutingProblem, objective: Objective) -> str | None:
@@ -840,9 +871,8 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
     blocks = decomposition.blocks
     values = np.clip(decomposition.x, 0.0, 1.0)
     values[values < SHARE_EPSILON] = 0.0
-    shares = np.zeros(problem.eligible.shape, dtype=float)
-    shares[blocks.pair_task, blocks.pair_model] = values
-    objective_usd_per_day = float((shares * problem.usd_per_day).sum())
+    shares, used = _plan_shares(problem.eligible.shape, blocks.pair_task, blocks.pair_model, values)
+    objective_usd_per_day = float(used[2] @ problem.usd_per_day[used[0], used[1]])
     terms = blocks.terms
     activity = np.bincount(terms.entry_row, weights=terms.entry_value * values[terms.entry_pair], minlength=terms.n_rows)
     reports = _reports_from(
@@ -858,6 +888,7 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
     solved = time.perf_counter()
     return Solution(
         shares=shares,
+        used=used,
         provisioned=np.ones(len(problem.models), dtype=bool),
         objective_usd_per_day=objective_usd_per_day,
         solver=f"HiGHS {metadata.version('highspy')} (direct) in a price-and-fix decomposition",
