@@ -3,6 +3,7 @@ $/day, quality, eligibility) is computed here once, vectorised; nothing here sol
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -92,6 +93,25 @@ def build_problem(
             f"{min_quality:g} is outside the quality scale of catalog '{catalog.name}', {scale.min:g}..{scale.max:g} ({scale.unit})",
         )
     demands = workload.tasks
+    # A task's bar depends only on (its own bar, complexity, task type): few distinct triples.
+    default_is_explicit = "default_min_quality" in policy.model_fields_set
+    bars: dict[tuple, tuple[float, bool]] = {}
+
+    def bar_of(t) -> tuple[float, bool]:
+        """(threshold, whether anything set it: else the implicit default, 0, i.e. no bar at all)."""
+        key = (t.min_quality, t.complexity, t.task_type)
+        if key not in bars:
+            bars[key] = (
+                policy.threshold_for(t, min_quality),
+                min_quality is not None
+                or default_is_explicit
+                or t.min_quality is not None
+                or t.task_type in policy.min_quality_by_task_type
+                or (t.complexity is not None and t.complexity in policy.min_quality_by_complexity),
+            )
+        return bars[key]
+
+    task_bars = [bar_of(t) for t in demands]
     tasks = pd.DataFrame(
         {
             "department": [t.department for t in demands],
@@ -102,22 +122,13 @@ def build_problem(
             "invocations_per_worker_per_day": np.array([t.invocations_per_day for t in demands], dtype=float),
             "input_tokens": np.array([t.input_tokens for t in demands], dtype=np.int64),
             "output_tokens": np.array([t.output_tokens for t in demands], dtype=np.int64),
-            "min_quality": np.array([policy.threshold_for(t, min_quality) for t in demands], dtype=float),
+            "min_quality": np.array([bar for bar, _ in task_bars], dtype=float),
             "max_latency_ms": np.array(
                 [np.nan if t.max_latency_ms is None else t.max_latency_ms for t in demands], dtype=float
             ),
+            "has_bar": np.array([has for _, has in task_bars], dtype=bool),
         }
     )
-    # Whether anything set the task's bar (else it is the implicit default, 0: no bar at all).
-    default_is_explicit = "default_min_quality" in policy.model_fields_set
-    tasks["has_bar"] = [
-        min_quality is not None
-        or default_is_explicit
-        or t.min_quality is not None
-        or t.task_type in policy.min_quality_by_task_type
-        or (t.complexity is not None and t.complexity in policy.min_quality_by_complexity)
-        for t in demands
-    ]
     tasks["invocations_per_day"] = tasks["invocations_per_worker_per_day"] * tasks["headcount"]
     tasks["tokens_per_day"] = tasks["invocations_per_day"] * (tasks["input_tokens"] + tasks["output_tokens"])
 
@@ -200,31 +211,29 @@ def build_problem(
     return problem
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_regions(text: str) -> frozenset[str]:
+    """A row's `region` text as a set (`TaskDemand.allowed_regions`), parsed once per distinct text."""
+    return frozenset(part.strip() for part in text.split("|") if part.strip())
+
+
 def _region_mask(demands, specs, policy: Policy) -> np.ndarray | None:
     """T x M: model m serves from a region task t's data may go to (True where t is unrestricted);
     None when no task is restricted."""
+    by_department = {d: frozenset(r) for d, r in policy.allowed_regions_by_department.items()}
     allowed = [
-        t.allowed_regions
-        if t.allowed_regions is not None
-        else (
-            frozenset(policy.allowed_regions_by_department[t.department])
-            if t.department in policy.allowed_regions_by_department
-            else None
-        )
-        for t in demands
+        _parse_regions(t.region) if t.region is not None else by_department.get(t.department) for t in demands
     ]
-    if all(regions is None for regions in allowed):
+    # Few distinct region sets exist: one model row per set (row 0: unrestricted), one gather.
+    index: dict[frozenset[str] | None, int] = {None: 0}
+    codes = np.fromiter((index.setdefault(a, len(index)) for a in allowed), dtype=np.intp, count=len(allowed))
+    if len(index) == 1:
         return None
-    mask = np.ones((len(demands), len(specs)), dtype=bool)
-    # Few distinct region sets exist; compute each one's model row once.
-    rows: dict[frozenset[str], np.ndarray] = {}
-    for i, regions in enumerate(allowed):
-        if regions is None:
-            continue
-        if regions not in rows:
-            rows[regions] = np.array([m.regions is not None and bool(regions & set(m.regions)) for m in specs])
-        mask[i] = rows[regions]
-    return mask
+    table = np.ones((len(index), len(specs)), dtype=bool)
+    for regions, row in index.items():
+        if regions is not None:
+            table[row] = [m.regions is not None and bool(regions & set(m.regions)) for m in specs]
+    return table[codes]
 
 
 def _check_task_types(catalog: Catalog, workload: Workload) -> None:
@@ -299,8 +308,14 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
             if region not in regions:
                 unknown(f"allowed_regions_by_department.{department}", region, regions, "region",
                         f"catalog '{catalog.name}' (models' `regions`)")
-    for i, task in enumerate(workload.tasks):
-        for region in sorted(task.allowed_regions or ()):
+    # Rows share a few distinct `region` texts: check each text once, then name every row using one.
+    region_texts = {task.region for task in workload.tasks} - {None}
+    known_regions = set(regions)
+    misnamed = {text for text in region_texts if not _parse_regions(text) <= known_regions}
+    for i, task in enumerate(workload.tasks if misnamed else ()):
+        if task.region not in misnamed:
+            continue
+        for region in sorted(_parse_regions(task.region)):
             if region not in regions:
                 problems.append(
                     Problem(

@@ -218,6 +218,17 @@ class Workload(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Workload:
+        tasks = self.tasks
+        departments, roles = [t.department for t in tasks], [t.role for t in tasks]
+        role_keys = list(zip(departments, roles))
+        lines_ok = self.source_lines is None or len(self.source_lines) == len(tasks)
+        # Fast check (sets built in C); the loop below only runs to name the rows at fault.
+        if (
+            lines_ok
+            and len(set(zip(departments, roles, [t.task for t in tasks]))) == len(tasks)
+            and len(set(zip(role_keys, [t.headcount for t in tasks]))) == len(set(role_keys))
+        ):
+            return self
         problems: list[str] = []
         seen: dict[tuple[str, str, str], int] = {}
         headcount: dict[tuple[str, str], tuple[int, int]] = {}

@@ -112,7 +112,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line, cells) per non-blank row. Comma-separated; semicolon-separated files (as
     some spreadsheet locales export) are recognised by their header."""
     text = read_text(path)
-    first_line = next((line for line in text.splitlines() if line.strip()), "")  # the header
+    first_line = next((line for line in io.StringIO(text) if line.strip()), "")  # the header (read lazily)
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     # strict: a stray quote is an error, not a cell that silently swallows the rest of the file.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -122,7 +122,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():  # blank (one C call; a generator per row cost 60 ms at 50,000)
                 continue
             if header is None:
                 header = [cell.strip() for cell in cells]
@@ -221,8 +221,9 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
 
     records: list[dict[str, str]] = []
     lines: list[int] = []
+    width = len(header)
     for line, cells in rows:
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
             problems.append(Problem(where, f"has {len(cells)} cells but the header has {len(header)}", line=line))
         # An empty cell is an absent value (a missing required one is reported by validation).
         record = dict(zip(header, map(str.strip, cells)))
