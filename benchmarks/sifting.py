@@ -64,7 +64,7 @@ def closed_form_basis(problem, program, blended: bool, chunk: int = 4096):
     padded_cost[task, rank] = cost
     padded_quality[task, rank] = np.nan_to_num(problem.quality[task, program.pair_model], nan=-np.inf)
     padded_column[task, rank] = np.arange(task.size)
-    theta = problem.tasks["min_quality"].to_numpy()
+    theta = problem.tasks["min_quality"]
     rows = np.arange(n_tasks)
     alone = padded_quality >= theta[:, None] if blended else np.isfinite(padded_cost)
     single_cost = np.where(alone, padded_cost, np.inf)
@@ -114,7 +114,7 @@ def warm_sifting(problem, k: int = 2, per_task: int = 2, tol: float = 1e-9, max_
     chosen = _rank_within_task(task, cost) < k
     chosen[basic_columns] = True
     coupled = {row.subject for row in program.coupling}
-    free = ~np.isin(problem.models["id"].to_numpy(), list(coupled))
+    free = ~np.isin(problem.models["id"], list(coupled))
     safe = free[model] & problem.meets_threshold[task, model]
     safe_cost = np.where(safe, cost, np.inf)
     best_safe = np.full(problem.eligible.shape[0], np.inf)

@@ -155,7 +155,7 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
         pad=pad,
         cost=problem.usd_per_day[pair_task, pair_model],
         quality=np.nan_to_num(problem.quality[pair_task, pair_model], nan=0.0) if blended else None,
-        threshold=problem.tasks["min_quality"].to_numpy(dtype=float) if blended else None,
+        threshold=problem.tasks["min_quality"].astype(float) if blended else None,
         terms=terms,
         blended=blended,
         shared_rows=np.array([row.kind not in {"capacity", "deployment"} for row in terms.rows], dtype=bool),

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-import pandas as pd
 
 from router_opt.errors import InfeasibleError, InputError, Problem, RouterOptError, UnservableTask
 from router_opt.models import Catalog, Policy, Workload
@@ -37,6 +36,62 @@ class Mode(StrEnum):
     """Like strict, but each task goes wholly to one model (a mixed-integer program)."""
 
 
+class Table:
+    """Named numpy columns of equal length (text as object arrays): the part of a DataFrame the
+    engine needs. The solve path does not import pandas, whose import alone is 0.14 s of every
+    command's start-up. `len()` is the number of rows; `table["col"]` the column."""
+
+    __slots__ = ("_columns", "_rows")
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        lengths = {len(c) for c in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        self._columns = dict(columns)
+        self._rows = lengths.pop() if lengths else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._columns[name]
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._columns
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def row(self, index: int) -> dict:
+        """One row as {column: value}."""
+        return {name: column[index] for name, column in self._columns.items()}
+
+    def to_pandas(self):
+        """A DataFrame with the same columns (for notebooks; imports pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self._columns)
+
+    def __repr__(self) -> str:
+        return f"Table({self._rows} rows: {', '.join(self._columns)})"
+
+
+def _text(values) -> np.ndarray:
+    """Strings as an object array (numpy's fixed-width unicode would pad and copy them)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def first_seen_codes(values, count: int) -> tuple[np.ndarray, list]:
+    """Per value, the position of its first occurrence among the distinct values (0, 1, ... in
+    first-seen order), and those distinct values: `pandas.factorize` without pandas."""
+    index: dict = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp, count=count)
+    return codes, list(index)
+
+
 @dataclass(frozen=True)
 class RoutingProblem:
     """Everything about one optimisation, as arrays. Task rows keep the workload's order; model
@@ -45,10 +100,10 @@ class RoutingProblem:
     catalog: Catalog
     workload: Workload
     mode: Mode
-    tasks: pd.DataFrame
+    tasks: Table
     """One row per task: department, role, task, task_type, headcount, invocations_per_day (all
     workers), input_tokens, output_tokens, min_quality, tokens_per_day."""
-    models: pd.DataFrame
+    models: Table
     """One row per model: id, tier, provider, input_usd_per_mtok, output_usd_per_mtok."""
     quality: np.ndarray
     """T x M quality on the catalog's scale; NaN where the model does not rate the task type."""
@@ -112,32 +167,37 @@ def build_problem(
         return bars[key]
 
     task_bars = [bar_of(t) for t in demands]
-    tasks = pd.DataFrame(
+    headcount = np.array([t.headcount for t in demands], dtype=np.int64)
+    invocations_per_worker_per_day = np.array([t.invocations_per_day for t in demands], dtype=float)
+    input_tokens = np.array([t.input_tokens for t in demands], dtype=np.int64)
+    output_tokens = np.array([t.output_tokens for t in demands], dtype=np.int64)
+    invocations_per_day = invocations_per_worker_per_day * headcount
+    tasks = Table(
         {
-            "department": [t.department for t in demands],
-            "role": [t.role for t in demands],
-            "task": [t.task for t in demands],
-            "task_type": [t.task_type for t in demands],
-            "headcount": np.array([t.headcount for t in demands], dtype=np.int64),
-            "invocations_per_worker_per_day": np.array([t.invocations_per_day for t in demands], dtype=float),
-            "input_tokens": np.array([t.input_tokens for t in demands], dtype=np.int64),
-            "output_tokens": np.array([t.output_tokens for t in demands], dtype=np.int64),
+            "department": _text([t.department for t in demands]),
+            "role": _text([t.role for t in demands]),
+            "task": _text([t.task for t in demands]),
+            "task_type": _text([t.task_type for t in demands]),
+            "headcount": headcount,
+            "invocations_per_worker_per_day": invocations_per_worker_per_day,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
             "min_quality": np.array([bar for bar, _ in task_bars], dtype=float),
             "max_latency_ms": np.array(
                 [np.nan if t.max_latency_ms is None else t.max_latency_ms for t in demands], dtype=float
             ),
             "has_bar": np.array([has for _, has in task_bars], dtype=bool),
+            "invocations_per_day": invocations_per_day,
+            "tokens_per_day": invocations_per_day * (input_tokens + output_tokens),
         }
     )
-    tasks["invocations_per_day"] = tasks["invocations_per_worker_per_day"] * tasks["headcount"]
-    tasks["tokens_per_day"] = tasks["invocations_per_day"] * (tasks["input_tokens"] + tasks["output_tokens"])
 
     specs = catalog.models
-    models = pd.DataFrame(
+    models = Table(
         {
-            "id": [m.id for m in specs],
-            "tier": [str(m.tier) for m in specs],
-            "provider": [m.provider for m in specs],
+            "id": _text([m.id for m in specs]),
+            "tier": _text([str(m.tier) for m in specs]),
+            "provider": _text([m.provider for m in specs]),
             "input_usd_per_mtok": np.array([m.input_usd_per_mtok for m in specs], dtype=float),
             "output_usd_per_mtok": np.array([m.output_usd_per_mtok for m in specs], dtype=float),
             "capacity_mtok_per_day": np.array(
@@ -156,25 +216,26 @@ def build_problem(
     type_quality = np.array(
         [[m.quality.get(name, np.nan) for m in specs] for name in type_names], dtype=float
     ).reshape(len(type_names), len(specs))
-    type_index = pd.Index(type_names).get_indexer(tasks["task_type"])
+    type_position = {name: k for k, name in enumerate(type_names)}  # every task's type is rated (checked above)
+    type_index = np.fromiter((type_position[name] for name in tasks["task_type"]), dtype=np.intp, count=len(tasks))
     quality = type_quality[type_index]
 
-    usd_per_invocation = np.outer(tasks["input_tokens"].to_numpy(dtype=float), models["input_usd_per_mtok"].to_numpy() / TOKENS_PER_MTOK)
-    usd_per_invocation += np.outer(tasks["output_tokens"].to_numpy(dtype=float), models["output_usd_per_mtok"].to_numpy() / TOKENS_PER_MTOK)
-    usd_per_day = usd_per_invocation * tasks["invocations_per_day"].to_numpy()[:, None]
+    usd_per_invocation = np.outer(tasks["input_tokens"].astype(float), models["input_usd_per_mtok"] / TOKENS_PER_MTOK)
+    usd_per_invocation += np.outer(tasks["output_tokens"].astype(float), models["output_usd_per_mtok"] / TOKENS_PER_MTOK)
+    usd_per_day = usd_per_invocation * tasks["invocations_per_day"][:, None]
 
     rated = ~np.isnan(quality)
-    threshold = tasks["min_quality"].to_numpy()[:, None]
+    threshold = tasks["min_quality"][:, None]
     above = quality >= threshold  # NaN (not rated) compares False
     # A model without a context window or latency figure is assumed to fit (catalogs often lack
     # them); a model without `regions` is NOT assumed to be in an allowed region (compliance).
     # Each limit is only evaluated when some task or model has it: these are T x M passes.
-    context = models["context_window"].to_numpy()
+    context = models["context_window"]
     fits_context = None
     if not np.isnan(context).all():
-        fits_context = np.isnan(context)[None, :] | (tasks["input_tokens"].to_numpy()[:, None] <= context[None, :])
-    latency_limit = tasks["max_latency_ms"].to_numpy()
-    latency = models["latency_ms"].to_numpy()
+        fits_context = np.isnan(context)[None, :] | (tasks["input_tokens"][:, None] <= context[None, :])
+    latency_limit = tasks["max_latency_ms"]
+    latency = models["latency_ms"]
     fast_enough = None
     if not (np.isnan(latency_limit).all() or np.isnan(latency).all()):
         fast_enough = np.isnan(latency_limit)[:, None] | np.isnan(latency)[None, :] | (latency[None, :] <= latency_limit[:, None])
@@ -369,7 +430,7 @@ def _check_servable(problem: RoutingProblem) -> None:
     quality = np.where(within_limits, np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
     out = []
     for t in unservable:
-        row = problem.tasks.iloc[t]
+        row = problem.tasks.row(t)
         best = int(np.argmax(quality[t]))
         rated = np.isfinite(quality[t, best])
         if not rated:
@@ -379,13 +440,13 @@ def _check_servable(problem: RoutingProblem) -> None:
             note = None
         out.append(
             UnservableTask(
-                department=row["department"],
-                role=row["role"],
-                task=row["task"],
-                task_type=row["task_type"],
+                department=str(row["department"]),
+                role=str(row["role"]),
+                task=str(row["task"]),
+                task_type=str(row["task_type"]),
                 min_quality=float(row["min_quality"]),
                 best_quality=float(quality[t, best]) if rated else None,
-                best_model=problem.models["id"].iat[best] if rated else None,
+                best_model=str(problem.models["id"][best]) if rated else None,
                 source=problem.workload.where(int(t)),
                 note=note,
             )

@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router_opt import formatting as fmt
 from router_opt.analyses.frontier import FrontierResult
-from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
+from router_opt.frame import (
+    BELOW_THRESHOLD,
+    ELIGIBLE,
+    EXCLUSION_REASONS,
+    NOT_RATED,
+    Mode,
+    RoutingProblem,
+    first_seen_codes,
+)
 from router_opt.solver import Objective, Solution
 
 SCHEMA_VERSION = "1.3"
@@ -339,7 +347,7 @@ def build_result(
     (`decisions=False` leaves out the per-task decision records, for sweeps that read only totals)."""
     tasks = problem.tasks
     n_tasks = len(tasks)
-    volume = tasks["invocations_per_day"].to_numpy()
+    volume = tasks["invocations_per_day"]
     # Everything below works on the plan's cells (a few per task), never on the dense T x M shares.
     t_idx, m_idx, pair_share = solution.used_pairs()
     pair_quality = np.nan_to_num(problem.quality[t_idx, m_idx], nan=0.0)
@@ -353,20 +361,16 @@ def build_result(
     task_quality = sum_by_task(pair_share * pair_quality)
     baseline_usd_per_day = problem.baseline_usd_per_day
     baseline_quality = np.nan_to_num(problem.quality[:, problem.baseline_index], nan=0.0)
-    model_ids = problem.models["id"].to_numpy()
-    tiers = problem.models["tier"].to_numpy()
+    model_ids = problem.models["id"]
+    tiers = problem.models["tier"]
     # Each task's pairs by share, largest first (ties: catalog order); the first is its main model.
     by_share = np.lexsort((m_idx, -pair_share, t_idx))
     first_pair = by_share[np.r_[True, t_idx[by_share][1:] != t_idx[by_share][:-1]]] if t_idx.size else by_share
     primary = np.zeros(n_tasks, dtype=np.intp)
     primary[t_idx[first_pair]] = m_idx[first_pair]
 
-    tokens_per_call = (tasks["input_tokens"] + tasks["output_tokens"]).to_numpy()
-    per_task = tasks[["department", "role", "task", "task_type", "headcount", "invocations_per_day", "min_quality"]].copy()
-    per_task["usd_per_day"] = task_usd_per_day
-    per_task["baseline_usd_per_day"] = baseline_usd_per_day
-
-    volume_per_task = tasks["invocations_per_day"].to_numpy()
+    tokens_per_call = tasks["input_tokens"] + tasks["output_tokens"]
+    volume_per_task = tasks["invocations_per_day"]
     per_call_plan = sum_by_task(pair_share * pair_usd_per_invocation)
     # $/invocation: the day's cost over the day's calls, or (no calls) the share-weighted call price.
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -392,10 +396,10 @@ def build_result(
 
     assignments = _rows(
         Assignment,
-        department=_pick(tasks["department"].to_numpy(), t_idx),
-        role=_pick(tasks["role"].to_numpy(), t_idx),
-        task=_pick(tasks["task"].to_numpy(), t_idx),
-        task_type=_pick(tasks["task_type"].to_numpy(), t_idx),
+        department=_pick(tasks["department"], t_idx),
+        role=_pick(tasks["role"], t_idx),
+        task=_pick(tasks["task"], t_idx),
+        task_type=_pick(tasks["task_type"], t_idx),
         model=_pick(model_ids, m_idx),
         tier=_pick(tiers, m_idx),
         share=pair_share.tolist(),
@@ -407,18 +411,19 @@ def build_result(
     )
 
     # Roll-ups keep the workload's first-seen order of departments and roles.
-    by_role = per_task.groupby(["department", "role"], sort=False).agg(
-        headcount=("headcount", "first"),
-        optimal=("usd_per_day", "sum"),
-        baseline=("baseline_usd_per_day", "sum"),
-    )
-    role_frame = by_role.reset_index()
-    role_optimal, role_baseline = role_frame["optimal"].to_numpy(), role_frame["baseline"].to_numpy()
-    role_headcount = role_frame["headcount"].to_numpy()
+    departments_of_tasks, roles_of_tasks = tasks["department"], tasks["role"]
+    role_code, role_keys = first_seen_codes(zip(departments_of_tasks, roles_of_tasks), n_tasks)
+    n_roles = len(role_keys)
+    first_task_of_role = np.full(n_roles, n_tasks, dtype=np.intp)
+    np.minimum.at(first_task_of_role, role_code, np.arange(n_tasks))
+    role_optimal = np.bincount(role_code, weights=task_usd_per_day, minlength=n_roles)
+    role_baseline = np.bincount(role_code, weights=baseline_usd_per_day, minlength=n_roles)
+    role_headcount = tasks["headcount"][first_task_of_role]  # a role has one headcount (validated)
+    role_departments = [department for department, _ in role_keys]
     roles = _rows(
         RoleRow,
-        department=role_frame["department"].tolist(),
-        role=role_frame["role"].tolist(),
+        department=role_departments,
+        role=[role for _, role in role_keys],
         headcount=role_headcount.astype(int).tolist(),
         optimal_usd_per_day=role_optimal.tolist(),
         baseline_usd_per_day=role_baseline.tolist(),
@@ -426,26 +431,26 @@ def build_result(
         overspend_ratio=_ratios(role_baseline, role_optimal),
         optimal_usd_per_worker_per_day=(role_optimal / role_headcount).tolist(),
     )
-    by_department = role_frame.groupby("department", sort=False).agg(
-        roles=("role", "size"), headcount=("headcount", "sum"), optimal=("optimal", "sum"), baseline=("baseline", "sum")
-    )
-    department_optimal, department_baseline = by_department["optimal"].to_numpy(), by_department["baseline"].to_numpy()
+    department_code, department_names = first_seen_codes(role_departments, n_roles)
+    n_departments = len(department_names)
+    department_optimal = np.bincount(department_code, weights=role_optimal, minlength=n_departments)
+    department_baseline = np.bincount(department_code, weights=role_baseline, minlength=n_departments)
     departments = _rows(
         DepartmentRow,
-        department=by_department.index.tolist(),
-        roles=by_department["roles"].astype(int).tolist(),
-        headcount=by_department["headcount"].astype(int).tolist(),
+        department=[str(d) for d in department_names],
+        roles=np.bincount(department_code, minlength=n_departments).tolist(),
+        headcount=np.bincount(department_code, weights=role_headcount, minlength=n_departments).astype(int).tolist(),
         optimal_usd_per_day=department_optimal.tolist(),
         baseline_usd_per_day=department_baseline.tolist(),
         savings_usd_per_day=(department_baseline - department_optimal).tolist(),
         overspend_ratio=_ratios(department_baseline, department_optimal),
     )
 
-    deployments = _deployments(problem, solution, m_idx, pair_share * (problem.tasks["tokens_per_day"].to_numpy()[t_idx] / 1e6), days=settings.days_per_year)
+    deployments = _deployments(problem, solution, m_idx, pair_share * (problem.tasks["tokens_per_day"][t_idx] / 1e6), days=settings.days_per_year)
     fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned))
     optimal = float(task_usd_per_day.sum()) + fixed
     baseline = float(baseline_usd_per_day.sum())
-    workers = int(role_frame["headcount"].sum())
+    workers = int(role_headcount.sum())
     total_volume = float(volume.sum())
     weights = volume / total_volume if total_volume > 0 else np.full(volume.shape, 1.0 / volume.size)
     days = settings.days_per_year
@@ -513,7 +518,7 @@ def build_result(
 
 def _warnings(problem: RoutingProblem) -> tuple[str, ...]:
     out = []
-    no_bar = problem.tasks.loc[~problem.tasks["has_bar"], "task_type"]
+    no_bar = problem.tasks["task_type"][~problem.tasks["has_bar"]]
     if len(no_bar):
         types = ", ".join(sorted(set(no_bar)))
         out.append(
@@ -543,12 +548,12 @@ def _deployments(
     problem: RoutingProblem, solution: Solution, pair_model: np.ndarray, pair_mtok_per_day: np.ndarray, days: int
 ) -> tuple[Deployment, ...]:
     models = problem.models
-    monthly = models["fixed_usd_per_month"].to_numpy()
+    monthly = models["fixed_usd_per_month"]
     used = np.bincount(pair_model, weights=pair_mtok_per_day, minlength=len(models))
-    capacity = models["capacity_mtok_per_day"].to_numpy()
+    capacity = models["capacity_mtok_per_day"]
     return tuple(
         Deployment(
-            model=str(models["id"].iat[m]),
+            model=str(models["id"][m]),
             fixed_usd_per_month=float(monthly[m]),
             fixed_usd_per_day=float(monthly[m] * 12 / days),
             provisioned=bool(solution.provisioned[m]),
@@ -734,8 +739,8 @@ def _binding_reasons(
     rows = np.flatnonzero(off_cheapest)
     cheaper = problem.eligible[rows] & (cost[rows] < task_usd_per_day[rows, None])
     model_column = {str(m): j for j, m in enumerate(problem.models["id"])}
-    providers = problem.models["provider"].to_numpy()
-    departments = problem.tasks["department"].to_numpy()[rows]
+    providers = problem.models["provider"]
+    departments = problem.tasks["department"][rows]
     holds = np.zeros((rows.size, len(binding)), dtype=bool)
     for k, c in enumerate(binding):
         if c.kind == "capacity" and c.subject in model_column:
@@ -763,7 +768,7 @@ def _threshold_plus_one(problem: RoutingProblem, solution: Solution, task_usd_pe
     # Strict or single: holding every other task fixed, reprice this one against the models that
     # would still qualify (within limits and at least one point better than the bar). Only tasks
     # the plan serves with a model that would not qualify change; the rest add nothing.
-    bar_plus_one = problem.tasks["min_quality"].to_numpy() + 1
+    bar_plus_one = problem.tasks["min_quality"] + 1
     t_idx, m_idx, _ = solution.used_pairs()
     code = problem.excluded[t_idx, m_idx]
     # NaN (not rated) compares False.

@@ -29,11 +29,10 @@ from enum import StrEnum
 from importlib import metadata
 
 import numpy as np
-import pandas as pd
 
 from router_opt import formatting as fmt
 from router_opt.errors import RouterOptError, SolverError
-from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem
+from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem, first_seen_codes
 
 # Shares below this are solver noise (simplex leaves 1e-12-sized values); they are set to zero.
 SHARE_EPSILON = 1e-9
@@ -187,9 +186,9 @@ def dominated_candidates(problem: RoutingProblem, objective: Objective = Objecti
     models = problem.models
     capped = _capped_providers(problem)
     free_model = (
-        models["capacity_mtok_per_day"].isna().to_numpy()
-        & (models["fixed_usd_per_month"].to_numpy() == 0)
-        & ~models["provider"].isin(capped).to_numpy()
+        np.isnan(models["capacity_mtok_per_day"])
+        & (models["fixed_usd_per_month"] == 0)
+        & ~np.isin(models["provider"], list(capped))
     )
     n_tasks, n_models = eligible.shape
     if not free_model.any() or n_tasks == 0:
@@ -357,9 +356,9 @@ def coupling_terms(
     models, tasks, policy = problem.models, problem.tasks, problem.policy
     n_models = len(models)
     pair_cost = problem.usd_per_day[pair_task, pair_model]
-    volume = tasks["invocations_per_day"].to_numpy()
-    mtok = tasks["tokens_per_day"].to_numpy() / TOKENS_PER_MTOK
-    fixed_usd_per_day = models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
+    volume = tasks["invocations_per_day"]
+    mtok = tasks["tokens_per_day"] / TOKENS_PER_MTOK
+    fixed_usd_per_day = models["fixed_usd_per_month"] * 12 / days_per_year
     deployment_models = np.flatnonzero(fixed_usd_per_day > 0)
     deploy_of_model = np.full(n_models, -1)
     deploy_of_model[deployment_models] = np.arange(deployment_models.size)
@@ -380,11 +379,11 @@ def coupling_terms(
         return len(rows) - 1
 
     # Capacity and deployment rows: one per model, each pair on at most one of them.
-    capacity = models["capacity_mtok_per_day"].to_numpy()
+    capacity = models["capacity_mtok_per_day"]
     row_of_model = np.full(n_models, -1)
     per_unit = np.zeros(n_models, dtype=bool)  # deployment rows count pairs, capacity rows Mtok
     for m in range(n_models):
-        model_id = str(models["id"].iat[m])
+        model_id = str(models["id"][m])
         has_capacity = not np.isnan(capacity[m])
         k = int(deploy_of_model[m])
         if k >= 0:
@@ -406,7 +405,7 @@ def coupling_terms(
 
     if policy.budgets_usd_per_day:
         # Pairs grouped by department once (a string comparison per budget is slow at scale).
-        codes, names = pd.factorize(tasks["department"])
+        codes, names = first_seen_codes(tasks["department"], len(tasks))
         pair_code = codes[pair_task]
         by_department = np.argsort(pair_code, kind="stable")
         bounds = np.searchsorted(pair_code[by_department], np.arange(len(names) + 1))
@@ -424,7 +423,7 @@ def coupling_terms(
         for k, m in enumerate(deployment_models):
             d_row.append(r), d_index.append(k), d_val.append(float(fixed_usd_per_day[m]))
 
-    providers = models["provider"].to_numpy()
+    providers = models["provider"]
     total_volume = float(volume.sum())
     for provider in sorted(set(providers)):
         cap = policy.vendor_caps.get(provider) or policy.vendor_caps.get("*")
@@ -476,7 +475,7 @@ def build_program(
     tasks = problem.tasks
     pair_cost = problem.usd_per_day[pair_task, pair_model]
     pair_quality = np.nan_to_num(problem.quality[pair_task, pair_model], nan=0.0)
-    volume = tasks["invocations_per_day"].to_numpy()
+    volume = tasks["invocations_per_day"]
 
     terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
     deployment_models = terms.deployment_models
@@ -487,7 +486,7 @@ def build_program(
     rows.add(pair_task, np.arange(n_pairs), np.ones(n_pairs), np.ones(n_tasks), 1.0)
     quality_rows = None
     if problem.mode is Mode.BLENDED:
-        first = rows.add(pair_task, np.arange(n_pairs), pair_quality, tasks["min_quality"].to_numpy(), np.inf)
+        first = rows.add(pair_task, np.arange(n_pairs), pair_quality, tasks["min_quality"], np.inf)
         quality_rows = first + np.arange(n_tasks)
 
     first_coupling_row = rows.count
@@ -801,7 +800,7 @@ def solve(
     shares, used = _plan_shares(problem.eligible.shape, program.pair_task, program.pair_model, values)
     provisioned = np.ones(len(problem.models), dtype=bool)
     provisioned[program.deployment_models] = raw.x[n_pairs : n_pairs + program.deployment_models.size] > 0.5
-    fixed_usd_per_day = problem.models["fixed_usd_per_month"].to_numpy() * 12 / days_per_year
+    fixed_usd_per_day = problem.models["fixed_usd_per_month"] * 12 / days_per_year
     objective_usd_per_day = float(
         used[2] @ problem.usd_per_day[used[0], used[1]]
         + fixed_usd_per_day[program.deployment_models][provisioned[program.deployment_models]].sum()
@@ -861,7 +860,7 @@ def _why_not_decomposable(problem: RoutingProblem, objective: Objective) -> str 
         return "single mode is a mixed-integer program"
     if objective is not Objective.COST:
         return "it handles the cost objective only"
-    if (problem.models["fixed_usd_per_month"].to_numpy() > 0).any():
+    if (problem.models["fixed_usd_per_month"] > 0).any():
         return "fixed-cost deployments make the program mixed-integer"
     return None
 

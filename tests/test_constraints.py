@@ -29,8 +29,8 @@ def reference(problem, policy, objective="cost", integer=False):
     n = n_t * n_m
     cost = problem.usd_per_day.ravel()
     quality = np.nan_to_num(problem.quality, nan=0.0)
-    volume = problem.tasks["invocations_per_day"].to_numpy()
-    mtok = problem.tasks["tokens_per_day"].to_numpy() / 1e6
+    volume = problem.tasks["invocations_per_day"]
+    mtok = problem.tasks["tokens_per_day"] / 1e6
     a_rows, lo, hi = [], [], []
     for t in range(n_t):  # assignment
         row = np.zeros(n)
@@ -40,13 +40,13 @@ def reference(problem, policy, objective="cost", integer=False):
         for t in range(n_t):
             row = np.zeros(n)
             row[t * n_m : (t + 1) * n_m] = quality[t]
-            a_rows.append(row), lo.append(problem.tasks["min_quality"].iat[t]), hi.append(np.inf)
+            a_rows.append(row), lo.append(problem.tasks["min_quality"][t]), hi.append(np.inf)
     for m, spec in enumerate(problem.catalog.models):
         if spec.capacity_mtok_per_day is not None:
             row = np.zeros((n_t, n_m))
             row[:, m] = mtok
             a_rows.append(row.ravel()), lo.append(-np.inf), hi.append(spec.capacity_mtok_per_day)
-    departments = problem.tasks["department"].to_numpy()
+    departments = problem.tasks["department"]
     for d, budget in policy.budgets_usd_per_day.items():
         row = np.where((departments == d)[:, None], problem.usd_per_day, 0.0)
         a_rows.append(row.ravel()), lo.append(-np.inf), hi.append(budget)
@@ -85,7 +85,7 @@ def capacity_instance(seed, tightness, mode=Mode.STRICT):
     catalog, workload, policy = random_instance(seed, n_tasks=25, n_models=6)
     problem = build_problem(catalog, workload, policy, mode)
     free = solve(problem, presolve=False).shares
-    used = (free * (problem.tasks["tokens_per_day"].to_numpy()[:, None] / 1e6)).sum(axis=0)
+    used = (free * (problem.tasks["tokens_per_day"][:, None] / 1e6)).sum(axis=0)
     prices = np.array([m.input_usd_per_mtok + m.output_usd_per_mtok for m in catalog.models])
     cheapest = [int(m) for m in np.argsort(prices) if m != 0][:3]
     changes = {catalog.models[m].id: {"capacity_mtok_per_day": float(max(used[m], 1e-3) * tightness)} for m in cheapest}
@@ -180,7 +180,7 @@ def test_budgets_and_quality_objective_match_scipy(seed):
     catalog, workload, _ = random_instance(200 + seed, n_tasks=20, n_models=5)
     base = build_problem(catalog, workload, Policy())
     cheapest = solve(base).shares * base.usd_per_day
-    departments = base.tasks["department"].to_numpy()
+    departments = base.tasks["department"]
     budgets = {}
     for d in sorted(set(departments)):
         low = cheapest[departments == d].sum()
@@ -191,7 +191,7 @@ def test_budgets_and_quality_objective_match_scipy(seed):
     expected_cost, expected_quality, _ = reference(problem, policy, objective="quality")
     plan = solve(problem, objective=Objective.QUALITY)
     quality = (plan.shares * np.nan_to_num(problem.quality)).sum(axis=1)
-    volume = problem.tasks["invocations_per_day"].to_numpy()
+    volume = problem.tasks["invocations_per_day"]
     assert float((volume / volume.sum() * quality).sum()) == pytest.approx(expected_quality, rel=1e-7)
     assert plan.objective_usd_per_day == pytest.approx(expected_cost, rel=1e-6, abs=1e-9)
 

@@ -54,10 +54,10 @@ def coupled_instance(seed: int, mode: Mode, kind: str):
     catalog = with_models(catalog, **{m.id: {"provider": p} for m, p in zip(catalog.models, providers)})
     problem = build_problem(catalog, workload, Policy(), mode)
     free = solve(problem, solver="highspy")
-    mtok = problem.tasks["tokens_per_day"].to_numpy() / 1e6
+    mtok = problem.tasks["tokens_per_day"] / 1e6
     load = (free.shares * mtok[:, None]).sum(axis=0)
     spend = free.shares * problem.usd_per_day
-    departments = problem.tasks["department"].to_numpy()
+    departments = problem.tasks["department"]
     names = sorted(set(departments))
 
     def binds() -> bool:
@@ -91,7 +91,7 @@ def coupled_instance(seed: int, mode: Mode, kind: str):
         total = float(spend.sum() * (rng.uniform(1.2, 2.0) if binds() else rng.uniform(3.0, 5.0))) + 1e-3
     caps = {}
     if kind != "slack":
-        volume = problem.tasks["invocations_per_day"].to_numpy()
+        volume = problem.tasks["invocations_per_day"]
         providers = np.array([m.provider for m in catalog.models])
         for p in sorted(set(providers) - {"Frontier"}):
             if rng.random() < 0.4:
@@ -226,7 +226,7 @@ def test_blended_quality_duals_match_the_full_lp(seed):
     if isinstance(full, InfeasiblePlanError):
         return
     quality = np.nan_to_num(problem.quality)
-    threshold = problem.tasks["min_quality"].to_numpy()
+    threshold = problem.tasks["min_quality"]
     at_bar = ((mine.shares > 1 - 1e-9) & (quality == threshold[:, None])).any(axis=1)
     scale = max(1.0, float(np.abs(full.quality_duals).max()))
     assert np.allclose(mine.quality_duals[~at_bar], full.quality_duals[~at_bar], rtol=1e-6, atol=1e-7 * scale)
@@ -254,7 +254,7 @@ def test_many_rounds_on_a_larger_instance(monkeypatch):
     catalog, workload, _ = random_instance(7, n_tasks=300, n_models=8)
     problem = build_problem(catalog, workload, Policy())
     free = solve(problem, solver="highspy")
-    load = (free.shares * problem.tasks["tokens_per_day"].to_numpy()[:, None] / 1e6).sum(axis=0)
+    load = (free.shares * problem.tasks["tokens_per_day"][:, None] / 1e6).sum(axis=0)
     changes = {m.id: {"capacity_mtok_per_day": float(load[i] * 0.5)} for i, m in enumerate(catalog.models) if i and load[i] > 0}
     problem = build_problem(with_models(catalog, **changes), workload, Policy())
     full, mine = solve(problem, solver="highspy"), solve(problem, solver="decompose")
@@ -317,9 +317,9 @@ def reference_dominated(problem, objective):
         return np.zeros(eligible.shape, dtype=bool)
     models = problem.models
     free_model = (
-        models["capacity_mtok_per_day"].isna().to_numpy()
-        & (models["fixed_usd_per_month"].to_numpy() == 0)
-        & ~models["provider"].isin(_capped_providers(problem)).to_numpy()
+        np.isnan(models["capacity_mtok_per_day"])
+        & (models["fixed_usd_per_month"] == 0)
+        & ~np.isin(models["provider"], list(_capped_providers(problem)))
     )
     use_quality = problem.mode is Mode.BLENDED or objective is Objective.QUALITY
     cost = np.where(eligible, problem.usd_per_day, np.inf)

@@ -44,7 +44,7 @@ def _scipy_blended_cost(problem) -> float:
     a_ub = -np.zeros((n_tasks, n_tasks * n_models))
     for t in range(n_tasks):
         a_ub[t, t * n_models : (t + 1) * n_models] = -quality[t]
-    b_ub = -problem.tasks["min_quality"].to_numpy()
+    b_ub = -problem.tasks["min_quality"]
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n_tasks), bounds=bounds, method="highs")
     assert res.status == 0, res.message
     return float(res.fun)
@@ -62,7 +62,7 @@ def test_blended_matches_scipy_and_never_costs_more_than_strict(seed):
     assert blended_cost == pytest.approx(_scipy_blended_cost(blended), rel=1e-7, abs=1e-10)
     # Each task's share-weighted quality meets its bar (on average, which is what blended promises).
     achieved = (plan.shares * np.nan_to_num(blended.quality)).sum(axis=1)
-    assert np.all(achieved >= blended.tasks["min_quality"].to_numpy() - 1e-6)
+    assert np.all(achieved >= blended.tasks["min_quality"] - 1e-6)
 
 
 def test_unservable_tasks_are_named_with_their_best_offer(tiny_catalog):

@@ -190,7 +190,7 @@ def test_solvers_agree(instance, mode):
 @given(instances(), MODES)
 def test_the_plan_meets_every_bar(instance, mode):
     problem, solution = plan(*instance, mode=mode)
-    threshold = problem.tasks["min_quality"].to_numpy()
+    threshold = problem.tasks["min_quality"]
     quality = np.nan_to_num(problem.quality, nan=-1.0)
     used = solution.shares > 0
     assert not (used & ~problem.eligible).any()  # nothing on an unrated or excluded model

@@ -28,7 +28,7 @@ def capacitated() -> Inputs:
     catalog, workload, _ = random_instance(7, n_tasks=300, n_models=8)
     problem = build_problem(catalog, workload, Policy())
     free = solve(problem, solver="highspy")
-    mtok = problem.tasks["tokens_per_day"].to_numpy() / 1e6
+    mtok = problem.tasks["tokens_per_day"] / 1e6
     load = (free.shares * mtok[:, None]).sum(axis=0)
     limits = {m.id: {"capacity_mtok_per_day": float(load[i] * 0.5)} for i, m in enumerate(catalog.models) if i and load[i] > 0}
     return Inputs(with_models(catalog, **limits), workload, Policy(), "catalog", "workload", "policy")
