@@ -200,3 +200,25 @@ def test_json_to_a_text_only_stdout(monkeypatch):
         except SystemExit as exc:  # pragma: no cover - standalone_mode=False returns instead
             assert exc.code in (0, None)
     assert json.loads(captured.getvalue())["schema_version"] == "1.3"
+
+
+def _console_script(*args: str):
+    """The installed `router-opt` entry point in a fresh interpreter (it ends with os._exit)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from router_opt.cli import entry_point; sys.argv[0] = 'router-opt'; entry_point()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_console_script_flushes_everything_and_keeps_exit_codes(tmp_path):
+    piped = _console_script("optimize", "--format", "json")  # ~100 kB on a pipe: all of it must arrive
+    assert piped.returncode == 0
+    _assert_same(_without_versions(json.loads(piped.stdout)), _without_versions(json.loads(GOLDEN.read_text())))
+    target = tmp_path / "plan.json"
+    written = _console_script("optimize", "--format", "json", "--output", str(target))
+    assert written.returncode == 0 and f"wrote {target}" in written.stderr
+    assert json.loads(target.read_text())["totals"] == json.loads(piped.stdout)["totals"]
+    refused = _console_script("optimize", "--min-quality", "99")
+    assert refused.returncode == 2 and "cannot be served at their quality threshold" in refused.stderr
+    assert _console_script("no-such-command").returncode == 2  # click's usage error
