@@ -3,14 +3,13 @@ $/day, quality, eligibility) is computed here once, vectorised; nothing here sol
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
 from router_opt.errors import InfeasibleError, InputError, Problem, RouterOptError, UnservableTask
-from router_opt.models import Catalog, Policy, Workload
+from router_opt.models import Catalog, Policy, Workload, parse_regions
 
 TOKENS_PER_MTOK = 1_000_000
 
@@ -56,22 +55,9 @@ class Table:
     def __len__(self) -> int:
         return self._rows
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._columns
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self._columns)
-
     def row(self, index: int) -> dict:
         """One row as {column: value}."""
         return {name: column[index] for name, column in self._columns.items()}
-
-    def to_pandas(self):
-        """A DataFrame with the same columns (for notebooks; imports pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(self._columns)
 
     def __repr__(self) -> str:
         return f"Table({self._rows} rows: {', '.join(self._columns)})"
@@ -272,18 +258,12 @@ def build_problem(
     return problem
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_regions(text: str) -> frozenset[str]:
-    """A row's `region` text as a set (`TaskDemand.allowed_regions`), parsed once per distinct text."""
-    return frozenset(part.strip() for part in text.split("|") if part.strip())
-
-
 def _region_mask(demands, specs, policy: Policy) -> np.ndarray | None:
     """T x M: model m serves from a region task t's data may go to (True where t is unrestricted);
     None when no task is restricted."""
     by_department = {d: frozenset(r) for d, r in policy.allowed_regions_by_department.items()}
     allowed = [
-        _parse_regions(t.region) if t.region is not None else by_department.get(t.department) for t in demands
+        parse_regions(t.region) if t.region is not None else by_department.get(t.department) for t in demands
     ]
     # Few distinct region sets exist: one model row per set (row 0: unrestricted), one gather.
     index: dict[frozenset[str] | None, int] = {None: 0}
@@ -372,11 +352,11 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
     # Rows share a few distinct `region` texts: check each text once, then name every row using one.
     region_texts = {task.region for task in workload.tasks} - {None}
     known_regions = set(regions)
-    misnamed = {text for text in region_texts if not _parse_regions(text) <= known_regions}
+    misnamed = {text for text in region_texts if not parse_regions(text) <= known_regions}
     for i, task in enumerate(workload.tasks if misnamed else ()):
         if task.region not in misnamed:
             continue
-        for region in sorted(_parse_regions(task.region)):
+        for region in sorted(parse_regions(task.region)):
             if region not in regions:
                 problems.append(
                     Problem(
