@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+from router_opt.errors import RouterOptError
 from router_opt.result import Result
 
 POLICY_SCHEMA_VERSION = "1.0"
@@ -35,6 +36,8 @@ def _credentials(model) -> dict[str, str]:
 
 def to_policy(result: Result) -> dict:
     """Neutral policy: one entry per task, its routes (shares sum to 1) and fallbacks in order."""
+    if result.decisions is None:
+        raise RouterOptError("a routing policy needs the plan's decision records (fallbacks): solve with decisions=True")
     decisions = {(d.department, d.role, d.task): d for d in result.decisions}
     tasks = []
     for t in result.tasks:

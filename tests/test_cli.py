@@ -101,10 +101,20 @@ def _assert_same(actual, expected, path="$"):
 
 
 def test_default_json_matches_golden_file():
-    """Regenerate with: router-opt optimize --format json -o tests/golden/default.json"""
-    actual = _without_versions(json.loads(invoke("optimize", "--format", "json").output))
+    """Regenerate with: router-opt optimize --format json --explain -o tests/golden/default.json"""
+    actual = _without_versions(json.loads(invoke("optimize", "--format", "json", "--explain").output))
     expected = _without_versions(json.loads(GOLDEN.read_text()))
     _assert_same(actual, expected)
+
+
+def test_json_has_decision_records_only_with_explain():
+    """Without --explain the plan is the same and `decisions` is null (schema 1.4): on 50,000 tasks the
+    records are half of the JSON, and most readers (diff, dashboards) want the plan."""
+    plain = _without_versions(json.loads(invoke("optimize", "--format", "json").output))
+    expected = _without_versions(json.loads(GOLDEN.read_text()))
+    assert plain["decisions"] is None and len(expected["decisions"]) == len(expected["tasks"]) > 0
+    expected["decisions"] = None
+    _assert_same(plain, expected)
 
 
 def test_two_runs_give_identical_json():
@@ -120,7 +130,7 @@ def test_csv_markdown_and_output_file(tmp_path):
     target = tmp_path / "out" / "plan.json"
     result = invoke("optimize", "--format", "json", "--output", str(target))
     assert result.exit_code == 0
-    assert json.loads(target.read_text())["schema_version"] == "1.3"
+    assert json.loads(target.read_text())["schema_version"] == "1.4"
     assert [p.name for p in target.parent.iterdir()] == ["plan.json"]  # no temp file left behind
 
 
@@ -199,7 +209,7 @@ def test_json_to_a_text_only_stdout(monkeypatch):
             app(["optimize", "-f", "json"], standalone_mode=False)
         except SystemExit as exc:  # pragma: no cover - standalone_mode=False returns instead
             assert exc.code in (0, None)
-    assert json.loads(captured.getvalue())["schema_version"] == "1.3"
+    assert json.loads(captured.getvalue())["schema_version"] == "1.4"
 
 
 def _console_script(*args: str):
@@ -212,7 +222,7 @@ def _console_script(*args: str):
 
 
 def test_console_script_flushes_everything_and_keeps_exit_codes(tmp_path):
-    piped = _console_script("optimize", "--format", "json")  # ~100 kB on a pipe: all of it must arrive
+    piped = _console_script("optimize", "--format", "json", "--explain")  # ~100 kB on a pipe: all must arrive
     assert piped.returncode == 0
     _assert_same(_without_versions(json.loads(piped.stdout)), _without_versions(json.loads(GOLDEN.read_text())))
     target = tmp_path / "plan.json"

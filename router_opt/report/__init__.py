@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 
 from router_opt import formatting as fmt
+from router_opt.errors import RouterOptError
 from router_opt.result import Result
 
 FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html", "focus")
@@ -187,6 +188,8 @@ def deployment_section(result: Result) -> Section:
 
 
 def decision_section(result: Result) -> Section:
+    if result.decisions is None:
+        raise RouterOptError("--explain needs the plan's decision records: solve with decisions=True")
     rows = []
     for d in result.decisions:
         plan = ", ".join(
