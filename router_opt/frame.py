@@ -133,46 +133,35 @@ def build_problem(
             "--min-quality",
             f"{min_quality:g} is outside the quality scale of catalog '{catalog.name}', {scale.min:g}..{scale.max:g} ({scale.unit})",
         )
-    demands = workload.tasks
-    # A task's bar depends only on (its own bar, complexity, task type): few distinct triples.
-    default_is_explicit = "default_min_quality" in policy.model_fields_set
-    bars: dict[tuple, tuple[float, bool]] = {}
-
-    def bar_of(t) -> tuple[float, bool]:
-        """(threshold, whether anything set it: else the implicit default, 0, i.e. no bar at all)."""
-        key = (t.min_quality, t.complexity, t.task_type)
-        if key not in bars:
-            bars[key] = (
-                policy.threshold_for(t, min_quality),
-                min_quality is not None
-                or default_is_explicit
-                or t.min_quality is not None
-                or t.task_type in policy.min_quality_by_task_type
-                or (t.complexity is not None and t.complexity in policy.min_quality_by_complexity),
-            )
-        return bars[key]
-
-    task_bars = [bar_of(t) for t in demands]
-    headcount = np.array([t.headcount for t in demands], dtype=np.int64)
-    invocations_per_worker_per_day = np.array([t.invocations_per_day for t in demands], dtype=float)
-    input_tokens = np.array([t.input_tokens for t in demands], dtype=np.int64)
-    output_tokens = np.array([t.output_tokens for t in demands], dtype=np.int64)
+    columns = workload.columns()
+    n_tasks = len(workload.tasks)
+    # A task's bar depends only on (its own bar, complexity, task type): few distinct triples, so
+    # each is worked out once and gathered.
+    bar_codes, bar_keys = first_seen_codes(
+        zip(columns["min_quality"], columns["complexity"], columns["task_type"]), n_tasks
+    )
+    bars_by_key = [policy.threshold(*key, min_quality) for key in bar_keys]
+    bar_values = np.array([bar for bar, _ in bars_by_key], dtype=float).reshape(-1)
+    bar_is_set = np.array([is_set for _, is_set in bars_by_key], dtype=bool).reshape(-1)
+    headcount = np.array(columns["headcount"], dtype=np.int64)
+    invocations_per_worker_per_day = np.array(columns["invocations_per_day"], dtype=float)
+    input_tokens = np.array(columns["input_tokens"], dtype=np.int64)
+    output_tokens = np.array(columns["output_tokens"], dtype=np.int64)
     invocations_per_day = invocations_per_worker_per_day * headcount
     tasks = Table(
         {
-            "department": _text([t.department for t in demands]),
-            "role": _text([t.role for t in demands]),
-            "task": _text([t.task for t in demands]),
-            "task_type": _text([t.task_type for t in demands]),
+            "department": _text(columns["department"]),
+            "role": _text(columns["role"]),
+            "task": _text(columns["task"]),
+            "task_type": _text(columns["task_type"]),
             "headcount": headcount,
             "invocations_per_worker_per_day": invocations_per_worker_per_day,
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "min_quality": np.array([bar for bar, _ in task_bars], dtype=float),
-            "max_latency_ms": np.array(
-                [np.nan if t.max_latency_ms is None else t.max_latency_ms for t in demands], dtype=float
-            ),
-            "has_bar": np.array([has for _, has in task_bars], dtype=bool),
+            "min_quality": bar_values[bar_codes],
+            # None -> NaN: numpy's float conversion of an object array does it in C.
+            "max_latency_ms": np.array(columns["max_latency_ms"], dtype=object).astype(float),
+            "has_bar": bar_is_set[bar_codes],
             "invocations_per_day": invocations_per_day,
             "tokens_per_day": invocations_per_day * (input_tokens + output_tokens),
         }
@@ -225,7 +214,7 @@ def build_problem(
     fast_enough = None
     if not (np.isnan(latency_limit).all() or np.isnan(latency).all()):
         fast_enough = np.isnan(latency_limit)[:, None] | np.isnan(latency)[None, :] | (latency[None, :] <= latency_limit[:, None])
-    in_region = _region_mask(demands, specs, policy)
+    in_region = _region_mask(columns, specs, policy)
 
     excluded = np.full(quality.shape, ELIGIBLE, dtype=np.uint8)
     meets = rated & above
@@ -258,12 +247,15 @@ def build_problem(
     return problem
 
 
-def _region_mask(demands, specs, policy: Policy) -> np.ndarray | None:
+def _region_mask(columns: dict[str, list], specs, policy: Policy) -> np.ndarray | None:
     """T x M: model m serves from a region task t's data may go to (True where t is unrestricted);
     None when no task is restricted."""
     by_department = {d: frozenset(r) for d, r in policy.allowed_regions_by_department.items()}
+    if not by_department and all(region is None for region in columns["region"]):
+        return None
     allowed = [
-        parse_regions(t.region) if t.region is not None else by_department.get(t.department) for t in demands
+        parse_regions(region) if region is not None else by_department.get(department)
+        for region, department in zip(columns["region"], columns["department"])
     ]
     # Few distinct region sets exist: one model row per set (row 0: unrestricted), one gather.
     index: dict[frozenset[str] | None, int] = {None: 0}
@@ -282,6 +274,8 @@ def _check_task_types(catalog: Catalog, workload: Workload) -> None:
     import difflib
 
     known = set(catalog.task_types)
+    if set(workload.columns()["task_type"]) <= known:
+        return
     problems = []
     for i, task in enumerate(workload.tasks):
         if task.task_type not in known:
@@ -306,7 +300,7 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
     catalog lacks, would silently do nothing: almost always a misspelling, so it is an error."""
     import difflib
 
-    departments = sorted({t.department for t in workload.tasks})
+    departments = sorted(set(workload.columns()["department"]))
     providers = sorted({m.provider for m in catalog.models})
     problems = []
     locate = []
@@ -350,7 +344,7 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
                 unknown(f"allowed_regions_by_department.{department}", region, regions, "region",
                         f"catalog '{catalog.name}' (models' `regions`)")
     # Rows share a few distinct `region` texts: check each text once, then name every row using one.
-    region_texts = {task.region for task in workload.tasks} - {None}
+    region_texts = set(workload.columns()["region"]) - {None}
     known_regions = set(regions)
     misnamed = {text for text in region_texts if not parse_regions(text) <= known_regions}
     for i, task in enumerate(workload.tasks if misnamed else ()):

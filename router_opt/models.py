@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class Tier(StrEnum):
@@ -37,6 +37,47 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", use_attribute_docstrings=True, str_strip_whitespace=True
     )
+
+
+def rows_from_columns(cls: type[BaseModel], columns: dict[str, list]) -> tuple:
+    """Instances of `cls` from equal-length columns (one list per field, every field given), one per
+    row, for values already validated (column by column, or computed from validated inputs).
+
+    This skips pydantic's per-object validation and even `model_construct` (which looks up defaults
+    and aliases per object): at 50,000 rows that bookkeeping cost more than the solve. The result is
+    the object `model_construct` would build: same `__dict__`, fields set, no extras or private state."""
+    names = tuple(cls.model_fields)
+    if set(columns) != set(names):
+        raise TypeError(f"{cls.__name__}: columns {sorted(set(columns) ^ set(names))} missing or unknown")
+    fields_set = set(names)
+    setattr_, new = object.__setattr__, object.__new__
+    out = []
+    append = out.append
+    for values in zip(*(columns[name] for name in names), strict=True):
+        row = new(cls)
+        setattr_(row, "__dict__", dict(zip(names, values)))
+        setattr_(row, "__pydantic_fields_set__", fields_set)
+        setattr_(row, "__pydantic_extra__", None)
+        setattr_(row, "__pydantic_private__", None)
+        append(row)
+    return tuple(out)
+
+
+class _DerivedCache:
+    """Data derived from a model's fields and kept beside it. Never part of the model's value: any
+    two compare equal (pydantic compares private attributes), and it remembers what it was derived
+    from, so a copy with other field values (shallow `model_copy` shares it) derives afresh."""
+
+    __slots__ = ("source", "value")
+
+    def __init__(self) -> None:
+        self.source: object = None
+        self.value: object = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _DerivedCache)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class QualityScale(_Frozen):
@@ -220,6 +261,25 @@ class Workload(_Frozen):
     """File the workload was read from, for error messages."""
     source_lines: tuple[int, ...] | None = None
     """Line (CSV/YAML) or row (XLSX) of each task in `source_path`, same order as `tasks`."""
+    _columns: _DerivedCache = PrivateAttr(default_factory=_DerivedCache)
+
+    def columns(self) -> dict[str, list]:
+        """Every TaskDemand field as a list in task order (None where absent): what the engine
+        vectorises. A loader that validated the file column by column hands its lists over
+        (`keep_columns`); otherwise they are gathered from the rows once and kept."""
+        cache = self._columns
+        if cache.source is not self.tasks:
+            names = tuple(TaskDemand.model_fields)
+            gathered = zip(*(tuple(t.__dict__[name] for name in names) for t in self.tasks))
+            cache.value, cache.source = dict(zip(names, map(list, gathered))), self.tasks
+        return cache.value
+
+    def keep_columns(self, columns: dict[str, list]) -> Workload:
+        """Remember `columns` (each TaskDemand field's values for `self.tasks`, in order) for `columns()`."""
+        if set(columns) != set(TaskDemand.model_fields) or any(len(v) != len(self.tasks) for v in columns.values()):
+            raise ValueError("columns must give every TaskDemand field, one value per task")
+        self._columns.value, self._columns.source = columns, self.tasks
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Workload:
@@ -298,12 +358,25 @@ class Policy(_Frozen):
     def threshold_for(self, task: TaskDemand, global_min_quality: float | None = None) -> float:
         """The bar `task` must meet: its own `min_quality`, else `global_min_quality` (the CLI's
         --min-quality), else its complexity's bar, else its task type's, else the default."""
-        if task.min_quality is not None:
-            return task.min_quality
+        return self.threshold(task.min_quality, task.complexity, task.task_type, global_min_quality)[0]
+
+    def threshold(
+        self, own: float | None, complexity: str | None, task_type: str, global_min_quality: float | None = None
+    ) -> tuple[float, bool]:
+        """`threshold_for` from a task's three deciding fields, and whether anything set the bar
+        (False: the implicit default, 0, which is no bar at all)."""
+        by_complexity = complexity is not None and complexity in self.min_quality_by_complexity
+        is_set = (
+            own is not None
+            or global_min_quality is not None
+            or "default_min_quality" in self.model_fields_set
+            or task_type in self.min_quality_by_task_type
+            or by_complexity
+        )
+        if own is not None:
+            return own, is_set
         if global_min_quality is not None:
-            return global_min_quality
-        if task.complexity is not None and task.complexity in self.min_quality_by_complexity:
-            return self.min_quality_by_complexity[task.complexity]
-        if task.task_type in self.min_quality_by_task_type:
-            return self.min_quality_by_task_type[task.task_type]
-        return self.default_min_quality
+            return global_min_quality, is_set
+        if by_complexity:
+            return self.min_quality_by_complexity[complexity], is_set
+        return self.min_quality_by_task_type.get(task_type, self.default_min_quality), is_set

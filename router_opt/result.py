@@ -23,6 +23,7 @@ from router_opt.frame import (
     RoutingProblem,
     first_seen_codes,
 )
+from router_opt.models import rows_from_columns
 from router_opt.solver import Objective, Solution
 
 SCHEMA_VERSION = "1.4"
@@ -301,27 +302,8 @@ class Result(_Out):
 
 
 def _rows(cls: type[_Out], **columns: list) -> tuple:
-    """Instances of `cls` from equal-length columns, one per row, in row order.
-
-    Every value here was computed from validated inputs, so the rows skip pydantic's per-object
-    validation, and even `model_construct` (which looks up defaults and aliases per object): at
-    50,000 tasks that bookkeeping cost more than the solve. The result is the object
-    `model_construct` would build: same `__dict__`, fields set, no extras or private state."""
-    names = tuple(cls.model_fields)
-    if set(columns) != set(names):
-        raise TypeError(f"{cls.__name__}: columns {sorted(set(columns) ^ set(names))} missing or unknown")
-    fields_set = set(names)
-    setattr_, new = object.__setattr__, object.__new__
-    out = []
-    append = out.append
-    for values in zip(*(columns[name] for name in names), strict=True):
-        row = new(cls)
-        setattr_(row, "__dict__", dict(zip(names, values)))
-        setattr_(row, "__pydantic_fields_set__", fields_set)
-        setattr_(row, "__pydantic_extra__", None)
-        setattr_(row, "__pydantic_private__", None)
-        append(row)
-    return tuple(out)
+    """Instances of `cls` from equal-length columns (see `rows_from_columns`)."""
+    return rows_from_columns(cls, columns)
 
 
 def _ratios(numerator: np.ndarray, denominator: np.ndarray) -> list[float]:

@@ -4,16 +4,18 @@ problems of a file are reported together."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from router_opt.errors import InputError, Problem
 from router_opt.io.errors import problems_from
 from router_opt.io.text import check_readable, read_text
 from router_opt.io.yaml_io import parse_yaml, parse_yaml_fast, sequence_lines, yaml_locator
-from router_opt.models import Catalog, Policy, TaskDemand, Workload
+from router_opt.models import Catalog, Policy, TaskDemand, Workload, rows_from_columns
 
 WORKLOAD_REQUIRED = (
     "department",
@@ -218,6 +220,9 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
         raise InputError(problems)
     if not rows:
         raise InputError.single(where, "has a header but no rows")
+    fast = _workload_by_columns(path, header, rows)
+    if fast is not None:
+        return fast
 
     records: list[dict[str, str]] = []
     lines: list[int] = []
@@ -266,6 +271,48 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
                 for p in found
             ]
         ) from None
+
+
+@functools.cache
+def _column_adapter(name: str) -> TypeAdapter:
+    """Validates one TaskDemand field's whole column: the field's own type and constraints, so a
+    value passes here exactly when it passes in the row model."""
+    field = TaskDemand.model_fields[name]
+    value_type = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return TypeAdapter(list[value_type], config=ConfigDict(str_strip_whitespace=True))
+
+
+def _workload_by_columns(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> Workload | None:
+    """A well-formed workload, validated a column at a time (one pydantic call per column instead of
+    one per row: 50,000 rows load in a fraction of the time) and kept as columns for the engine.
+    None at the first sign of a fault (a cell too many, a missing or invalid value, a duplicate):
+    the row-by-row path then names every one with its line."""
+    width = len(header)
+    if any(len(cells) > width and any(c.strip() for c in cells[width:]) for _, cells in rows):
+        return None
+    padding = [""] * width
+    cells_by_column = list(zip(*((cells + padding)[:width] for _, cells in rows)))
+    position = {name: i for i, name in enumerate(header) if name}
+    n_rows = len(rows)
+    columns: dict[str, list] = {}
+    try:
+        for name, field in TaskDemand.model_fields.items():
+            if name not in position:
+                if field.is_required():
+                    return None
+                columns[name] = [field.default] * n_rows
+                continue
+            cells = list(map(str.strip, cells_by_column[position[name]]))
+            if "" in cells:  # an empty cell is an absent value, as in the row model
+                if field.is_required():
+                    return None
+                cells = [cell or field.default for cell in cells]
+            columns[name] = _column_adapter(name).validate_python(cells)
+        tasks = rows_from_columns(TaskDemand, columns)
+        workload = Workload(name=path.stem, tasks=tasks, source_path=str(path), source_lines=tuple(line for line, _ in rows))
+    except ValidationError:
+        return None
+    return workload.keep_columns(columns)
 
 
 def detect_kind(path: str | Path) -> str:
