@@ -13,7 +13,7 @@ from router_opt.result import Result
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class DepartmentDelta(_Out):

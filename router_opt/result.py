@@ -31,7 +31,7 @@ DAYS_PER_YEAR = 365
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Settings(_Out):

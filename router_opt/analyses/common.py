@@ -19,7 +19,7 @@ DAYS_PER_MONTH = 30.0
 class AnalysisResult(BaseModel):
     """Base of every analysis result: frozen, no unknown keys, full precision (renderers round)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def round_half_up(value: float, decimals: int) -> float:

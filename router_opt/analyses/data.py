@@ -26,7 +26,7 @@ class DataFile(BaseModel):
     """Base of every economics data file: frozen, and a typo in a key is an error, not ignored."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, str_strip_whitespace=True
+        frozen=True, extra="forbid", str_strip_whitespace=True
     )
 
 
