@@ -2,8 +2,9 @@
 returns a dict of stage seconds and the objective; `run.py` calls each in its own subprocess so that
 peak memory is per run.
 
-- shipped:        router-opt's own path (`plan.optimize_inputs` with solver="auto"), stages timed by
-                  wrapping the functions plan.py calls, then the JSON report written to a file;
+- shipped:        router-opt's own path (`plan.optimize_inputs` with solver="auto", no decision records,
+                  as the CLI without --explain), stages timed by wrapping the functions plan.py calls,
+                  then the JSON report written to a file;
 - pulp_forced:    the same with solver="highs" (the same pruned program, through PuLP + HiGHS);
 - highspy_direct: every eligible pair (no dominance pruning) as sparse arrays straight to highspy:
                   the practical limit for this LP;
@@ -57,7 +58,8 @@ def shipped(case: dict, mode: str, solver: str = "auto", output: str | None = No
     try:
         total_started = time.perf_counter()
         inputs, load_seconds = _load(case)
-        result = plan.optimize_inputs(inputs, mode=mode, solver=solver)
+        # As `router-opt optimize -f json` does without --explain: no decision records.
+        result = plan.optimize_inputs(inputs, mode=mode, solver=solver, decisions=False)
         render_started = time.perf_counter()
         text = render(result, "json")  # UTF-8 bytes
         output_path = Path(output) if output else Path(case["directory"]) / f"shipped-{solver}-{mode}.json"

@@ -21,12 +21,14 @@ Every path's objective ($/day) must agree within a relative 1e-6; a mismatch pri
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import json
 import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,13 +55,14 @@ TARGETS = {
 PATH_LABELS = {
     "shipped": "shipped (`solver=auto`)",
     "cli": "CLI `router-opt optimize` (process wall)",
+    "cli_explain": "CLI `router-opt optimize --explain` (process wall, with decision records)",
     "pulp_forced": "shipped, PuLP forced (`solver=highs`)",
     "highspy_direct": "highspy direct, no pruning (limit)",
     "naive_pulp": "naive PuLP (loops + dicts)",
     "presolve_off": "what-if (not shipped): shipped program, HiGHS presolve off",
     "warm_sifting": "what-if (not shipped): warm-started sifting (benchmarks/sifting.py)",
 }
-PATH_ORDER = ("shipped", "cli", "pulp_forced", "highspy_direct", "naive_pulp", "presolve_off", "warm_sifting")
+PATH_ORDER = ("shipped", "cli", "cli_explain", "pulp_forced", "highspy_direct", "naive_pulp", "presolve_off", "warm_sifting")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,14 +137,17 @@ def run_path(path: str, files: CaseFiles, mode: str, timeout: float) -> dict:
     return figures
 
 
-def run_cli(files: CaseFiles, mode: str, timeout: float) -> dict:
-    """The real command, timed around the process; peak RSS from wait4's rusage of that child."""
+def run_cli(files: CaseFiles, mode: str, timeout: float, repeats: int = 5, explain: bool = False) -> dict:
+    """The real command, timed around the process; peak RSS from wait4's rusage of that child.
+
+    Run `repeats` times (this VM's repeats of one command differ by up to +-30%): `total` is the
+    median wall, `walls` every run's, `peak_mib` the largest peak. `explain` adds --explain (the
+    decision records, in JSON since schema 1.4 only on request)."""
     exe = Path(sys.executable).with_name("router-opt")
     exe = str(exe) if exe.exists() else shutil.which("router-opt")
     if exe is None:
         return {"error": "router-opt is not on PATH"}
     out = files.directory / f"cli-{mode}.json"
-    out.unlink(missing_ok=True)
     command = [
         exe,
         "optimize",
@@ -157,27 +163,34 @@ def run_cli(files: CaseFiles, mode: str, timeout: float) -> dict:
         "json",
         "-o",
         str(out),
-    ]
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD["env"], cwd=CHILD["cwd"]
-    )
-    timer = threading.Timer(timeout, process.kill)
-    timer.start()
-    try:
-        _, status, usage = os.wait4(process.pid, 0)
-    finally:
-        timer.cancel()
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.returncode != 0:
-        return {"error": f"exit code {process.returncode}: {stderr.strip().splitlines()[-1:]}", "total": wall}
+    ] + (["--explain"] if explain else [])
+    walls, peaks = [], []
+    for _ in range(max(repeats, 1)):
+        out.unlink(missing_ok=True)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD["env"], cwd=CHILD["cwd"]
+        )
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        if process.returncode != 0:
+            return {"error": f"exit code {process.returncode}: {stderr.strip().splitlines()[-1:]}", "total": wall}
+        walls.append(wall)
+        peaks.append(usage.ru_maxrss / 1024)
     with open(out, encoding="utf-8") as handle:
         data = json.load(handle)
     return {
-        "total": wall,
-        "peak_mib": usage.ru_maxrss / 1024,
+        "total": statistics.median(walls),
+        "walls": walls,
+        "peak_mib": max(peaks),
+        "json_mib": out.stat().st_size / 2**20,
         "objective": data["totals"]["optimal_usd_per_day"],
         "solver": data["settings"]["solver"],
         "exit_code": process.returncode,
@@ -482,31 +495,39 @@ def decomposition_section(runs: dict) -> list[str]:
     lines = [
         "## The decomposition (issue 8): targets, beside the full LP from the same run",
         "",
-        "| case | mode | CLI process wall s | CLI peak MiB | shipped solve s (method) | full LP: highspy direct build+solve s | full LP: PuLP forced solve s | target | verdict |",
-        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+        "| case | mode | CLI process wall s: median (range) | CLI peak MiB | JSON MiB | with --explain s: median (range) | shipped solve s (method) | full LP: highspy direct build+solve s | full LP: PuLP forced solve s | target | verdict |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |",
     ]
+
+    def wall(figures: dict) -> str:
+        walls = figures.get("walls") or [figures["total"]]
+        return f"{figures['total']:.2f} ({min(walls):.2f}-{max(walls):.2f}, {len(walls)} runs)"
+
     for (case, mode), (seconds, mib) in ISSUE8_TARGETS.items():
         by_path = runs.get(case, {}).get(mode)
         if not by_path:
             continue
-        c, s, d, f = (by_path.get(k, {}) for k in ("cli", "shipped", "highspy_direct", "pulp_forced"))
+        c, e, s, d, f = (by_path.get(k, {}) for k in ("cli", "cli_explain", "shipped", "highspy_direct", "pulp_forced"))
         ok = lambda x: x and "error" not in x and not x.get("skipped")
         target = f"< {seconds:g} s" + (f", < {mib / 1024:g} GiB" if mib else "")
         if not ok(c):
-            lines.append(f"| {case} | {mode} | {c.get('error', 'not run') if c else 'not run'} | | | | | {target} | not measured |")
+            lines.append(f"| {case} | {mode} | {c.get('error', 'not run') if c else 'not run'} | | | | | | | {target} | not measured |")
             continue
         met = c["total"] < seconds and (mib is None or c["peak_mib"] < mib)
         method = f"{s['solve']:.2f} ({s.get('method', '?')})" if ok(s) else "n/a"
         direct = f"{d['build'] + d['solve']:.1f}" if ok(d) else (f"failed: {d.get('error')}" if d else "not run")
         forced = f"{f['solve']:.1f}" if ok(f) else (f"failed: {f.get('error')}" if f else "not run")
+        explained = wall(e) if ok(e) else (f"failed: {e.get('error')}" if e else "not run")
+        json_mib = f"{c['json_mib']:.1f}" if "json_mib" in c else ""
         lines.append(
-            f"| {case} | {mode} | {c['total']:.2f} | {c['peak_mib']:,.0f} | {method} | {direct} | {forced} | {target} | "
-            f"{'**met**' if met else '**not met**'} |"
+            f"| {case} | {mode} | {wall(c)} | {c['peak_mib']:,.0f} | {json_mib} | {explained} | {method} | {direct} | "
+            f"{forced} | {target} | {'**met**' if met else '**not met**'} (median) |"
         )
     lines += [
         "",
         ("Every path's objective agrees to 1e-6 (the case tables above); tests/test_decompose.py checks 1e-9 on 200+ "
-        "seeded instances. The CLI time includes starting Python and importing router-opt (about 0.4 s)."),
+        "seeded instances. The CLI time includes starting Python and importing router-opt (about 0.4 s). The JSON "
+        "carries the decision records only with --explain (schema 1.4); the column beside it is that run."),
         "",
     ]
     sweeps = runs.get("_sweeps", {})
@@ -627,8 +648,10 @@ def render_markdown(
         ),
         (
             "- **CLI**: `router-opt optimize -c catalog.yaml -w workload.csv -p policy.yaml --mode M --format json "
-            "-o out.json`, timed around the process (interpreter start and imports included); exit code checked, "
-            "peak MiB from `wait4`."
+            "-o out.json` (no decision records), timed around the process (interpreter start and imports "
+            "included, router_opt imported from bytecode as from a wheel); exit code checked, peak MiB from `wait4`; "
+            "`--cli-repeats` runs (this VM's repeats differ by up to 30%), the median shown. **CLI --explain**: the "
+            "same with `--explain`, so the JSON carries each task's decision record."
         ),
         '- **PuLP forced**: the shipped path with `solver="highs"`: the same pruned program through PuLP + HiGHS.',
         (
@@ -654,7 +677,7 @@ def render_markdown(
         ),
         "",
         (
-            "The CLI runs once per case, in the first mode listed. All paths must give the same objective ($/day, "
+            "The CLI runs once per case in the first mode listed (every mode with `--cli-all-modes`). All paths must give the same objective ($/day, "
             "relative 1e-6); a mismatch prints a WARNING row. A run over `--timeout` seconds is killed and shown as failed."
         ),
         "",
@@ -704,6 +727,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--cli-all-modes",
         action="store_true",
         help="run the real CLI in every mode (default: once per case, in the first mode)",
+    )
+    parser.add_argument(
+        "--cli-repeats",
+        type=int,
+        default=5,
+        help="runs of each CLI command; the table shows the median and the range (default 5)",
     )
     parser.add_argument(
         "--no-sweeps", action="store_true", help="skip the frontier/trajectory sweep timings (warm, cold, full LP)"
@@ -776,6 +805,9 @@ def main(argv=None) -> int:
         env["PYTHONPATH"] = os.pathsep.join([str(source)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         CHILD.update(env=env, cwd=str(workdir), source=source)
         log(f"measuring router_opt at {ref_commit} from {source}")
+    # Children import router_opt from bytecode, as from an installed wheel: an editable install run
+    # with PYTHONDONTWRITEBYTECODE (set on some machines) would compile it in every timed process.
+    compileall.compile_dir(str(Path(CHILD["source"] or REPO) / "router_opt"), quiet=1)
     info = machine(ref_commit)
     generated, runs, profiles = {}, {}, {}
     failed = False
@@ -788,7 +820,7 @@ def main(argv=None) -> int:
             for mode in modes:
                 by_path = runs[case][mode] = {}
                 for path in PATH_ORDER:
-                    if path == "cli" and mode != modes[0] and not args.cli_all_modes:
+                    if path in {"cli", "cli_explain"} and mode != modes[0] and not args.cli_all_modes:
                         continue
                     if path == "naive_pulp" and files.pairs > args.skip_naive_above:
                         by_path[path] = {
@@ -797,8 +829,8 @@ def main(argv=None) -> int:
                         continue
                     log(f"{case} {mode}: {path}")
                     figures = (
-                        run_cli(files, mode, args.timeout)
-                        if path == "cli"
+                        run_cli(files, mode, args.timeout, args.cli_repeats, explain=path == "cli_explain")
+                        if path in {"cli", "cli_explain"}
                         else run_path(path, files, mode, args.timeout)
                     )
                     by_path[path] = figures

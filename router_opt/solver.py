@@ -22,6 +22,7 @@ closed-form answer falls out of the same code path.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -574,6 +575,13 @@ class _Raw:
     solver: str
 
 
+@functools.cache
+def _version(distribution: str) -> str:
+    """An installed package's version, read once: `metadata.version` parses its METADATA file on
+    every call (a decomposition names the solver after each of its several solves)."""
+    return metadata.version(distribution)
+
+
 def _solve_highspy(
     program: LinearProgram,
     time_limit_seconds: float | None,
@@ -609,14 +617,15 @@ def _solve_highspy(
         ]
     highs.passModel(lp)
     if start_basis is not None:
-        status_of = highspy.HighsBasisStatus
+        # One gather from a two-entry object array, not a Python conditional per column.
+        lower_or_basic = np.array([highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kBasic], dtype=object)
         basis = highspy.HighsBasis()
-        basis.col_status = [status_of.kBasic if b else status_of.kLower for b in start_basis[0].tolist()]
-        basis.row_status = [status_of.kBasic if b else status_of.kLower for b in start_basis[1].tolist()]
+        basis.col_status = lower_or_basic[start_basis[0].astype(np.intp)].tolist()
+        basis.row_status = lower_or_basic[start_basis[1].astype(np.intp)].tolist()
         basis.valid = True
         highs.setBasis(basis)
     highs.run()
-    name = f"HiGHS {metadata.version('highspy')} (direct)"
+    name = f"HiGHS {_version('highspy')} (direct)"
     status = highs.getModelStatus()
     statuses = highspy.HighsModelStatus
     info = highs.getInfo()
@@ -669,7 +678,7 @@ def _solve_pulp(program: LinearProgram, engine: str, time_limit_seconds: float |
     is_mip = bool(program.col_integer.any())
     if engine == "highs":
         solver = pulp.HiGHS(msg=False, timeLimit=time_limit_seconds)
-        name = f"HiGHS {metadata.version('highspy')} via PuLP {pulp.__version__}"
+        name = f"HiGHS {_version('highspy')} via PuLP {pulp.__version__}"
     else:
         with warnings.catch_warnings():
             # PuLP 3.x warns that bundled CBC goes away in 4.0; the dependency pin keeps us on 3.x.
@@ -890,7 +899,7 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
         used=used,
         provisioned=np.ones(len(problem.models), dtype=bool),
         objective_usd_per_day=objective_usd_per_day,
-        solver=f"HiGHS {metadata.version('highspy')} (direct) in a price-and-fix decomposition",
+        solver=f"HiGHS {_version('highspy')} (direct) in a price-and-fix decomposition",
         status="optimal",
         constraints=reports,
         quality_duals=decomposition.quality_duals,
