@@ -125,15 +125,15 @@ def build_problem(
     if min_quality is not None and not np.isfinite(min_quality):
         raise RouterOptError(f"--min-quality must be a finite number on the catalog's quality scale, got {min_quality}")
     mode = Mode(mode)  # a plain "blended" must not silently build the strict problem
-    _check_task_types(catalog, workload)
-    _check_policy_names(policy, catalog, workload)
+    columns = workload.columns()
+    _check_task_types(catalog, workload, columns)
+    _check_policy_names(policy, catalog, workload, columns)
     scale = catalog.quality_scale
     if min_quality is not None and not scale.min <= min_quality <= scale.max:
         raise InputError.single(
             "--min-quality",
             f"{min_quality:g} is outside the quality scale of catalog '{catalog.name}', {scale.min:g}..{scale.max:g} ({scale.unit})",
         )
-    columns = workload.columns()
     n_tasks = len(workload.tasks)
     # A task's bar depends only on (its own bar, complexity, task type): few distinct triples, so
     # each is worked out once and gathered.
@@ -269,12 +269,12 @@ def _region_mask(columns: dict[str, list], specs, policy: Policy) -> np.ndarray 
     return table[codes]
 
 
-def _check_task_types(catalog: Catalog, workload: Workload) -> None:
+def _check_task_types(catalog: Catalog, workload: Workload, columns: dict[str, list]) -> None:
     """A task type no model rates is almost always a typo: name the row and the known types."""
     import difflib
 
     known = set(catalog.task_types)
-    if set(workload.columns()["task_type"]) <= known:
+    if set(columns["task_type"]) <= known:
         return
     problems = []
     for i, task in enumerate(workload.tasks):
@@ -295,12 +295,12 @@ def _check_task_types(catalog: Catalog, workload: Workload) -> None:
         raise InputError(problems)
 
 
-def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) -> None:
+def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload, columns: dict[str, list]) -> None:
     """A budget or region rule for a department the workload lacks, or a cap for a provider the
     catalog lacks, would silently do nothing: almost always a misspelling, so it is an error."""
     import difflib
 
-    departments = sorted(set(workload.columns()["department"]))
+    departments = sorted(set(columns["department"]))
     providers = sorted({m.provider for m in catalog.models})
     problems = []
     locate = []
@@ -344,7 +344,7 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload) ->
                 unknown(f"allowed_regions_by_department.{department}", region, regions, "region",
                         f"catalog '{catalog.name}' (models' `regions`)")
     # Rows share a few distinct `region` texts: check each text once, then name every row using one.
-    region_texts = set(workload.columns()["region"]) - {None}
+    region_texts = set(columns["region"]) - {None}
     known_regions = set(regions)
     misnamed = {text for text in region_texts if not parse_regions(text) <= known_regions}
     for i, task in enumerate(workload.tasks if misnamed else ()):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator, model_validator
+from pydantic_core import core_schema
 
 
 class Tier(StrEnum):
@@ -62,23 +64,6 @@ def rows_from_columns(cls: type[BaseModel], columns: dict[str, list]) -> tuple:
         setattr_(row, "__pydantic_private__", None)
         append(row)
     return tuple(out)
-
-
-class _DerivedCache:
-    """Data derived from a model's fields and kept beside it. Never part of the model's value: any
-    two compare equal (pydantic compares private attributes), and it remembers what it was derived
-    from, so a copy with other field values (shallow `model_copy` shares it) derives afresh."""
-
-    __slots__ = ("source", "value")
-
-    def __init__(self) -> None:
-        self.source: object = None
-        self.value: object = None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _DerivedCache)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class QualityScale(_Frozen):
@@ -251,48 +236,117 @@ class TaskDemand(_Frozen):
         return None if self.region is None else parse_regions(self.region)
 
 
+class TaskRows(Sequence):
+    """A workload's tasks: a read-only sequence of TaskDemand, kept as the rows or as the columns
+    they were validated in (a spreadsheet loader checks each column in one pydantic call).
+
+    The engine reads columns (`columns()`); rows are made from them only when something iterates
+    or indexes the tasks, so a 50,000-row workload solved from a file never builds 50,000 row
+    objects. Either form is made from the other once and kept. Compares equal to the same rows as
+    any sequence (another TaskRows, a tuple, a list)."""
+
+    __slots__ = ("_rows", "_columns", "_length")
+    item_model = TaskDemand
+
+    def __init__(self, rows: Sequence[TaskDemand] = (), columns: dict[str, list] | None = None):
+        if columns is not None:
+            lengths = {len(v) for v in columns.values()}
+            if set(columns) != set(TaskDemand.model_fields) or len(lengths) != 1:
+                raise ValueError("columns must give every TaskDemand field, one value per task")
+            self._rows, self._columns, self._length = None, columns, lengths.pop()
+        else:
+            self._rows, self._columns, self._length = tuple(rows), None, len(rows)
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, list]) -> TaskRows:
+        """Tasks from already validated columns (each TaskDemand field's values, in task order)."""
+        return cls(columns=columns)
+
+    def rows(self) -> tuple[TaskDemand, ...]:
+        if self._rows is None:
+            self._rows = rows_from_columns(TaskDemand, self._columns)
+        return self._rows
+
+    def columns(self) -> dict[str, list]:
+        """Every TaskDemand field as a list in task order (None where absent)."""
+        if self._columns is None:
+            names = tuple(TaskDemand.model_fields)
+            gathered = zip(*(tuple(t.__dict__[name] for name in names) for t in self._rows))
+            self._columns = dict(zip(names, map(list, gathered))) if self._rows else {name: [] for name in names}
+        return self._columns
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        return self.rows()[index]
+
+    def __iter__(self) -> Iterator[TaskDemand]:
+        return iter(self.rows())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TaskRows):
+            return self._length == other._length and self.rows() == other.rows()
+        if isinstance(other, (tuple, list)):
+            return self.rows() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.rows())
+
+    def __repr__(self) -> str:
+        return f"TaskRows({self._length} tasks)"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        # Validated as a tuple of TaskDemand (same errors and locations as a plain tuple field); an
+        # instance passes as it is. Serialised as that tuple.
+        rows_schema = handler.generate_schema(Annotated[tuple[TaskDemand, ...], Field(min_length=1)])
+
+        def validate(value, validate_rows):
+            return value if isinstance(value, TaskRows) else cls(validate_rows(value))
+
+        return core_schema.no_info_wrap_validator_function(
+            validate,
+            rows_schema,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda tasks: tasks.rows(), return_schema=rows_schema
+            ),
+        )
+
+
 class Workload(_Frozen):
     """The tasks of an organisation, one entry per role x task."""
 
     name: Identifier = "workload"
     """Short name shown in reports."""
-    tasks: tuple[TaskDemand, ...] = Field(min_length=1)
-    """The role x task rows."""
+    tasks: TaskRows
+    """The role x task rows (at least one)."""
     source_path: str | None = None
     """File the workload was read from, for error messages."""
     source_lines: tuple[int, ...] | None = None
     """Line (CSV/YAML) or row (XLSX) of each task in `source_path`, same order as `tasks`."""
-    _columns: _DerivedCache = PrivateAttr(default_factory=_DerivedCache)
 
     def columns(self) -> dict[str, list]:
         """Every TaskDemand field as a list in task order (None where absent): what the engine
-        vectorises. A loader that validated the file column by column hands its lists over
-        (`keep_columns`); otherwise they are gathered from the rows once and kept."""
-        cache = self._columns
-        if cache.source is not self.tasks:
-            names = tuple(TaskDemand.model_fields)
-            gathered = zip(*(tuple(t.__dict__[name] for name in names) for t in self.tasks))
-            cache.value, cache.source = dict(zip(names, map(list, gathered))), self.tasks
-        return cache.value
-
-    def keep_columns(self, columns: dict[str, list]) -> Workload:
-        """Remember `columns` (each TaskDemand field's values for `self.tasks`, in order) for `columns()`."""
-        if set(columns) != set(TaskDemand.model_fields) or any(len(v) != len(self.tasks) for v in columns.values()):
-            raise ValueError("columns must give every TaskDemand field, one value per task")
-        self._columns.value, self._columns.source = columns, self.tasks
-        return self
+        vectorises, without making row objects of a workload loaded column by column. (A plain
+        tuple gets here through `model_copy(update=...)`, which does not validate.)"""
+        tasks = self.tasks
+        return (tasks if isinstance(tasks, TaskRows) else TaskRows(tasks)).columns()
 
     @model_validator(mode="after")
     def _consistent(self) -> Workload:
-        tasks = self.tasks
-        departments, roles = [t.department for t in tasks], [t.role for t in tasks]
+        if not self.tasks:  # TaskRows.from_columns with no rows (a tuple is checked by its schema)
+            raise ValueError("tasks: must not be empty")
+        columns = self.columns()
+        departments, roles = columns["department"], columns["role"]
         role_keys = list(zip(departments, roles))
-        lines_ok = self.source_lines is None or len(self.source_lines) == len(tasks)
+        lines_ok = self.source_lines is None or len(self.source_lines) == len(self.tasks)
         # Fast check (sets built in C); the loop below only runs to name the rows at fault.
         if (
             lines_ok
-            and len(set(zip(departments, roles, [t.task for t in tasks]))) == len(tasks)
-            and len(set(zip(role_keys, [t.headcount for t in tasks]))) == len(set(role_keys))
+            and len(set(zip(departments, roles, columns["task"]))) == len(self.tasks)
+            and len(set(zip(role_keys, columns["headcount"]))) == len(set(role_keys))
         ):
             return self
         problems: list[str] = []

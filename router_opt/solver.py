@@ -109,8 +109,11 @@ class InfeasiblePlanError(RouterOptError):
 class Solution:
     """What the solver decided, with enough about the run to reproduce and explain it."""
 
-    shares: np.ndarray
-    """T x M share of each task's daily volume sent to each model (rows sum to 1)."""
+    used: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """(task, model, share) of the cells with a positive share, tasks ascending and each task's
+    models in catalog order (what `np.nonzero(shares)` gives); see `used_pairs`."""
+    shape: tuple[int, int]
+    """(tasks, models) of the problem."""
     provisioned: np.ndarray
     """M bools: a fixed-cost deployment is provisioned (True for every model without a fixed cost)."""
     objective_usd_per_day: float
@@ -145,18 +148,22 @@ class Solution:
     """Decomposition: tasks in the final restricted LP (the rest were fixed by the prices)."""
     coupling_prices: np.ndarray | None = None
     """Decomposition: the coupling rows' prices (>= 0), to warm-start a nearby solve."""
-    used: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    """(task, model, share) of the cells with a positive share, tasks ascending and each task's
-    models in catalog order (what `np.nonzero(shares)` gives); see `used_pairs`."""
 
     def used_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(task, model, share) of the plan's cells with a positive share, in row-major order.
         A plan is a handful of cells in a T x M matrix: at 50,000 x 100, reading the dense matrix
         once costs more (page faults on its 40 MB) than everything done with these pairs."""
-        if self.used is not None:
-            return self.used
-        task, model = np.nonzero(self.shares)
-        return task, model, self.shares[task, model]
+        return self.used
+
+    @functools.cached_property
+    def shares(self) -> np.ndarray:
+        """T x M share of each task's daily volume sent to each model (rows sum to 1), made on
+        first use: the plan itself is `used`, and nothing on the way to a report needs the 40 MB
+        matrix of a 50,000 x 100 problem."""
+        task, model, share = self.used
+        dense = np.zeros(self.shape, dtype=float)
+        dense[task, model] = share
+        return dense
 
 
 # --------------------------------------------------------------------------------------------------
@@ -806,7 +813,7 @@ def solve(
     values[values < SHARE_EPSILON] = 0.0
     if problem.mode is Mode.SINGLE:
         values = np.round(values)  # integral up to the solver's tolerance
-    shares, used = _plan_shares(problem.eligible.shape, program.pair_task, program.pair_model, values)
+    used = _plan_shares(problem.eligible.shape, program.pair_task, program.pair_model, values)
     provisioned = np.ones(len(problem.models), dtype=bool)
     provisioned[program.deployment_models] = raw.x[n_pairs : n_pairs + program.deployment_models.size] > 0.5
     fixed_usd_per_day = problem.models["fixed_usd_per_month"] * 12 / days_per_year
@@ -830,8 +837,8 @@ def solve(
     if program.quality_rows is not None and raw.row_dual is not None and objective is Objective.COST:
         quality_duals = raw.row_dual[program.quality_rows]
     return Solution(
-        shares=shares,
         used=used,
+        shape=problem.eligible.shape,
         provisioned=provisioned,
         objective_usd_per_day=objective_usd_per_day,
         solver=raw.solver,
@@ -849,18 +856,16 @@ def solve(
 
 def _plan_shares(
     shape: tuple[int, int], pair_task: np.ndarray, pair_model: np.ndarray, values: np.ndarray
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The dense T x M shares and `Solution.used` (the positive cells, row-major) from one value per
-    (task, model) column of the program."""
-    shares = np.zeros(shape, dtype=float)
-    shares[pair_task, pair_model] = values
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`Solution.used` (the positive cells, row-major) from one value per (task, model) column of
+    the program."""
     positive = values > 0
     task, model, share = pair_task[positive], pair_model[positive], values[positive]
     cell = task.astype(np.int64) * shape[1] + model
     if cell.size > 1 and not (cell[1:] > cell[:-1]).all():  # columns are built row-major; make sure
         order = np.argsort(cell, kind="stable")
         task, model, share = task[order], model[order], share[order]
-    return shares, (task, model, share)
+    return task, model, share
 
 
 def _why_not_decomposable(problem: RoutingProblem, objective: Objective) -> str | None:
@@ -879,7 +884,7 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
     blocks = decomposition.blocks
     values = np.clip(decomposition.x, 0.0, 1.0)
     values[values < SHARE_EPSILON] = 0.0
-    shares, used = _plan_shares(problem.eligible.shape, blocks.pair_task, blocks.pair_model, values)
+    used = _plan_shares(problem.eligible.shape, blocks.pair_task, blocks.pair_model, values)
     objective_usd_per_day = float(used[2] @ problem.usd_per_day[used[0], used[1]])
     terms = blocks.terms
     activity = np.bincount(terms.entry_row, weights=terms.entry_value * values[terms.entry_pair], minlength=terms.n_rows)
@@ -895,8 +900,8 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
     )
     solved = time.perf_counter()
     return Solution(
-        shares=shares,
         used=used,
+        shape=problem.eligible.shape,
         provisioned=np.ones(len(problem.models), dtype=bool),
         objective_usd_per_day=objective_usd_per_day,
         solver=f"HiGHS {_version('highspy')} (direct) in a price-and-fix decomposition",

@@ -19,7 +19,7 @@ from router_opt.errors import InputError
 from router_opt.frame import build_problem
 from router_opt.io import load_catalog, load_policy, load_workload
 from router_opt.io import loaders
-from router_opt.models import TaskDemand, Workload
+from router_opt.models import TaskDemand, TaskRows, Workload
 
 EXAMPLES = settings(
     derandomize=True, max_examples=150, deadline=None, database=None,
@@ -114,44 +114,65 @@ def test_column_loader_agrees_with_the_row_loader(tmp_path, text):
     assert slow.columns() == {name: [getattr(t, name) for t in slow.tasks] for name in TaskDemand.model_fields}
 
 
-def test_the_stress_sized_path_is_the_column_one(tmp_path, monkeypatch):
-    """A well-formed file goes through the column path (else the speed-up silently vanishes)."""
+def _generated(tmp_path, n_rows=2000) -> Path:
     rows = ["department,role,headcount,task,task_type,invocations_per_day,input_tokens,output_tokens"]
-    rows += [f"D{i % 7},R{i % 50},{1 + i % 50},T{i},faq,{i % 13}.5,{100 + i},{i % 90}" for i in range(2000)]
+    rows += [f"D{i % 7},R{i % 50},{1 + i % 50},T{i},faq,{i % 13}.5,{100 + i},{i % 90}" for i in range(n_rows)]
     path = tmp_path / "w.csv"
     path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_well_formed_file_is_solved_without_row_objects(tmp_path, monkeypatch):
+    """A well-formed file goes through the column path, and building the problem reads columns
+    only (else the speed-up silently vanishes): the TaskDemand rows are never made."""
     calls = []
     original = loaders._workload_by_columns
     monkeypatch.setattr(loaders, "_workload_by_columns", lambda *a: calls.append(1) or original(*a))
-    workload = load_workload(path)
-    assert calls == [1] and workload._columns.source is workload.tasks
+    workload = load_workload(_generated(tmp_path))
+    assert calls == [1]
+    root = Path(__file__).parent.parent
+    catalog = load_catalog(root / "catalogs" / "seven-tiers-2025.yaml")
+    problem = build_problem(catalog, workload, load_policy(root / "policies" / "default.yaml"))
+    assert len(problem.tasks) == 2000 and workload.tasks._rows is None
+    # Row 1 (line 3): D1,R1,2,T1,faq,1.5,101,1 -> 2 workers x 1.5 calls, 102 tokens a call.
+    assert problem.tasks["invocations_per_day"][1] == 3.0 and problem.tasks["tokens_per_day"][1] == 3.0 * 102
     assert workload.tasks[1].invocations_per_day == 1.5 and workload.tasks[1].input_tokens == 101
-    assert workload.columns()["headcount"][:3] == [1, 2, 3]
+    assert workload.where(1) == f"{tmp_path / 'w.csv'}:3"
 
 
-def test_columns_follow_the_tasks_and_stay_out_of_equality():
-    base = Path(__file__).parent.parent / "workloads" / "enterprise-14-roles.csv"
-    loaded, again = load_workload(base), load_workload(base)
-    columns = loaded.columns()
-    rebuilt = Workload(name=loaded.name, tasks=loaded.tasks, source_path=loaded.source_path,
-                       source_lines=loaded.source_lines)
-    assert rebuilt == loaded == again  # the kept columns are not part of the value
-    fewer = loaded.model_copy(update={"tasks": loaded.tasks[:3]})
-    assert fewer.columns()["task"] == [t.task for t in loaded.tasks[:3]]
-    assert loaded.columns() == columns and len(columns["task"]) == len(loaded.tasks)
+def test_task_rows_behave_as_the_tuple_of_rows(tmp_path):
+    import copy
+    import pickle
+
+    workload = load_workload(_generated(tmp_path, 30))
+    tasks = workload.tasks
+    assert len(tasks) == 30 and tasks._rows is None
+    as_tuple = tuple(tasks)
+    assert tasks == as_tuple and tasks == list(as_tuple) and hash(tasks) == hash(as_tuple)
+    assert tasks[2:4] == as_tuple[2:4] and tasks[-1] is as_tuple[-1] and as_tuple[0] in tasks
+    again = Workload(name=workload.name, tasks=as_tuple, source_path=workload.source_path,
+                     source_lines=workload.source_lines)
+    assert again == workload and hash(again) == hash(workload)
+    assert again.columns() == workload.columns()
+    assert pickle.loads(pickle.dumps(workload)) == workload == copy.deepcopy(workload)
+    fewer = workload.model_copy(update={"tasks": TaskRows(as_tuple[:3])})
+    assert fewer.columns()["task"] == ["T0", "T1", "T2"] and len(workload.columns()["task"]) == 30
+    assert Workload.model_validate_json(workload.model_dump_json()) == workload
     with pytest.raises(ValueError):
-        loaded.keep_columns({"task": columns["task"]})
+        TaskRows.from_columns({"task": ["a"]})
 
 
-def test_problem_from_kept_columns_equals_problem_from_rows():
-    """build_problem reads columns; a workload made in code (no kept columns) gives the same arrays."""
+def test_problem_from_columns_equals_problem_from_rows():
+    """build_problem reads columns; a workload made in code (rows, no columns yet) gives the same arrays."""
     root = Path(__file__).parent.parent
     catalog = load_catalog(root / "catalogs" / "seven-tiers-2025.yaml")
     policy = load_policy(root / "policies" / "default.yaml")
     loaded = load_workload(root / "workloads" / "enterprise-14-roles.csv")
+    a = build_problem(catalog, loaded, policy)
+    assert loaded.tasks._rows is None  # columns all along
     in_code = Workload.model_validate(loaded.model_dump())
-    assert in_code._columns.source is None
-    a, b = build_problem(catalog, loaded, policy), build_problem(catalog, in_code, policy)
+    assert isinstance(in_code.tasks._rows, tuple)  # rows, columns gathered from them
+    b = build_problem(catalog, in_code, policy)
     for name in ("min_quality", "has_bar", "invocations_per_day", "tokens_per_day", "max_latency_ms"):
         assert a.tasks[name].tolist() == pytest.approx(b.tasks[name].tolist(), nan_ok=True)
     assert (a.usd_per_day == b.usd_per_day).all() and (a.eligible == b.eligible).all()

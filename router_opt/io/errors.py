@@ -94,6 +94,8 @@ def _model_at(model: type | None, loc: Loc) -> type | None:
     def inner(annotation) -> type | None:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return annotation
+        if isinstance(getattr(annotation, "item_model", None), type):  # a sequence type of models (TaskRows)
+            return annotation.item_model
         for arg in getattr(annotation, "__args__", ()) or ():
             found = inner(arg)
             if found is not None:

@@ -15,7 +15,7 @@ from router_opt.errors import InputError, Problem
 from router_opt.io.errors import problems_from
 from router_opt.io.text import check_readable, read_text
 from router_opt.io.yaml_io import parse_yaml, parse_yaml_fast, sequence_lines, yaml_locator
-from router_opt.models import Catalog, Policy, TaskDemand, Workload, rows_from_columns
+from router_opt.models import Catalog, Policy, TaskDemand, TaskRows, Workload
 
 WORKLOAD_REQUIRED = (
     "department",
@@ -308,11 +308,14 @@ def _workload_by_columns(path: Path, header: list[str], rows: list[tuple[int, li
                     return None
                 cells = [cell or field.default for cell in cells]
             columns[name] = _column_adapter(name).validate_python(cells)
-        tasks = rows_from_columns(TaskDemand, columns)
-        workload = Workload(name=path.stem, tasks=tasks, source_path=str(path), source_lines=tuple(line for line, _ in rows))
+        return Workload(
+            name=path.stem,
+            tasks=TaskRows.from_columns(columns),
+            source_path=str(path),
+            source_lines=tuple(line for line, _ in rows),
+        )
     except ValidationError:
         return None
-    return workload.keep_columns(columns)
 
 
 def detect_kind(path: str | Path) -> str:
