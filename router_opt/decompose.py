@@ -63,6 +63,7 @@ dimensions; handing HiGHS the whole program from its own start takes 5 minutes (
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -125,6 +126,12 @@ class Blocks:
     @property
     def n_tasks(self) -> int:
         return self.task_start.size - 1
+
+    @functools.cached_property
+    def row_scale(self) -> np.ndarray:
+        """A price scale per coupling row (`_row_scale`), worked out once: the sample and the box
+        both need it."""
+        return _row_scale(self)
 
     @property
     def n_pairs(self) -> int:
@@ -528,7 +535,7 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
     resp.plan(np.arange(n), x0)
     use_all = row_usage(blocks, x0)
     # Elastic rows at a price far above any plausible one: a sample may not fit where the whole does.
-    ceiling = 1e3 * np.maximum(_row_scale(blocks), 1e-9)
+    ceiling = 1e3 * np.maximum(blocks.row_scale, 1e-9)
     size = np.maximum(np.abs(terms.upper), 1.0)
 
     def estimate(picked: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -764,7 +771,7 @@ def solve_decomposed(
             if lagrangian_bound(blocks, warm) > lagrangian_bound(blocks, prices):
                 prices, uncertainty = warm, np.zeros(n_k)
     lap("start prices")
-    scale = _row_scale(blocks)
+    scale = blocks.row_scale
     # The first box: a few percent of each price, or the sample's uncertainty where that is wider.
     beta = box_relative * prices + box_absolute * scale
     if USE_SAMPLE_SPREAD:

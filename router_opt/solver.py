@@ -232,18 +232,34 @@ def dominated_candidates(problem: RoutingProblem, objective: Objective = Objecti
 def _dominated_by_first_free(eligible, usd_per_day, quality, free_model) -> np.ndarray:
     """Cost-only dominance: every eligible pair after the task's first free model in the order
     (cost, higher quality, catalog position) is dominated. Quality is only looked at where a cost
-    ties the best free cost."""
+    ties the best free cost: almost every task has one free model at its best cost and no other
+    model at that cost, so the few tasks with ties are found first and resolved on their own."""
+    n_tasks = eligible.shape[0]
+    rows = np.arange(n_tasks)
     free_columns = np.flatnonzero(free_model)
     free_eligible = eligible[:, free_columns]
     free_cost = np.where(free_eligible, usd_per_day[:, free_columns], np.inf)
     best_cost = free_cost.min(axis=1)
     at_best = (free_cost == best_cost[:, None]) & free_eligible
-    free_quality = np.where(at_best, np.nan_to_num(quality[:, free_columns], nan=-np.inf), -np.inf)
-    best_quality = free_quality.max(axis=1)
-    best_position = free_columns[np.argmax(at_best & (free_quality == best_quality[:, None]), axis=1)]
+    # The first free model: among those at the best cost, the highest quality, then catalog order.
+    best_free = np.argmax(at_best, axis=1)
+    several = np.flatnonzero(at_best.sum(axis=1) > 1)
+    if several.size:
+        tied_quality = np.where(
+            at_best[several], np.nan_to_num(quality[several][:, free_columns], nan=-np.inf), -np.inf
+        )
+        best_free[several] = np.argmax(tied_quality == tied_quality.max(axis=1)[:, None], axis=1)
+    best_position = free_columns[best_free]
+    has_free = at_best.any(axis=1)
+    best_quality = np.where(has_free, np.nan_to_num(quality[rows, best_position], nan=-np.inf), -np.inf)
     dominated = (usd_per_day > best_cost[:, None]) & eligible
-    tie_task, tie_model = np.nonzero((usd_per_day == best_cost[:, None]) & eligible)
-    if tie_task.size:
+    # Other eligible models at exactly the best free cost lose on quality, then on catalog order.
+    ties = (usd_per_day == best_cost[:, None]) & eligible
+    ties[rows[has_free], best_position[has_free]] = False  # the first free model itself
+    tie_rows = np.flatnonzero(ties.any(axis=1))
+    if tie_rows.size:
+        tie_row, tie_model = np.nonzero(ties[tie_rows])
+        tie_task = tie_rows[tie_row]
         q = np.nan_to_num(quality[tie_task, tie_model], nan=-np.inf)
         bq = best_quality[tie_task]
         dominated[tie_task, tie_model] = (q < bq) | ((q == bq) & (tie_model > best_position[tie_task]))
