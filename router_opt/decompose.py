@@ -760,8 +760,11 @@ def solve_decomposed(
     if n_k == 0:
         prices = uncertainty = np.zeros(0)
     else:
-        # At most half the tasks: a sample of all of them would be the whole LP, solved twice.
-        prices, uncertainty = sample_prices(blocks, max(min(sample_tasks, blocks.n_tasks // 2), 1))
+        # At most a fifth of the tasks: the two half-sample LPs are only a start for the box, and
+        # at half the tasks (the bound first chosen) they were a whole LP solved twice. Measured on
+        # 12 generated cases of 2,000 and 5,000 tasks (both modes): 20% less decomposition time in
+        # total, less in 10 of them; at 10,000 tasks the same in total; above 15,000 the cap decides.
+        prices, uncertainty = sample_prices(blocks, max(min(sample_tasks, blocks.n_tasks // 5), 1))
         if start_prices is not None and start_prices.shape == (n_k,):
             # A nearby solve's prices (a sweep's previous point) help only when they are closer
             # to this program's than the sample's: start from whichever gives the higher
