@@ -706,11 +706,11 @@ def certify(blocks: Blocks, x: np.ndarray, prices: np.ndarray) -> Certificate:
     return Certificate(excess, excess > tolerance, overrun, cost - bound, best, prices, cost)
 
 
-def threshold_prices(blocks: Blocks, certificate: Certificate, x: np.ndarray) -> np.ndarray:
+def threshold_prices(blocks: Blocks, certificate: Certificate, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Blended: each task's quality dual ($/day per point of its threshold) at the final prices, the
-    slope of its hull at the bar. Where the plan is one model exactly at the bar the slope differs on
-    the two sides and any value between is a valid dual; the upper one is taken (what raising the
-    bar a point costs)."""
+    slope of its hull at the bar, and the tasks whose plan is one model exactly at the bar. There
+    the slope differs on the two sides and any value between is a valid dual; the upper one is taken
+    (what raising the bar a point costs)."""
     best = certificate.best
     mu = best.mu.copy()
     single = np.flatnonzero(x[best.upper] >= 1.0 - 1e-9)
@@ -724,7 +724,7 @@ def threshold_prices(blocks: Blocks, certificate: Certificate, x: np.ndarray) ->
         slope = np.where(rise > 0, (R - r[best.upper[at_bar]][:, None]) / np.where(rise > 0, rise, 1.0), np.inf)
         upper = slope.min(axis=1)
         mu[at_bar] = np.where(np.isfinite(upper), np.maximum(upper, mu[at_bar]), mu[at_bar])
-    return mu
+    return mu, at_bar
 
 
 def solve_decomposed(
@@ -851,9 +851,15 @@ def solve_decomposed(
 
     quality_duals = None
     if blocks.blended:
-        quality_duals = threshold_prices(blocks, certificate, x)
+        quality_duals, at_bar = threshold_prices(blocks, certificate, x)
         if quality_dual is not None:
-            quality_duals[np.flatnonzero(tasks)] = quality_dual
+            # The LP's own duals for its tasks, except where a plan is one model exactly at its bar:
+            # any value between the hull's two slopes is a dual there, and the LP's pick depends on
+            # which tasks happened to be in it. The upper slope, as for the fixed tasks, keeps
+            # "+1 quality point" independent of the path the decomposition took.
+            in_lp = np.flatnonzero(tasks)
+            upper = np.isin(in_lp, at_bar)
+            quality_duals[in_lp] = np.where(upper, np.maximum(quality_duals[in_lp], quality_dual), quality_dual)
     final_prices = prices if n_k == 0 else out.prices
     return Decomposition(
         x=x,

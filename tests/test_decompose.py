@@ -360,3 +360,60 @@ def test_fast_dominated_candidates_match_the_lexsort(seed):
         problem = build_problem(catalog, workload, policy, mode)
         for objective in (Objective.COST, Objective.QUALITY):
             assert np.array_equal(dominated_candidates(problem, objective), reference_dominated(problem, objective))
+
+
+def _at_the_bar_instance(seed: int):
+    """Blended, with every bar at some model's own quality for the task's type (so plans sit exactly
+    at their bars) and capacity at half the uncoupled load on every model but the baseline."""
+    from router_opt.models import Workload
+
+    rng = np.random.default_rng(seed)
+    catalog, workload, _ = random_instance(900 + seed, n_tasks=24, n_models=6)
+
+    def bar(task):
+        rated = [m.quality[task.task_type] for m in catalog.models[1:] if task.task_type in m.quality]
+        return float(rng.choice(rated)) if rated else None
+
+    workload = Workload(name="w", tasks=tuple(t.model_copy(update={"min_quality": bar(t)}) for t in workload.tasks))
+    problem = build_problem(catalog, workload, Policy(), Mode.BLENDED)
+    load = (solve(problem, solver="highspy").shares * problem.tasks["tokens_per_day"][:, None] / 1e6).sum(axis=0)
+    changes = {m.id: {"capacity_mtok_per_day": float(load[i] * 0.5) + 1e-6} for i, m in enumerate(catalog.models) if i}
+    catalog = with_models(catalog, **changes)
+    return catalog, workload, build_problem(catalog, workload, Policy(), Mode.BLENDED)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_blended_dual_at_the_bar_is_the_upper_slope_whatever_the_path(seed):
+    """A plan exactly at its bar has a range of valid duals; the decomposition reports the upper one
+    (what raising the bar costs) whether the task ended in the restricted LP or was fixed by the
+    prices. Two very different runs (a one-task sample with boxes of 0.2%, and a sample of every
+    task) give the same duals; at the bar each is a valid dual, between what lowering and what
+    raising that one bar by 1e-4 saves and costs per point (the full LP re-solved each way: the
+    least and the most any dual can be; the upper slope reaches the most unless the coupling prices
+    themselves are not unique)."""
+    from router_opt.models import Workload
+
+    catalog, workload, problem = _at_the_bar_instance(seed)
+    candidates = problem.eligible & ~dominated_candidates(problem)
+    narrow = decompose.solve_decomposed(problem, candidates, sample_tasks=1, box_relative=0.002, box_absolute=0.0002)
+    wide = decompose.solve_decomposed(problem, candidates, sample_tasks=10_000)
+    np.testing.assert_allclose(narrow.quality_duals, wide.quality_duals, rtol=1e-6, atol=1e-9)
+    shares = np.zeros(problem.eligible.shape)
+    shares[narrow.blocks.pair_task, narrow.blocks.pair_model] = narrow.x
+    at_bar = np.flatnonzero(
+        ((shares > 1 - 1e-9) & (np.nan_to_num(problem.quality) == problem.tasks["min_quality"][:, None])).any(axis=1)
+    )
+    assert at_bar.size > 0
+    base = solve(problem, solver="highspy").objective_usd_per_day
+    step = 1e-4
+
+    def cost_with_bar_moved(t: int, by: float) -> float:
+        tasks = list(workload.tasks)
+        tasks[t] = tasks[t].model_copy(update={"min_quality": tasks[t].min_quality + by})
+        moved = build_problem(catalog, Workload(name="w", tasks=tuple(tasks)), Policy(), Mode.BLENDED)
+        return solve(moved, solver="highspy").objective_usd_per_day
+
+    for t in at_bar[:3]:
+        left = (base - cost_with_bar_moved(t, -step)) / step
+        right = (cost_with_bar_moved(t, step) - base) / step
+        assert left * (1 - 1e-3) - 1e-6 <= narrow.quality_duals[t] <= right * (1 + 1e-3) + 1e-6
