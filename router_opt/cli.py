@@ -254,7 +254,7 @@ def optimize(
         typer.Option(
             "--format",
             "-f",
-            help="table (terminal), markdown (pull requests), json (full result), csv (assignments), "
+            help="table (terminal), markdown (pull requests), json (full result; decision records with --explain), csv (assignments), "
             "xlsx (workbook, needs --output), html (self-contained report), focus (FinOps FOCUS CSV).",
         ),
     ] = PlanFormat.table,
@@ -386,7 +386,7 @@ def export_policy(
     policy: PolicyOption = None,
     plan: Annotated[
         Path | None,
-        typer.Option("--plan", help="Export a plan saved with `optimize -f json` instead of solving again."),
+        typer.Option("--plan", help="Export a plan saved with `optimize -f json --explain` instead of solving again."),
     ] = None,
     mode: Annotated[Mode, typer.Option(help="strict, blended or single (when solving).")] = Mode.STRICT,
     output_format: Annotated[

@@ -86,7 +86,7 @@ SPREAD_CAP = 4.0
 WHOLE_FRACTION = 0.9
 WHOLE_AFTER_ROUNDS = 4
 WHOLE_PAIRS = 300_000
-# Tasks in the sampled price LP (at most half of them).
+# Tasks in the sampled price LP (at most a fifth of them).
 SAMPLE_TASKS = 3000
 # Box steps stop (and the full LP takes over) once a price exceeds this multiple of its row's scale.
 PRICE_CEILING = 1e4
@@ -855,11 +855,11 @@ def solve_decomposed(
         if quality_dual is not None:
             # The LP's own duals for its tasks, except where a plan is one model exactly at its bar:
             # any value between the hull's two slopes is a dual there, and the LP's pick depends on
-            # which tasks happened to be in it. The upper slope, as for the fixed tasks, keeps
-            # "+1 quality point" independent of the path the decomposition took.
+            # which tasks happened to be in it. The hull's value (the upper slope, or the lower one
+            # where no candidate rises above the bar), as for the fixed tasks, keeps "+1 quality
+            # point" independent of the path the decomposition took.
             in_lp = np.flatnonzero(tasks)
-            upper = np.isin(in_lp, at_bar)
-            quality_duals[in_lp] = np.where(upper, np.maximum(quality_duals[in_lp], quality_dual), quality_dual)
+            quality_duals[in_lp] = np.where(np.isin(in_lp, at_bar), quality_duals[in_lp], quality_dual)
     final_prices = prices if n_k == 0 else out.prices
     return Decomposition(
         x=x,

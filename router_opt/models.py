@@ -243,7 +243,9 @@ class TaskRows(Sequence):
     The engine reads columns (`columns()`); rows are made from them only when something iterates
     or indexes the tasks, so a 50,000-row workload solved from a file never builds 50,000 row
     objects. Either form is made from the other once and kept. Compares equal to the same rows as
-    any sequence (another TaskRows, a tuple, a list)."""
+    any sequence (another TaskRows, a tuple, a list); `+` gives a tuple. Rows made from columns
+    count every field as set (`model_fields_set`), where a row validated alone counts only the
+    cells it had: the values are the same."""
 
     __slots__ = ("_rows", "_columns", "_length")
     item_model = TaskDemand
@@ -255,7 +257,10 @@ class TaskRows(Sequence):
                 raise ValueError("columns must give every TaskDemand field, one value per task")
             self._rows, self._columns, self._length = None, columns, lengths.pop()
         else:
-            self._rows, self._columns, self._length = tuple(rows), None, len(rows)
+            rows = tuple(rows)
+            if not all(isinstance(row, TaskDemand) for row in rows):
+                raise TypeError("TaskRows holds TaskDemand rows (validate dicts through Workload)")
+            self._rows, self._columns, self._length = rows, None, len(rows)
 
     @classmethod
     def from_columns(cls, columns: dict[str, list]) -> TaskRows:
@@ -294,6 +299,12 @@ class TaskRows(Sequence):
     def __hash__(self) -> int:
         return hash(self.rows())
 
+    def __add__(self, other):
+        return self.rows() + tuple(other)
+
+    def __radd__(self, other):
+        return tuple(other) + self.rows()
+
     def __repr__(self) -> str:
         return f"TaskRows({self._length} tasks)"
 
@@ -309,8 +320,10 @@ class TaskRows(Sequence):
         return core_schema.no_info_wrap_validator_function(
             validate,
             rows_schema,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda tasks: tasks.rows(), return_schema=rows_schema
+            # Through the tuple's own serializer, so include/exclude on tasks work as on a tuple
+            # (and a plain tuple left by `model_copy(update=...)` serialises too).
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                lambda tasks, serialize: serialize(tuple(tasks)), schema=rows_schema
             ),
         )
 

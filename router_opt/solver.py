@@ -248,7 +248,7 @@ def _dominated_by_first_free(eligible, usd_per_day, quality, free_model) -> np.n
         tied_quality = np.where(
             at_best[several], np.nan_to_num(quality[several][:, free_columns], nan=-np.inf), -np.inf
         )
-        best_free[several] = np.argmax(tied_quality == tied_quality.max(axis=1)[:, None], axis=1)
+        best_free[several] = np.argmax(at_best[several] & (tied_quality == tied_quality.max(axis=1)[:, None]), axis=1)
     best_position = free_columns[best_free]
     has_free = at_best.any(axis=1)
     best_quality = np.where(has_free, np.nan_to_num(quality[rows, best_position], nan=-np.inf), -np.inf)

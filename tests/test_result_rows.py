@@ -82,8 +82,16 @@ def test_used_pairs_are_the_positive_cells_in_row_major_order(solver):
     catalog = catalog.model_copy(
         update={"models": tuple(m.model_copy(update={"capacity_mtok_per_day": capacity.get(m.id)}) for m in catalog.models)}
     )
-    solution = solve(build_problem(catalog, workload, Policy()), solver=solver)
+    problem = build_problem(catalog, workload, Policy())
+    solution = solve(problem, solver=solver)
     task, model, share = solution.used
+    # Row-major, each cell once, every share positive (the dense shares are made from these cells).
+    cell = task * problem.eligible.shape[1] + model
+    assert (np.diff(cell) > 0).all() and (share > 0).all()
     expected_task, expected_model = np.nonzero(solution.shares)
     assert task.tolist() == expected_task.tolist() and model.tolist() == expected_model.tolist()
-    assert share.tolist() == solution.shares[expected_task, expected_model].tolist()
+    # A plan: every task whole, on eligible models only, at the cost the solver reports.
+    assert np.allclose(np.bincount(task, weights=share, minlength=len(problem.tasks)), 1.0)
+    assert problem.eligible[task, model].all()
+    assert float(share @ problem.usd_per_day[task, model]) == pytest.approx(solution.objective_usd_per_day, rel=1e-12)
+    assert len(set(task.tolist())) == len(problem.tasks)

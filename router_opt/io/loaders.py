@@ -291,7 +291,7 @@ def _workload_by_columns(path: Path, header: list[str], rows: list[tuple[int, li
     if any(len(cells) > width and any(c.strip() for c in cells[width:]) for _, cells in rows):
         return None
     padding = [""] * width
-    cells_by_column = list(zip(*((cells + padding)[:width] for _, cells in rows)))
+    cells_by_column = list(zip(*(cells if len(cells) == width else (cells + padding)[:width] for _, cells in rows)))
     position = {name: i for i, name in enumerate(header) if name}
     n_rows = len(rows)
     columns: dict[str, list] = {}
