@@ -184,7 +184,7 @@ def test_matches_the_full_lp(seed, mode):
 @pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
 @pytest.mark.parametrize("seed", range(100, 120))
 def test_matches_the_full_lp_with_the_shipped_settings(seed, mode):
-    """The same on more seeds with the settings `solve` ships with (half the tasks sampled here,
+    """The same on more seeds with the settings `solve` ships with (a fifth of the tasks sampled here,
     first box sized by the half-samples' disagreement, the whole program when most tasks are
     contested)."""
     test_matches_the_full_lp(seed, mode)
