@@ -242,7 +242,8 @@ def optimize(
         typer.Option(
             "--explain",
             help="Add each task's decision record (runner-up, binding constraints, cheaper models excluded and "
-            "why, fallbacks, cost of one more quality point) to the report; in JSON, `decisions` is null without it.",
+            "why, fallbacks, cost of one more quality point) to the table, Markdown, HTML or JSON report (the "
+            "workbook has no decisions sheet); in JSON, `decisions` is null without it.",
         ),
     ] = False,
     with_frontier: Annotated[

@@ -138,6 +138,31 @@ def test_duplicate_rows_and_conflicting_headcount(tmp_path):
     ]
 
 
+def test_every_problem_of_a_workload_in_one_pass_in_file_order(tmp_path):
+    """Row errors do not hide the checks across rows: the duplicate and the second headcount are
+    named with the bad cells, in the order of the file (the extra cell's row came first before)."""
+    path = write(
+        tmp_path,
+        "w.csv",
+        HEADER
+        + "S,R,1,A,faq,1,1,1,\n"  # line 2
+        + "S,R,,B,faq,1,1,1,\n"  # line 3: no headcount
+        + "S,R,1,A,faq,1,1,1,\n"  # line 4: A again
+        + "S,R,2,C,faq,1,1,1,\n"  # line 5: another headcount for S / R
+        + "S,R,1,D,faq,eighty,1,1,\n"  # line 6: not a number
+        + "S,R,1,E,faq,1,1,1,,extra\n",  # line 7: a cell too many
+    )
+    with pytest.raises(InputError) as caught:
+        load_workload(path)
+    assert messages(caught) == [
+        f"{path}:3: headcount: required field is missing",
+        f"{path}:4: task: duplicate task 'A' for S / R (first at line 2)",
+        f"{path}:5: headcount: S / R has headcount 2 here but 1 at line 2; a role has one headcount",
+        f"{path}:6: invocations_per_day: must be a number, got 'eighty'",
+        f"{path}:7: has 10 cells but the header has 9",
+    ]
+
+
 def test_yaml_and_xlsx_workloads_match_csv(tmp_path):
     from openpyxl import Workbook
 

@@ -238,6 +238,7 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
         lines.append(line)
     try:
         tasks = _TASKS.validate_python(records)
+        kept_lines = lines
     except ValidationError as exc:
         problems += problems_from(exc, where, lambda loc: (lines[loc[0]], None) if loc else (None, None))
         # Report the row-level field names without the list index.
@@ -245,18 +246,33 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
             Problem(p.path, p.message, p.line, p.column, p.field.split(".", 1)[1] if p.field and "." in p.field else p.field)
             for p in problems
         ]
+        # The checks across rows (a task twice in a role, a role with two headcounts) still run over
+        # the rows that did validate, so one pass names every problem of the file.
+        failed = {err["loc"][0] for err in exc.errors() if err["loc"] and isinstance(err["loc"][0], int)}
+        kept = [i for i in range(len(records)) if i not in failed]
+        tasks = _TASKS.validate_python([records[i] for i in kept])
+        kept_lines = [lines[i] for i in kept]
+    workload, across = _workload_or_problems(path, tasks, kept_lines) if tasks else (None, [])
+    problems += across
     if problems:
-        raise InputError(problems)
+        # In file order (the header's problems first), as a reader goes through the file.
+        raise InputError(sorted(problems, key=lambda p: p.line or 0))
+    return workload
+
+
+def _workload_or_problems(
+    path: Path, tasks: list[TaskDemand], lines: list[int]
+) -> tuple[Workload | None, list[Problem]]:
+    """The workload of these rows, or the problems found across them, each named by its line."""
     try:
-        return Workload(name=path.stem, tasks=tuple(tasks), source_path=where, source_lines=tuple(lines))
+        return Workload(name=path.stem, tasks=tuple(tasks), source_path=str(path), source_lines=tuple(lines)), []
     except ValidationError as exc:
+        import re
 
         def locate(loc):
             if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
                 return (lines[loc[1]], None)
             return (None, None)
-
-        import re
 
         # "first at tasks[0]" is the YAML path; a spreadsheet's reader wants the line (CSV) or row (XLSX).
         unit = "row" if path.suffix.lower() in {".xlsx", ".xlsm"} else "line"
@@ -264,13 +280,10 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
         def rows_named(message: str) -> str:
             return re.sub(r"tasks\[(\d+)\]", lambda m: f"{unit} {lines[int(m.group(1))]}", message)
 
-        found = problems_from(exc, where, locate)
-        raise InputError(
-            [
-                Problem(p.path, rows_named(p.message), p.line, p.column, (p.field or "").rsplit(".", 1)[-1] or None)
-                for p in found
-            ]
-        ) from None
+        return None, [
+            Problem(p.path, rows_named(p.message), p.line, p.column, (p.field or "").rsplit(".", 1)[-1] or None)
+            for p in problems_from(exc, str(path), locate)
+        ]
 
 
 @functools.cache
