@@ -141,8 +141,8 @@ def build_problem(
         zip(columns["min_quality"], columns["complexity"], columns["task_type"]), n_tasks
     )
     bars_by_key = [policy.threshold(*key, min_quality) for key in bar_keys]
-    bar_values = np.array([bar for bar, _ in bars_by_key], dtype=float).reshape(-1)
-    bar_is_set = np.array([is_set for _, is_set in bars_by_key], dtype=bool).reshape(-1)
+    bar_values = np.array([bar for bar, _ in bars_by_key], dtype=float)
+    bar_is_set = np.array([is_set for _, is_set in bars_by_key], dtype=bool)
     headcount = np.array(columns["headcount"], dtype=np.int64)
     invocations_per_worker_per_day = np.array(columns["invocations_per_day"], dtype=float)
     input_tokens = np.array(columns["input_tokens"], dtype=np.int64)

@@ -829,7 +829,7 @@ def solve(
     values[values < SHARE_EPSILON] = 0.0
     if problem.mode is Mode.SINGLE:
         values = np.round(values)  # integral up to the solver's tolerance
-    used = _plan_shares(problem.eligible.shape, program.pair_task, program.pair_model, values)
+    used = _used_cells(problem.eligible.shape, program.pair_task, program.pair_model, values)
     provisioned = np.ones(len(problem.models), dtype=bool)
     provisioned[program.deployment_models] = raw.x[n_pairs : n_pairs + program.deployment_models.size] > 0.5
     fixed_usd_per_day = problem.models["fixed_usd_per_month"] * 12 / days_per_year
@@ -870,7 +870,7 @@ def solve(
     )
 
 
-def _plan_shares(
+def _used_cells(
     shape: tuple[int, int], pair_task: np.ndarray, pair_model: np.ndarray, values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`Solution.used` (the positive cells, row-major) from one value per (task, model) column of
@@ -900,7 +900,7 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
     blocks = decomposition.blocks
     values = np.clip(decomposition.x, 0.0, 1.0)
     values[values < SHARE_EPSILON] = 0.0
-    used = _plan_shares(problem.eligible.shape, blocks.pair_task, blocks.pair_model, values)
+    used = _used_cells(problem.eligible.shape, blocks.pair_task, blocks.pair_model, values)
     objective_usd_per_day = float(used[2] @ problem.usd_per_day[used[0], used[1]])
     terms = blocks.terms
     activity = np.bincount(terms.entry_row, weights=terms.entry_value * values[terms.entry_pair], minlength=terms.n_rows)
