@@ -229,7 +229,8 @@ def test_breakeven_default_by_hand(bundled):
     #   one GPU a day = 2.25 x 24 x 1.15 = $62.10; capacity 10,000 x 86,400 x 0.5 = 432M tokens/day
     #   breakeven vs commercial-large $2.50/M = 62.10 / 2.50 x 1e6 = 24.84M tokens/day (< 432M)
     #   workload: 6,404,005 tokens/day -> API 6.404005 x 2.50 = $16.0100125/day (= the all-large bill)
-    #   monthly saving = (16.0100125 - 62.10) x 30 = -$1,382.699625 (the API is cheaper)
+    #   monthly saving = (16.0100125 - 62.10) x 365/12 = -46.0899875 x 30.41666... = -$1,401.9037...
+    #   (the API is cheaper); at the seed's 30-day month it would be -$1,382.699625 (docs/VALIDATION.md)
     r = breakeven(bundled.catalog, bundled.workload)
     assert r.self_hosted_usd_per_mtok == pytest.approx(0.14375, rel=1e-12)
     assert r.gpu_usd_per_day == pytest.approx(62.10, rel=1e-12)
@@ -238,7 +239,9 @@ def test_breakeven_default_by_hand(bundled):
     assert r.always_cheaper_above_tokens_per_day == pytest.approx(24.84e6, rel=1e-12)
     assert r.tokens_per_day == 6_404_005
     assert r.gpus_needed == 1
-    assert r.monthly_saving_usd == pytest.approx(-1382.699625, rel=1e-9)
+    assert r.monthly_saving_usd == pytest.approx(-46.0899875 * 365 / 12, rel=1e-9)
+    assert r.yearly_saving_usd == pytest.approx(-46.0899875 * 365, rel=1e-9)
+    assert breakeven(bundled.catalog, bundled.workload, days_per_month=30).monthly_saving_usd == pytest.approx(-1382.699625, rel=1e-9)
 
 
 def test_breakeven_seed_figures():
@@ -249,8 +252,12 @@ def test_breakeven_seed_figures():
     # the seed's "~2M tokens/day" (docs/VALIDATION.md §6b).
     r = breakeven(api_model="claude-sonnet", utilisation=1.0, overhead=0.0, tokens_per_day=2e6)
     assert r.breakeven_tokens_per_day == pytest.approx(18e6, rel=1e-12)
-    # At 2M tokens/day the API costs 2 x 3 x 30 = $180/month vs one GPU's 54 x 30 = $1,620.
-    assert r.monthly_saving_usd == pytest.approx(180 - 1620, rel=1e-12)
+    # At 2M tokens/day the API costs 2 x 3 x 365/12 = $182.50/month vs one GPU's 54 x 365/12 = $1,642.50
+    # (the seed's 30-day month: $180 vs its $1,620).
+    assert r.monthly_saving_usd == pytest.approx(182.5 - 1642.5, rel=1e-12)
+    seed = breakeven(api_model="claude-sonnet", utilisation=1.0, overhead=0.0, tokens_per_day=2e6, days_per_month=30)
+    assert seed.self_hosted_usd_per_month == pytest.approx(1620, rel=1e-12)
+    assert seed.api_usd_per_month == pytest.approx(180, rel=1e-12)
 
 
 def test_breakeven_whole_gpu_steps():
@@ -263,9 +270,10 @@ def test_breakeven_whole_gpu_steps():
     )
     assert r.breakeven_tokens_per_day == pytest.approx(24e6, rel=1e-12)
     assert r.always_cheaper_above_tokens_per_day == pytest.approx(48e6, rel=1e-12)
-    # At 50M tokens/day: 2 GPUs ($48/day) vs API $50/day -> +$2/day = $60/month.
+    # At 50M tokens/day: 2 GPUs ($48/day) vs API $50/day -> +$2/day = 2 x 365/12 = $60.8333/month, $730/year.
     assert r.gpus_needed == 2
-    assert r.monthly_saving_usd == pytest.approx(60.0, rel=1e-9)
+    assert r.monthly_saving_usd == pytest.approx(2 * 365 / 12, rel=1e-9)
+    assert r.yearly_saving_usd == pytest.approx(730.0, rel=1e-9)
 
 
 def test_breakeven_never_when_the_gpu_is_dearer_per_token():
@@ -325,14 +333,16 @@ def test_training_from_flops():
 def test_seed_fine_tuning_payback():
     # $100 + $1,620 + $4,000 = $5,720 first month; $45,000 - $5,720 = $39,280 saved in month one;
     # then $45,000 - $1,620 = $43,380 a month, so the $4,100 one-time cost pays back in 4,100 / 43,380
-    # = 0.0945 months. The stated $45,000 is for 5M tok/day on Sonnet: 5 x $3 x 30 = $450 a month.
+    # = 0.0945 months. The stated $45,000 is for 5M tok/day on Sonnet: 5 x $3 x 365/12 = $456.25 a month
+    # ($450 in the seed's 30-day month).
     report = training_report()
     p = report.payback
     assert p.first_month_investment_usd == 5_720.0
     assert p.net_saving_month_one_usd == 39_280.0
     assert p.monthly_saving_after_month_one_usd == 43_380.0
     assert p.payback_months == pytest.approx(4_100 / 43_380, rel=1e-12)
-    assert p.api_usd_per_month_from_volume == pytest.approx(450.0, rel=1e-12)
+    assert p.api_usd_per_month_from_volume == pytest.approx(456.25, rel=1e-12)
+    assert p.horizon_months == 12 and p.horizon_days == 365
 
 
 def test_payback_never_when_serving_costs_more():
@@ -344,13 +354,14 @@ def test_payback_never_when_serving_costs_more():
 def test_payback_for_a_task_family_of_the_workload(bundled):
     # The bundled faq tasks: 80 x (560+240) + 30 x (840+360) + 20 x (840+360) + 10 x (420+180)
     # = 64,000 + 36,000 + 24,000 + 6,000 = 130,000 tokens/day, on commercial-large $2.50/M:
-    # $0.325/day = $9.75 a month.
+    # $0.325/day = 0.325 x 365/12 = $9.8854 a month ($118.625 a year; $9.75 in a 30-day month).
     usd_per_month, tokens_per_day, price = api_bill_for_task_types(bundled.catalog, bundled.workload, ["faq"])
     assert tokens_per_day == 130_000
-    assert usd_per_month == pytest.approx(9.75, rel=1e-12)
+    assert usd_per_month == pytest.approx(0.325 * 365 / 12, rel=1e-12)
+    assert usd_per_month * 12 == pytest.approx(118.625, rel=1e-12)
     assert price == pytest.approx(2.5, rel=1e-12)
     report = training_report(task_types=("faq",), catalog=bundled.catalog, workload=bundled.workload)
-    assert report.payback.api_usd_per_month == pytest.approx(9.75, rel=1e-12)
+    assert report.payback.api_usd_per_month == pytest.approx(0.325 * 365 / 12, rel=1e-12)
     assert report.payback.payback_months is None
     with pytest.raises(RouterOptError, match="do not occur"):
         api_bill_for_task_types(bundled.catalog, bundled.workload, ["haiku"])
@@ -506,7 +517,7 @@ def test_training_cost_json_and_options():
     )
     assert data["run"]["cases"][0]["total_usd"] == pytest.approx(352.0, rel=1e-12)
     table = invoke("training-cost", "--task-type", "faq").output
-    assert "$9.75/month" in table and "never" in table  # the faq family, priced in test_payback_for_a_task_family
+    assert "$9.89/month" in table and "never" in table  # the faq family, priced in test_payback_for_a_task_family
 
 
 def test_markdown_and_output_file(tmp_path: Path):

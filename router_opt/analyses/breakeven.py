@@ -12,6 +12,9 @@ API costs volume x its $/M. So:
 - Past one GPU's capacity a second GPU is a step in cost, so just above each step the API can win again.
   Self-hosting is never dearer above n x V*, where n is the largest whole number below
   capacity / (capacity - V*) (n = 1 whenever one GPU at full load costs at most half the API bill).
+
+Months are 365/12 days and a year is 12 of them (router_opt.units), so every yearly figure is its
+monthly figure x 12.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from router_opt.analyses.common import (
     ANALYSIS_SCHEMA_VERSION,
     DAYS_PER_MONTH,
     HOURS_PER_DAY,
+    MONTHS_PER_YEAR,
     SECONDS_PER_HOUR,
     TOKENS_PER_MTOK,
     AnalysisResult,
@@ -163,6 +167,9 @@ class BreakevenResult(AnalysisResult):
     gpu_usd_per_day: float
     """One GPU for a day, with overhead: the fixed cost of self-hosting."""
     gpu_usd_per_month: float
+    """gpu_usd_per_day x days_per_month."""
+    gpu_usd_per_year: float
+    """gpu_usd_per_month x 12."""
     tokens_per_day_per_gpu: float
     """One GPU's capacity: tokens/s x 86,400 x utilisation."""
     self_hosted_usd_per_mtok: float
@@ -174,8 +181,10 @@ class BreakevenResult(AnalysisResult):
     """api_usd_per_mtok / self_hosted_usd_per_mtok: how many times cheaper a fully loaded GPU is."""
     breakeven_tokens_per_day: float | None
     """Daily volume from which one GPU is no dearer than the API; None if a GPU never wins."""
+    breakeven_usd_per_month_on_api: float | None
+    """What the API costs a month at the breakeven volume (one GPU's month, by definition)."""
     breakeven_usd_per_year_on_api: float | None
-    """What the API costs a year at the breakeven volume."""
+    """breakeven_usd_per_month_on_api x 12."""
     always_cheaper_above_tokens_per_day: float | None
     """Daily volume above which self-hosting is never dearer, whole GPUs counted; None if never."""
     volume_source: str
@@ -188,7 +197,16 @@ class BreakevenResult(AnalysisResult):
     self_hosted_usd_per_month: float
     monthly_saving_usd: float
     """api - self-hosted per month; negative when the API is cheaper at this volume."""
+    api_usd_per_year: float
+    """api_usd_per_month x 12."""
+    self_hosted_usd_per_year: float
+    """self_hosted_usd_per_month x 12."""
+    yearly_saving_usd: float
+    """monthly_saving_usd x 12."""
     days_per_month: float
+    """Days in a month: 365/12 (router_opt.units) unless given."""
+    days_per_year: float
+    """days_per_month x 12: 365 unless a month was given."""
 
 
 def workload_tokens(workload: Workload) -> tuple[float, float]:
@@ -238,13 +256,15 @@ def breakeven(
     utilisation: float | None = None,
     overhead: float | None = None,
     tokens_per_day: float | None = None,
-    days_per_month: float = DAYS_PER_MONTH,
+    days_per_month: float | None = None,
     data: SelfHostingData | None = None,
 ) -> BreakevenResult:
     """Self-hosting vs an API. Anything not given comes from `data` (default: the bundled seed tables):
     the GPU and its price, the throughput of `serving_model` on it, utilisation and overhead. The API's
     $/M is `api_usd_per_mtok`, else `api_model` (a catalog id, default the catalog's baseline, or one of
-    the data file's API models). The monthly figures are for `tokens_per_day`, else the workload's."""
+    the data file's API models). The monthly figures are for `tokens_per_day`, else the workload's, over
+    months of `days_per_month` (default 365/12, router_opt.units); a year is 12 months."""
+    days_per_month = DAYS_PER_MONTH if days_per_month is None else days_per_month
     data = data if data is not None else load_self_hosting()
     gpu_spec = data.gpu(gpu or data.defaults.gpu)
     sources = []
@@ -311,6 +331,8 @@ def breakeven(
     gpus_needed = max(1, math.ceil(tokens_per_day / capacity)) if tokens_per_day > 0 else 0
     api_month = tokens_per_day * api_per_token * days_per_month
     self_month = gpus_needed * gpu_usd_per_day * days_per_month
+    saving_month = api_month - self_month
+    breakeven_month = None if breakeven_volume is None else breakeven_volume * api_per_token * days_per_month
     return BreakevenResult(
         gpu=gpu_spec.id,
         usd_per_gpu_hour=usd_per_gpu_hour,
@@ -321,19 +343,25 @@ def breakeven(
         sources=tuple(sources),
         gpu_usd_per_day=gpu_usd_per_day,
         gpu_usd_per_month=gpu_usd_per_day * days_per_month,
+        gpu_usd_per_year=gpu_usd_per_day * days_per_month * MONTHS_PER_YEAR,
         tokens_per_day_per_gpu=capacity,
         self_hosted_usd_per_mtok=per_mtok,
         api_model=api_id,
         api_usd_per_mtok=api_per_mtok,
         api_to_self_hosted_price_ratio=api_per_mtok / per_mtok if per_mtok > 0 else math.inf,
         breakeven_tokens_per_day=breakeven_volume,
-        breakeven_usd_per_year_on_api=None if breakeven_volume is None else breakeven_volume * api_per_token * 365,
+        breakeven_usd_per_month_on_api=breakeven_month,
+        breakeven_usd_per_year_on_api=None if breakeven_month is None else breakeven_month * MONTHS_PER_YEAR,
         always_cheaper_above_tokens_per_day=always_above,
         volume_source=volume_source,
         tokens_per_day=tokens_per_day,
         gpus_needed=gpus_needed,
         api_usd_per_month=api_month,
         self_hosted_usd_per_month=self_month,
-        monthly_saving_usd=api_month - self_month,
+        monthly_saving_usd=saving_month,
+        api_usd_per_year=api_month * MONTHS_PER_YEAR,
+        self_hosted_usd_per_year=self_month * MONTHS_PER_YEAR,
+        yearly_saving_usd=saving_month * MONTHS_PER_YEAR,
         days_per_month=days_per_month,
+        days_per_year=days_per_month * MONTHS_PER_YEAR,
     )

@@ -6,14 +6,18 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
+from router_opt.units import DAYS_PER_MONTH, DAYS_PER_YEAR, MONTHS_PER_YEAR
+
 # The JSON of every analysis result carries this; change keys only with a bump.
-ANALYSIS_SCHEMA_VERSION = "1.0"
+# 1.1: months are 365/12 days (router_opt.units), not 30; breakeven adds yearly figures and payback
+# its horizon in days.
+ANALYSIS_SCHEMA_VERSION = "1.1"
 TOKENS_PER_MTOK = 1_000_000
 SECONDS_PER_HOUR = 3600
 HOURS_PER_DAY = 24
-# The seed's months are 30 days: its L40S serving month is $1,620 = $2.25/h x 24 h x 30, and
-# docs/VALIDATION.md §6c prices "5M tok/day" per 30-day month. Every analysis takes it as a parameter.
-DAYS_PER_MONTH = 30.0
+# Months and years: one convention for every analysis and report, stated in router_opt.units (a year
+# is 365 days, a month 365/12). The seed's 30-day months are reproduced in docs/VALIDATION.md.
+__all__ = ["DAYS_PER_MONTH", "DAYS_PER_YEAR", "MONTHS_PER_YEAR"]
 
 
 class AnalysisResult(BaseModel):

@@ -9,7 +9,8 @@ GPU-hours = FLOPs / (peak FLOP/s x MFU) / 3600.
 
 Fine-tuning payback (seed 003 'Fine-Tuning ROI Example'): one-time cost (fine-tune + data prep) against
 the monthly saving (API bill the task family no longer pays - serving cost); months to pay back =
-one-time cost / monthly saving.
+one-time cost / monthly saving. Months are 365/12 days (router_opt.units), so the default 12-month
+horizon is a 365-day year.
 """
 
 from __future__ import annotations
@@ -160,6 +161,8 @@ class PaybackResult(AnalysisResult):
     payback_months: float | None
     """one_time_usd / monthly saving; None if serving costs at least the API bill (it never pays back)."""
     horizon_months: int
+    horizon_days: float
+    """horizon_months x days_per_month: 365 for the default 12 months."""
     net_saving_over_horizon_usd: float
     """horizon x monthly saving - one_time_usd."""
 
@@ -327,6 +330,8 @@ def fine_tuning_payback(
     ):
         if not (math.isfinite(value) and value >= 0):
             raise RouterOptError(f"{name} must be a number >= 0, got {value}")
+    if not (math.isfinite(days_per_month) and days_per_month > 0):
+        raise RouterOptError(f"days per month must be > 0, got {days_per_month}")
     if horizon_months < 1:
         raise RouterOptError(f"horizon must be at least 1 month, got {horizon_months}")
     one_time = fine_tune_usd + data_prep_usd
@@ -353,6 +358,7 @@ def fine_tuning_payback(
         monthly_saving_after_month_one_usd=monthly_saving,
         payback_months=one_time / monthly_saving if monthly_saving > 0 else None,
         horizon_months=horizon_months,
+        horizon_days=horizon_months * days_per_month,
         net_saving_over_horizon_usd=horizon_months * monthly_saving - one_time,
     )
 

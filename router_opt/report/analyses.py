@@ -16,6 +16,7 @@ from router_opt.analyses.reasoning import ReasoningResult
 from router_opt.analyses.training import TrainingReport
 from router_opt.analyses.trajectory import TrajectoryResult
 from router_opt.report import Section, _markdown_table, sections_as_text
+from router_opt.units import DAYS_PER_MONTH, DAYS_PER_YEAR, MONTHS_PER_YEAR
 
 ANALYSIS_FORMATS = ("table", "json", "markdown")
 AnyAnalysis = FrontierResult | BudgetFrontierResult | ReasoningResult | TrajectoryResult | BreakevenResult | TrainingReport
@@ -256,8 +257,8 @@ def breakeven_report(result: BreakevenResult) -> Report:
         always = "never"
     else:
         breakeven = (
-            f"{fmt.tokens(r.breakeven_tokens_per_day)} tokens/day "
-            f"(the API bill there: {fmt.usd(r.breakeven_usd_per_year_on_api)}/year)"
+            f"{fmt.tokens(r.breakeven_tokens_per_day)} tokens/day (the API bill there: "
+            f"{fmt.usd(r.breakeven_usd_per_month_on_api)}/month · {fmt.usd(r.breakeven_usd_per_year_on_api)}/year)"
         )
         always = "n/a" if r.always_cheaper_above_tokens_per_day is None else f"{fmt.tokens(r.always_cheaper_above_tokens_per_day)} tokens/day"
     economics = Section(
@@ -267,7 +268,7 @@ def breakeven_report(result: BreakevenResult) -> Report:
             ("GPU", f"{r.gpu} at {fmt.usd(r.usd_per_gpu_hour)}/hour{serving} at {fmt.count(r.tokens_per_second)} tokens/s"),
             ("Utilisation · overhead", f"{fmt.percent(r.utilisation)} · {fmt.percent(r.overhead)}"),
             ("One GPU", (f"{fmt.usd(r.gpu_usd_per_day)}/day · {fmt.usd(r.gpu_usd_per_month)}/month · "
-             f"carries {fmt.tokens(r.tokens_per_day_per_gpu)} tokens/day")),
+             f"{fmt.usd(r.gpu_usd_per_year)}/year · carries {fmt.tokens(r.tokens_per_day_per_gpu)} tokens/day")),
             ("Self-hosted $/M (GPU fully loaded)", fmt.usd_per_mtok(r.self_hosted_usd_per_mtok)),
             ("API $/M", f"{fmt.usd_per_mtok(r.api_usd_per_mtok)} ({fmt.ratio(r.api_to_self_hosted_price_ratio)} the self-hosted $/M)"),
             ("Breakeven volume", breakeven),
@@ -285,17 +286,32 @@ def breakeven_report(result: BreakevenResult) -> Report:
         (
             ("Volume", f"{fmt.tokens(r.tokens_per_day)} tokens/day"),
             ("GPUs needed", fmt.count(r.gpus_needed)),
-            ("API", f"{fmt.usd(r.api_usd_per_month)}/month"),
-            ("Self-hosted", f"{fmt.usd(r.self_hosted_usd_per_month)}/month"),
+            ("API", f"{fmt.usd(r.api_usd_per_month)}/month · {fmt.usd(r.api_usd_per_year)}/year"),
+            ("Self-hosted", f"{fmt.usd(r.self_hosted_usd_per_month)}/month · {fmt.usd(r.self_hosted_usd_per_year)}/year"),
             ("Monthly saving", f"{fmt.usd(saving)} ({verdict})"),
+            ("Yearly saving", fmt.usd(r.yearly_saving_usd)),
         ),
     )
     notes = [
         ("Self-hosted $/M = GPU $/hour / (tokens/s x 3600 x utilisation) x 10^6 x (1 + overhead); a GPU costs "
-        f"the same whatever the traffic. Months are {fmt.decimal(r.days_per_month, 0)} days."),
+        f"the same whatever the traffic. {_calendar(r.days_per_month)}"),
         *r.sources,
     ]
     return Report("router-opt breakeven", [economics, volume], notes)
+
+
+def _days(days: float) -> str:
+    """Days in a month as a person reads them: 30.42 (365 / 12), 30."""
+    return f"{days:g}" if float(days).is_integer() else fmt.decimal(days, 2)
+
+
+def _calendar(days_per_month: float) -> str:
+    """The month and year a report's figures use (router_opt.units)."""
+    if days_per_month == DAYS_PER_MONTH:
+        return (f"A month is {fmt.decimal(days_per_month, 2)} days (365 / 12) and a year {DAYS_PER_YEAR} days, "
+                "so a yearly figure is 12 monthly ones.")
+    return (f"A month is {days_per_month:g} days as given, so a year here is 12 of them "
+            f"({days_per_month * MONTHS_PER_YEAR:g} days), not {DAYS_PER_YEAR}.")
 
 
 # --- training cost and fine-tuning payback -------------------------------------------------------
@@ -342,16 +358,17 @@ def training_report(result: TrainingReport) -> Report:
         ("Net saving in month one", fmt.usd(pay.net_saving_month_one_usd)),
         ("Monthly saving after month one", fmt.usd(pay.monthly_saving_after_month_one_usd)),
         ("Payback", payback),
-        (f"Net over {pay.horizon_months} months", fmt.usd(pay.net_saving_over_horizon_usd)),
+        (f"Net over {pay.horizon_months} months ({fmt.count(round(pay.horizon_days, 2))} days)", fmt.usd(pay.net_saving_over_horizon_usd)),
     ]
     notes = [
         (f"Run: {fmt.decimal(run.hours)} h of work at utilisation {fmt.percent(run.utilisation)} "
-        f"(billed hours = hours / utilisation), overhead {fmt.percent(run.overhead)} on compute.")
+        f"(billed hours = hours / utilisation), overhead {fmt.percent(run.overhead)} on compute."),
+        _calendar(pay.days_per_month),
     ]
     if pay.api_usd_per_month_from_volume is not None and pay.tokens_per_day is not None:
         check = (
             f"{fmt.tokens(pay.tokens_per_day)} tokens/day x {fmt.usd_per_mtok(pay.api_usd_per_mtok)} x "
-            f"{fmt.decimal(pay.days_per_month, 0)} days = {fmt.usd(pay.api_usd_per_month_from_volume)}/month"
+            f"{_days(pay.days_per_month)} days = {fmt.usd(pay.api_usd_per_month_from_volume)}/month"
         )
         rows.append(("Check: volume x price", check))
         if pay.api_basis == "stated" and pay.api_usd_per_month_from_volume > 0:
