@@ -687,7 +687,10 @@ def breakeven_command(
     utilisation: Annotated[float | None, typer.Option(min=0, max=1, help="Share of the day a GPU serves at full throughput (default 0.5).")] = None,
     overhead: Annotated[float | None, typer.Option(min=0, help="Cost on top of GPU rental, as a share (default 0.15 = 15%).")] = None,
     tokens_per_day: Annotated[float | None, typer.Option(min=0, help="Daily volume for the monthly figures (default: the workload's).")] = None,
-    days_per_month: Annotated[float, typer.Option(min=1, help="Days in a month.")] = 30.0,
+    days_per_month: Annotated[
+        float | None,
+        typer.Option(min=1, help="Days in a month (default 365/12, a twelfth of a 365-day year; 30 reproduces the seed's months). A year is 12 months."),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="Self-hosting data YAML. Default: the seed's (catalogs/economics/self-hosting-2026.yaml)."),
