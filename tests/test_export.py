@@ -31,8 +31,12 @@ def test_litellm_config_shape(mode):
         assert set(entry) <= {"model_name", "litellm_params", "model_info"}
         params = entry["litellm_params"]
         assert "/" in params["model"]
-        assert ("api_key" in params) != ("api_base" in params)
-        assert str(params.get("api_key", params.get("api_base"))).startswith("os.environ/")
+        # every deployment carries a key reference; a self-hosted one (api_base) its own, named after it
+        assert str(params["api_key"]).startswith("os.environ/")
+        if "api_base" in params:
+            base = params["api_base"]
+            assert base.startswith("os.environ/") and base.endswith("_API_BASE")
+            assert params["api_key"] == base.removesuffix("_API_BASE") + "_API_KEY"
         names.add(entry["model_name"])
         if "weight" in params:
             weights[entry["model_name"]] = weights.get(entry["model_name"], 0.0) + params["weight"]
