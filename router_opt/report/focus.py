@@ -4,16 +4,17 @@ FinOps tools that ingest FOCUS billing data can load a routing plan beside real 
 Column names follow the FinOps Open Cost and Usage Specification; router-opt's own figures carry the
 `x_` prefix FOCUS reserves for extensions. A plan is a forecast, not a bill: BilledCost and
 EffectiveCost are the plan's cost, ListCost the same at list prices (router-opt has no discounts),
-and the charge period is the one day starting at the catalog's price date.
+and the charge period is the one day starting at the catalog's price date. Text cells that a
+spreadsheet would read as a formula (= + - @ tab CR first) start with a single quote (`router_opt.report.csv_cell`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import UTC, datetime, time, timedelta
 
+from router_opt.report import SafeCsvWriter
 from router_opt.result import Result
 
 FOCUS_COLUMNS = (
@@ -54,7 +55,7 @@ def to_focus(result: Result) -> str:
     start = datetime.combine(result.settings.prices_as_of, time(0), tzinfo=UTC)
     end = start + timedelta(days=1)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(FOCUS_COLUMNS)
     for (department, model_id), g in groups.items():
         model = models[model_id]
@@ -69,18 +70,18 @@ def to_focus(result: Result) -> str:
                 model_id,
                 model.provider,
                 model_id,
-                repr(g["cost"]),
-                repr(g["cost"]),
-                repr(g["cost"]),
-                repr(tokens[(department, model_id)]),
+                float(g["cost"]),
+                float(g["cost"]),
+                float(g["cost"]),
+                float(tokens[(department, model_id)]),
                 "Tokens",
                 json.dumps({"department": department, "tier": model.tier}, sort_keys=True),
                 department,
                 model.tier,
-                repr(g["invocations"]),
-                repr(g["baseline"]),
-                repr(g["baseline"] / g["cost"]) if g["cost"] > 0 else "",
-                repr(g["quality"] / g["invocations"]) if g["invocations"] > 0 else "",
+                float(g["invocations"]),
+                float(g["baseline"]),
+                float(g["baseline"] / g["cost"]) if g["cost"] > 0 else None,
+                float(g["quality"] / g["invocations"]) if g["invocations"] > 0 else None,
             )
         )
     # Self-hosted deployments' fixed cost belongs to no department: one row each, so the file's
@@ -100,18 +101,18 @@ def to_focus(result: Result) -> str:
                 d.model,
                 model.provider,
                 d.model,
-                repr(d.fixed_usd_per_day),
-                repr(d.fixed_usd_per_day),
-                repr(d.fixed_usd_per_day),
-                "0.0",
+                float(d.fixed_usd_per_day),
+                float(d.fixed_usd_per_day),
+                float(d.fixed_usd_per_day),
+                0.0,
                 "Tokens",
                 json.dumps({"department": "(shared)", "tier": model.tier, "charge": "fixed"}, sort_keys=True),
                 "(shared)",
                 model.tier,
-                "0.0",
-                "0.0",
-                "",
-                "",
+                0.0,
+                0.0,
+                None,
+                None,
             )
         )
     return out.getvalue()
