@@ -423,6 +423,14 @@ class Policy(_Frozen):
     source_path: str | None = None
     """File the policy was read from, for error messages."""
 
+    @classmethod
+    def baseline_bars(cls, catalog: Catalog, task_types: Sequence[str]) -> Policy:
+        """The bars that keep what the all-large habit delivers: each task type's bar is the catalog's
+        baseline model's own quality on it. Task types the baseline does not rate get no bar (nothing
+        to keep); used when a catalog of one's own comes without a policy."""
+        quality = catalog.baseline_model.quality
+        return cls(min_quality_by_task_type={t: quality[t] for t in dict.fromkeys(task_types) if t in quality})
+
     def threshold_for(self, task: TaskDemand, global_min_quality: float | None = None) -> float:
         """The bar `task` must meet: its own `min_quality`, else `global_min_quality` (the CLI's
         --min-quality), else its complexity's bar, else its task type's, else the default."""

@@ -24,7 +24,7 @@ PAIR = re.compile(r"(-?\$[\d,]+\.\d\d)/month · (-?\$[\d,]+\.\d\d)/year")
 def invoke(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def dollars(text: str) -> float:
