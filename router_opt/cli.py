@@ -315,7 +315,11 @@ def optimize(
         typer.Option(min=0, help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported."),
     ] = None,
 ) -> None:
-    """Solve for the cheapest routing plan and report the overspend of the all-large habit."""
+    """Solve for the cheapest routing plan and report the overspend of the all-large habit.
+
+    Quality bars: a row's own min_quality, else --min-quality, else the policy. Without --policy the
+    bundled catalog takes the bundled policies/default.yaml; a catalog of one's own takes, for each
+    task type, the baseline model's own quality on it (said on stderr and in the plan's warnings)."""
     from router_opt.report import render
 
     if output_format is PlanFormat.xlsx and output is None:
