@@ -87,6 +87,15 @@ def test_breakeven_table_month_times_12_is_the_year(fmt_name):
     assert "/year" in text and "$22,666.50/year" in text and "$1,863.00" not in text
 
 
+def test_breakeven_bill_at_breakeven_is_one_gpus_month():
+    # Against Claude Sonnet ($3/M) breakeven is 62.10 / 3 = 20.7M tokens/day, where the API bill is one
+    # GPU's $1,888.875/month by definition: shown as the same figure, not one rounded to a cent apart.
+    text = invoke("breakeven", "--api-model", "claude-sonnet")
+    pairs = PAIR.findall(text)
+    assert pairs[0] == pairs[1] == ("$1,888.88", "$22,666.50")
+    assert "20.7M tokens/day" in text
+
+
 def test_breakeven_seed_month_given():
     # --days-per-month 30 reproduces the seed's month: $62.10 x 30 = $1,863.00, and its year is 12 of
     # them, $22,356.00 (360 days), said so in the note.

@@ -332,7 +332,10 @@ def breakeven(
     api_month = tokens_per_day * api_per_token * days_per_month
     self_month = gpus_needed * gpu_usd_per_day * days_per_month
     saving_month = api_month - self_month
-    breakeven_month = None if breakeven_volume is None else breakeven_volume * api_per_token * days_per_month
+    gpu_month = gpu_usd_per_day * days_per_month
+    # At the breakeven volume the API bill is one GPU's cost by definition (V* x API $/token = GPU $/day):
+    # the same figure, not a recomputation that could round to another cent.
+    breakeven_month = None if breakeven_volume is None else gpu_month
     return BreakevenResult(
         gpu=gpu_spec.id,
         usd_per_gpu_hour=usd_per_gpu_hour,
@@ -342,8 +345,8 @@ def breakeven(
         overhead=overhead,
         sources=tuple(sources),
         gpu_usd_per_day=gpu_usd_per_day,
-        gpu_usd_per_month=gpu_usd_per_day * days_per_month,
-        gpu_usd_per_year=gpu_usd_per_day * days_per_month * MONTHS_PER_YEAR,
+        gpu_usd_per_month=gpu_month,
+        gpu_usd_per_year=gpu_month * MONTHS_PER_YEAR,
         tokens_per_day_per_gpu=capacity,
         self_hosted_usd_per_mtok=per_mtok,
         api_model=api_id,
