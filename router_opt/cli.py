@@ -956,7 +956,9 @@ def catalog_import(
             raise RouterOptError("--from genai-prices reads the installed package: give no PATH")
         from router_opt.importers.genai_prices import prices_from_genai_prices
 
-        prices = prices_from_genai_prices(_split(providers), models, day, include_deprecated)
+        # the quality file's model names are looked up with genai-prices' own matcher (first-party provider)
+        names = list(load_quality(quality).models) if quality is not None else None
+        prices = prices_from_genai_prices(_split(providers), models, day, include_deprecated, names=names)
     elif path is None:
         raise RouterOptError(f"--from {source.value} needs PATH: the " + ("price-map JSON file" if source is PriceSourceKind.litellm else "Arena catalog folder"))
     elif source is PriceSourceKind.litellm:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from router_opt.errors import InputError, RouterOptError
+from router_opt.gateway import litellm_model_name, litellm_provider
 from router_opt.importers.common import PricedModel, PriceSource, finite_price
 from router_opt.io.text import read_text
 
@@ -28,8 +29,17 @@ PROVIDER_NAMES = {
     "groq": "Groq", "together_ai": "Together AI", "fireworks_ai": "Fireworks", "openrouter": "OpenRouter",
     "cohere": "Cohere", "cohere_chat": "Cohere",
 }
+"""Display names; any `vertex_ai-*` key is Google Vertex AI (see `_provider_name`)."""
 _ABOVE = re.compile(r"^(input|output)_cost_per_token_above_(\w+?)_tokens$")
 _VARIANT = re.compile(r"^(input|output)_cost_per_token_(batches|flex|priority)$")
+
+
+def _provider_name(provider_key: str) -> str:
+    if provider_key in PROVIDER_NAMES:
+        return PROVIDER_NAMES[provider_key]
+    if provider_key.startswith("vertex_ai"):
+        return "Google Vertex AI"
+    return provider_key or "unknown"
 
 
 def read_price_map(path: str | Path) -> dict:
@@ -109,11 +119,16 @@ def prices_from_litellm(
             if variant and finite_price(value) is not None:
                 notes.append(f"{variant.group(1)}: standard rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
         cached = finite_price(spec.get("cache_read_input_token_cost"))
-        gateway = name if "/" in name else (f"{provider_key}/{name}" if provider_key else None)
+        gateway = litellm_model_name(provider_key, name)
+        if litellm_provider(provider_key, name) is None and gateway != name:
+            notes.append(
+                f"gateway: LiteLLM has no provider '{provider_key or name.split('/', 1)[0]}', so gateway_model is "
+                f"{gateway}, an OpenAI-compatible endpoint: give it the host's api_base and key (or drop the model)"
+            )
         out.append(
             PricedModel(
                 id=name,
-                provider=PROVIDER_NAMES.get(provider_key, provider_key or "unknown"),
+                provider=_provider_name(provider_key),
                 provider_key=provider_key,
                 input_usd_per_mtok=input_usd * 1e6,
                 output_usd_per_mtok=output_usd * 1e6,
