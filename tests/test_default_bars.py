@@ -149,3 +149,30 @@ def test_bundled_catalog_keeps_the_bundled_policy(tmp_path):
     assert given.stderr == ""
     again = json.loads(given.stdout)
     assert again["totals"] == plan["totals"] and again["settings"]["policy_path"] == DEFAULT_POLICY
+
+
+def test_bundled_bars_above_the_baseline_no_longer_apply_silently(tmp_path):
+    # The case: the bundled policy's bar (classification 95) is above what the baseline delivers
+    # (90), so it forced a dearer model and reported the baseline short. 1M tokens/day (10 workers x 100
+    # calls x 1,000 tokens): with -p policies/default.yaml only premium ($20/M) reaches 95: $20/day
+    # against all-large's $10/day, 0.5x, the baseline short on 1 task. Without -p the bar is big's 90:
+    # cheap ($1/M) meets it, $1/day, 10x, short on none.
+    catalog, workload = tmp_path / "c.yaml", tmp_path / "w.csv"
+    catalog.write_text(
+        "name: own\nprices_as_of: 2025-06-01\nbaseline: big\nmodels:\n"
+        "  - {id: big, tier: Commercial Large, provider: openai, usd_per_mtok: 10.0, quality: {classification: 90}}\n"
+        "  - {id: premium, tier: Reasoning, provider: openai, usd_per_mtok: 20.0, quality: {classification: 96}}\n"
+        "  - {id: cheap, tier: Open-Source, provider: mistral, usd_per_mtok: 1.0, quality: {classification: 90}}\n"
+    )
+    workload.write_text(WORKLOAD.splitlines()[0] + "\n" + WORKLOAD.splitlines()[1] + "\n")
+    args = ["-c", str(catalog), "-w", str(workload), "-f", "json"]
+    bundled = json.loads(run(*args, "-p", str(ROOT / DEFAULT_POLICY)).stdout)["totals"]
+    assert bundled["optimal_usd_per_day"] == pytest.approx(20.0, rel=1e-12)
+    assert bundled["overspend_ratio"] == pytest.approx(0.5, rel=1e-12)
+    assert bundled["baseline_tasks_below_threshold"] == 1
+    result = run(*args)
+    assert "classification 90" in result.stderr
+    default = json.loads(result.stdout)["totals"]
+    assert default["optimal_usd_per_day"] == pytest.approx(1.0, rel=1e-12)
+    assert default["overspend_ratio"] == pytest.approx(10.0, rel=1e-12)
+    assert default["baseline_tasks_below_threshold"] == 0
