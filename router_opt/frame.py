@@ -55,6 +55,10 @@ class Table:
     def __len__(self) -> int:
         return self._rows
 
+    def with_columns(self, **columns: np.ndarray) -> Table:
+        """A new table with the named columns replaced (the others shared, not copied)."""
+        return Table({**self._columns, **columns})
+
     def row(self, index: int) -> dict:
         """One row as {column: value}."""
         return {name: column[index] for name, column in self._columns.items()}

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from router_opt import formatting as fmt
 from router_opt.analyses.frontier import FrontierResult
 from router_opt.frame import (
-    BELOW_THRESHOLD,
     ELIGIBLE,
     EXCLUSION_REASONS,
     NOT_RATED,
@@ -24,6 +23,7 @@ from router_opt.frame import (
     first_seen_codes,
 )
 from router_opt.models import rows_from_columns
+from router_opt.sensitivity import RESOLVE_BUDGET_SECONDS, provisioning_savings, threshold_plus_one
 from router_opt.solver import Objective, Solution
 
 SCHEMA_VERSION = "1.4"
@@ -240,6 +240,10 @@ class Deployment(_Out):
     provisioned: bool
     capacity_mtok_per_day: float | None
     used_mtok_per_day: float
+    saving_if_provisioned_usd_per_day: float | None = None
+    """Left unprovisioned: the $/day the plan's cost would fall if this deployment ran at no fixed
+    cost (the optimum re-solved so). Its fixed $/day is more than that, which is why the plan leaves
+    it off. None for a provisioned deployment."""
 
 
 class Decision(_Out):
@@ -266,9 +270,11 @@ class Decision(_Out):
     """Models that meet the task's bar and limits on their own, cheapest first, the main choice left out:
     where to send the task when its model is down."""
     threshold_plus_one_usd_per_day: float | None
-    """What raising the task's threshold by one point adds, $/day (blended: the LP's shadow price;
-    strict/single: repricing this task alone, every other task and deployment held as planned);
-    None when no model would reach it."""
+    """What raising the task's threshold by one point adds, $/day. Blended: the quality row's shadow
+    price (the marginal rate at the bar). Strict/single: exactly what re-solving with the bar one point
+    higher adds (router_opt.sensitivity: proved from the coupling prices where they allow, re-solved
+    otherwise), never negative. None when no plan meets the raised bar, under --objective quality,
+    or when the re-solve budget ran out (a warning says for how many tasks)."""
 
 
 class Result(_Out):
@@ -432,7 +438,14 @@ def build_result(
         overspend_ratio=_ratios(department_baseline, department_optimal),
     )
 
-    deployments = _deployments(problem, solution, m_idx, pair_share * (problem.tasks["tokens_per_day"][t_idx] / 1e6), days=settings.days_per_year)
+    deployments = _deployments(
+        problem,
+        solution,
+        m_idx,
+        pair_share * (problem.tasks["tokens_per_day"][t_idx] / 1e6),
+        days=settings.days_per_year,
+        savings=provisioning_savings(problem, solution, days_per_year=settings.days_per_year),
+    )
     fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned))
     optimal = float(task_usd_per_day.sum()) + fixed
     baseline = float(baseline_usd_per_day.sum())
@@ -460,6 +473,11 @@ def build_result(
         baseline_quality=float((weights * baseline_quality).sum()),
         baseline_tasks_below_threshold=int((~problem.meets_threshold[:, problem.baseline_index]).sum()),
     )
+    decision_rows, decision_warnings = None, ()
+    if decisions:
+        decision_rows, decision_warnings = _decisions(
+            problem, solution, task_usd_per_day, primary, by_share, max_fallbacks, settings, deployments
+        )
     return Result(
         settings=settings,
         solve=SolveInfo(
@@ -495,10 +513,10 @@ def build_result(
             )
             for m in problem.catalog.models
         ),
-        constraints=_constraint_rows(solution, settings.objective),
+        constraints=_constraint_rows(solution, settings.objective, deployments),
         deployments=deployments,
-        decisions=_decisions(problem, solution, task_usd_per_day, primary, by_share, max_fallbacks) if decisions else None,
-        warnings=_warnings(problem),
+        decisions=decision_rows,
+        warnings=_warnings(problem) + decision_warnings,
     )
 
 
@@ -531,7 +549,12 @@ LITELLM_PROVIDER_PREFIX = {"google": "gemini", "amazon": "bedrock", "aws": "bedr
 
 
 def _deployments(
-    problem: RoutingProblem, solution: Solution, pair_model: np.ndarray, pair_mtok_per_day: np.ndarray, days: int
+    problem: RoutingProblem,
+    solution: Solution,
+    pair_model: np.ndarray,
+    pair_mtok_per_day: np.ndarray,
+    days: int,
+    savings: dict[str, float | None],
 ) -> tuple[Deployment, ...]:
     models = problem.models
     monthly = models["fixed_usd_per_month"]
@@ -545,6 +568,7 @@ def _deployments(
             provisioned=bool(solution.provisioned[m]),
             capacity_mtok_per_day=None if np.isnan(capacity[m]) else float(capacity[m]),
             used_mtok_per_day=float(used[m]),
+            saving_if_provisioned_usd_per_day=savings.get(str(models["id"][m])),
         )
         for m in np.flatnonzero(monthly > 0)
     )
@@ -573,7 +597,18 @@ def _explain(row, objective: Objective) -> str:
     return f"binding: raising {row.subject}'s cap by one point of {what} share {gain}"
 
 
-def _constraint_rows(solution: Solution, objective: Objective) -> tuple[ConstraintRow, ...]:
+def _unprovisioned_reason(d: Deployment) -> str:
+    """Why the plan leaves a fixed-cost deployment off, in figures."""
+    fixed = f"{fmt.usd(d.fixed_usd_per_day)}/day fixed ({fmt.usd(d.fixed_usd_per_month)}/month)"
+    if d.saving_if_provisioned_usd_per_day is None:
+        return f"not provisioned: its fixed cost, {fixed}, outweighs what it would save"
+    return f"not provisioned: its fixed cost, {fixed}, is more than the {fmt.usd(d.saving_if_provisioned_usd_per_day)}/day it would save"
+
+
+def _constraint_rows(
+    solution: Solution, objective: Objective, deployments: tuple[Deployment, ...] = ()
+) -> tuple[ConstraintRow, ...]:
+    off = {d.model: d for d in deployments if not d.provisioned}
     return tuple(
         ConstraintRow(
             kind=c.kind,
@@ -583,7 +618,9 @@ def _constraint_rows(solution: Solution, objective: Objective) -> tuple[Constrai
             unit=c.unit,
             binding=c.binding,
             shadow_price=c.shadow_price,
-            explanation=_explain(c, objective),
+            explanation=_unprovisioned_reason(off[c.subject])
+            if c.kind == "capacity" and c.subject in off
+            else _explain(c, objective),
         )
         for c in solution.constraints
         # A deployment row only links traffic to the provision decision; the Deployments table
@@ -646,10 +683,12 @@ def _decisions(
     primary: np.ndarray,
     by_share: np.ndarray,
     max_fallbacks: int | None,
-):
-    """One decision record per task, built column by column (vectorised over tasks). `primary` is
-    each task's main model and `by_share` orders the plan's cells by task, then share (largest
-    first), then catalog order."""
+    settings: Settings,
+    deployments: tuple[Deployment, ...],
+) -> tuple[tuple, tuple[str, ...]]:
+    """One decision record per task, built column by column (vectorised over tasks), and warnings
+    about them. `primary` is each task's main model and `by_share` orders the plan's cells by task,
+    then share (largest first), then catalog order."""
     t_idx, m_idx, pair_share = solution.used_pairs()
     cost = problem.usd_per_day
     n_tasks = cost.shape[0]
@@ -665,7 +704,15 @@ def _decisions(
     scratch[scratch < (task_usd_per_day * (1 - 1e-12))[:, None]] = np.inf
     runner_up = scratch.argmin(axis=1)
     has_runner_up = np.isfinite(scratch[all_tasks, runner_up])
-    threshold_cost = _threshold_plus_one(problem, solution, task_usd_per_day)
+    threshold_cost, not_computed = _threshold_plus_one(problem, solution, task_usd_per_day, settings)
+    warnings: tuple[str, ...] = ()
+    if not_computed:
+        warnings = (
+            (
+                f"'+1 quality point' was not computed for {not_computed} task(s): each needs its own re-solve and "
+                f"the {RESOLVE_BUDGET_SECONDS:g} s budget for them ran out (their figure is empty, not estimated)."
+            ),
+        )
 
     # Models carrying each task, largest share first (ties: catalog order).
     share_rows = t_idx[by_share]
@@ -685,8 +732,10 @@ def _decisions(
         problem.usd_per_invocation,
         lambda rows, cols: reason_labels[problem.excluded[rows, cols].astype(np.intp), cols],
     )
-    fallback_mask = problem.meets_threshold.copy()
-    fallback_mask[all_tasks, primary] = False
+    # Fallbacks are the next *different* models a gateway can reach: none the plan already weights in
+    # the task's own group (a retry on the same model), none the plan does not provision (no server).
+    fallback_mask = problem.meets_threshold & solution.provisioned[None, :]
+    fallback_mask[t_idx, m_idx] = False
     # None: every fallback; a negative limit lists none.
     k = fallback_mask.shape[1] if max_fallbacks is None else max(0, int(max_fallbacks))
     fallback_lists = _first_k(fallback_mask, problem.usd_per_invocation, ids, k, scratch)
@@ -704,31 +753,39 @@ def _decisions(
         runner_up_extra_usd_per_day=[
             extra if ok else None for extra, ok in zip(runner_up_extra.tolist(), has_runner_up.tolist())
         ],
-        binding=_binding_reasons(problem, solution, task_usd_per_day, cheapest),
+        binding=_binding_reasons(problem, solution, task_usd_per_day, cheapest, deployments),
         excluded_cheaper=excluded_lists,
         fallbacks=fallback_lists,
         threshold_plus_one_usd_per_day=np.where(np.isnan(threshold_cost), None, threshold_cost).tolist(),
-    )
+    ), warnings
 
 
 def _binding_reasons(
-    problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, cheapest: np.ndarray
+    problem: RoutingProblem,
+    solution: Solution,
+    task_usd_per_day: np.ndarray,
+    cheapest: np.ndarray,
+    deployments: tuple[Deployment, ...] = (),
 ) -> list[tuple]:
-    """Per task, the binding constraints that keep it off its cheapest eligible model: capacity of a
-    cheaper model, a share cap on a cheaper model's provider, its department's budget, the total budget."""
+    """Per task, what keeps it off its cheapest eligible model: the fixed cost of a cheaper
+    deployment the plan leaves off, capacity of a cheaper model, a share cap on a cheaper model's
+    provider, its department's budget, the total budget."""
     n_tasks = task_usd_per_day.size
     cost = problem.usd_per_day
     binding = [c for c in solution.constraints if c.binding]
+    off = [d for d in deployments if not d.provisioned]
     off_cheapest = task_usd_per_day > cost[np.arange(n_tasks), cheapest] * (1 + 1e-9) + 1e-15
-    if not binding or not off_cheapest.any():
+    if not (binding or off) or not off_cheapest.any():
         return [()] * n_tasks
     rows = np.flatnonzero(off_cheapest)
     cheaper = problem.eligible[rows] & (cost[rows] < task_usd_per_day[rows, None])
     model_column = {str(m): j for j, m in enumerate(problem.models["id"])}
     providers = problem.models["provider"]
     departments = problem.tasks["department"][rows]
-    holds = np.zeros((rows.size, len(binding)), dtype=bool)
-    for k, c in enumerate(binding):
+    holds = np.zeros((rows.size, len(off) + len(binding)), dtype=bool)
+    for k, d in enumerate(off):
+        holds[:, k] = cheaper[:, model_column[d.model]]
+    for k, c in enumerate(binding, start=len(off)):
         if c.kind == "capacity" and c.subject in model_column:
             holds[:, k] = cheaper[:, model_column[c.subject]]
         elif c.kind in {"spend_share", "volume_share"}:
@@ -737,7 +794,10 @@ def _binding_reasons(
             holds[:, k] = departments == c.subject
         elif c.kind == "total_budget":
             holds[:, k] = True
-    labels = np.array([f"{c.kind} {c.subject}" for c in binding], dtype=object)
+    labels = np.array(
+        [f"fixed_cost {d.model} ({_unprovisioned_reason(d)})" for d in off] + [f"{c.kind} {c.subject}" for c in binding],
+        dtype=object,
+    )
     r, k = np.nonzero(holds)  # row-major: each task's reasons in the constraints' order
     grouped = _grouped(r, labels[k].tolist(), rows.size)
     out: list[tuple] = [()] * n_tasks
@@ -746,26 +806,15 @@ def _binding_reasons(
     return out
 
 
-def _threshold_plus_one(problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray) -> np.ndarray:
-    """$/day added by raising each task's threshold one point (NaN: no model reaches it)."""
+def _threshold_plus_one(
+    problem: RoutingProblem, solution: Solution, task_usd_per_day: np.ndarray, settings: Settings
+) -> tuple[np.ndarray, int]:
+    """$/day added by raising each task's threshold one point (NaN: no figure), and how many tasks
+    the re-solve budget left without one."""
     if solution.quality_duals is not None:
         # Blended LP: the quality row's shadow price is exactly $/day per point.
-        return np.maximum(solution.quality_duals, 0.0)
-    # Strict or single: holding every other task fixed, reprice this one against the models that
-    # would still qualify (within limits and at least one point better than the bar). Only tasks
-    # the plan serves with a model that would not qualify change; the rest add nothing.
-    bar_plus_one = problem.tasks["min_quality"] + 1
-    t_idx, m_idx, _ = solution.used_pairs()
-    code = problem.excluded[t_idx, m_idx]
-    # NaN (not rated) compares False.
-    pair_qualifies = ((code == ELIGIBLE) | (code == BELOW_THRESHOLD)) & (problem.quality[t_idx, m_idx] >= bar_plus_one[t_idx])
-    n_tasks = task_usd_per_day.size
-    served = np.bincount(t_idx, minlength=n_tasks) > 0
-    uses_unqualified = np.bincount(t_idx, weights=(~pair_qualifies).astype(float), minlength=n_tasks) > 0
-    rows = np.flatnonzero(uses_unqualified | ~served)
-    excluded = problem.excluded[rows]
-    qualifies = ((excluded == ELIGIBLE) | (excluded == BELOW_THRESHOLD)) & (problem.quality[rows] >= bar_plus_one[rows, None])
-    still_ok = np.zeros(n_tasks)  # a task whose models all still qualify: unchanged
-    still_ok[rows] = np.where(qualifies, problem.usd_per_day[rows], np.inf).min(axis=1)
-    delta = np.where(uses_unqualified, still_ok - task_usd_per_day, 0.0)
-    return np.where(np.isfinite(still_ok), delta, np.nan)
+        return np.maximum(solution.quality_duals, 0.0), 0
+    if settings.objective is not Objective.COST:
+        # Best quality within budgets: a bar one point higher changes quality, not a $/day figure.
+        return np.full(task_usd_per_day.size, np.nan), 0
+    return threshold_plus_one(problem, solution, task_usd_per_day, days_per_year=settings.days_per_year)

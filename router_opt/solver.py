@@ -148,6 +148,10 @@ class Solution:
     """Decomposition: tasks in the final restricted LP (the rest were fixed by the prices)."""
     coupling_prices: np.ndarray | None = None
     """Decomposition: the coupling rows' prices (>= 0), to warm-start a nearby solve."""
+    coupling_duals: np.ndarray | None = None
+    """Cost LP (no integer columns): each coupling row's price lambda >= 0 in the row's own units
+    (`coupling_terms` order), $/day per unit of activity; None for a mixed-integer or quality solve.
+    `router_opt.sensitivity` prices a task's move with them."""
 
     def used_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(task, model, share) of the plan's cells with a positive share, in row-major order.
@@ -371,11 +375,17 @@ class CouplingTerms:
 
 
 def coupling_terms(
-    problem: RoutingProblem, pair_task: np.ndarray, pair_model: np.ndarray, days_per_year: int = 365
+    problem: RoutingProblem,
+    pair_task: np.ndarray,
+    pair_model: np.ndarray,
+    days_per_year: int = 365,
+    capacity_rows: np.ndarray | None = None,
 ) -> CouplingTerms:
     """Every coupling row and its coefficients on the given pairs (and on the deployment columns).
     Row order: capacity/deployment per model (catalog order), budgets (policy order), total budget,
-    then per capped provider (sorted) its spend-share and volume-share rows."""
+    then per capped provider (sorted) its spend-share and volume-share rows. A model without a fixed
+    cost gets a capacity row when it has a capacity and a pair, or where `capacity_rows` (M bools)
+    says so: other pairs then meet the same rows as a program built on other pairs."""
     n_pairs = pair_task.size
     models, tasks, policy = problem.models, problem.tasks, problem.policy
     n_models = len(models)
@@ -420,7 +430,7 @@ def coupling_terms(
                 d_row.append(r), d_index.append(k), d_val.append(-float(max(n_on, 1)))
                 per_unit[m] = True
             row_of_model[m] = r
-        elif has_capacity and pairs_per_model[m]:
+        elif has_capacity and (pairs_per_model[m] if capacity_rows is None else capacity_rows[m]):
             row_of_model[m] = add(CouplingRow("capacity", model_id, float(capacity[m]), "Mtok/day"), float(capacity[m]))
     on_row = np.flatnonzero(row_of_model[pair_model] >= 0)
     e_row.append(row_of_model[pair_model[on_row]])
@@ -609,6 +619,7 @@ def _solve_highspy(
     program: LinearProgram,
     time_limit_seconds: float | None,
     start_basis: tuple[np.ndarray, np.ndarray] | None = None,
+    presolve: bool = True,
 ) -> _Raw:
     """`start_basis` = (basic columns, basic rows) as boolean masks: a starting basis for the dual
     simplex (presolve is then off, since it would discard the basis). The decomposition passes the
@@ -619,7 +630,7 @@ def _solve_highspy(
     highs.setOptionValue("output_flag", False)
     if time_limit_seconds is not None:
         highs.setOptionValue("time_limit", float(time_limit_seconds))
-    if start_basis is not None:
+    if start_basis is not None or not presolve:
         highs.setOptionValue("presolve", "off")
     lp = highspy.HighsLp()
     lp.num_col_ = program.n_cols
@@ -749,6 +760,13 @@ def _engine(solver: str) -> str:
     return solver
 
 
+def run_program(program: LinearProgram, presolve: bool = True) -> _Raw:
+    """Solve an assembled program with HiGHS as it is (no dominance, no diagnosis): status, x, row
+    duals. `presolve=False` for programs of a few hundred columns, where HiGHS's presolve costs more
+    than it saves (about 40% of a 500-column solve)."""
+    return _solve_highspy(program, None, presolve=presolve)
+
+
 def _run(program: LinearProgram, engine: str, time_limit_seconds: float | None) -> _Raw:
     if engine == "highspy":
         return _solve_highspy(program, time_limit_seconds)
@@ -849,6 +867,12 @@ def solve(
         objective_usd_per_day,
         float(problem.tasks["invocations_per_day"].sum()),
     )
+    reports = _unprovisioned_rows_slack(reports, problem, provisioned)
+    coupling_duals = None
+    is_lp = not program.col_integer.any()
+    if is_lp and objective is Objective.COST and raw.row_dual is not None:
+        rows = slice(program.first_coupling_row, program.first_coupling_row + len(program.coupling))
+        coupling_duals = np.maximum(-np.asarray(raw.row_dual, dtype=float)[rows], 0.0)
     quality_duals = None
     if program.quality_rows is not None and raw.row_dual is not None and objective is Objective.COST:
         quality_duals = raw.row_dual[program.quality_rows]
@@ -867,6 +891,22 @@ def solve(
         build_seconds=built - started,
         solve_seconds=solved - built,
         method=method,
+        coupling_duals=coupling_duals,
+    )
+
+
+def _unprovisioned_rows_slack(
+    reports: tuple[ConstraintReport, ...], problem: RoutingProblem, provisioned: np.ndarray
+) -> tuple[ConstraintReport, ...]:
+    """A deployment the plan does not provision has its capacity (and link) row at 0 = 0 x capacity:
+    formally tight, but no limit holds anything back; its fixed cost does (router_opt.sensitivity
+    says by how much). Such rows are reported not binding and unpriced."""
+    if provisioned.all():
+        return reports
+    off = {str(problem.models["id"][m]) for m in np.flatnonzero(~provisioned)}
+    return tuple(
+        replace(r, binding=False, shadow_price=None) if r.kind in {"capacity", "deployment"} and r.subject in off else r
+        for r in reports
     )
 
 
@@ -936,6 +976,7 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
         decomposition_rounds=decomposition.rounds,
         restricted_tasks=decomposition.restricted_tasks,
         coupling_prices=decomposition.prices,
+        coupling_duals=np.maximum(np.asarray(decomposition.prices, dtype=float), 0.0),
     )
 
 
