@@ -26,7 +26,9 @@ from router_opt.models import rows_from_columns
 from router_opt.sensitivity import RESOLVE_BUDGET_SECONDS, provisioning_savings, threshold_plus_one
 from router_opt.solver import Objective, Solution
 
-SCHEMA_VERSION = "1.4"
+# 1.5: deployments carry saving_if_provisioned_usd_per_day; a decision's threshold_plus_one is the
+# re-solved rise (null also when not computed); fallbacks skip unprovisioned and already-weighted models.
+SCHEMA_VERSION = "1.5"
 DAYS_PER_YEAR = 365
 
 

@@ -69,7 +69,12 @@ def test_html_is_self_contained_and_renders_in_chromium(tmp_path):
     assert "<script" not in html and "<link" not in html and " src=" not in html
     assert html.count("<svg") == 2 and "Overspend per role" in html
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "the HTML test needs Debian's chromium (.ci/run installs it: apt-get install chromium)"
+    if not chromium:
+        # .ci/run installs Chromium and sets ROUTER_OPT_REQUIRE_BROWSER=1, so CI cannot skip this check.
+        message = "no Chromium on PATH: the HTML is not checked in a browser (apt-get install chromium)"
+        if os.environ.get("ROUTER_OPT_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     screenshot = tmp_path / "shot.png"
     run = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -176,14 +176,15 @@ def deployment_section(result: Result) -> Section:
             fmt.usd(d.fixed_usd_per_day),
             "unlimited" if d.capacity_mtok_per_day is None else fmt.limit(d.capacity_mtok_per_day, "Mtok/day"),
             fmt.limit(d.used_mtok_per_day, "Mtok/day"),
+            "-" if d.saving_if_provisioned_usd_per_day is None else fmt.usd(d.saving_if_provisioned_usd_per_day),
         )
         for d in result.deployments
     )
     return Section(
         "Self-hosted deployments (fixed cost: provision or not)",
-        ("Model", "Provisioned", "Fixed cost", "Fixed $/day", "Capacity", "Used"),
+        ("Model", "Provisioned", "Fixed cost", "Fixed $/day", "Capacity", "Used", "Would save $/day if provisioned"),
         rows,
-        frozenset({2, 3, 4, 5}),
+        frozenset({2, 3, 4, 5, 6}),
     )
 
 
@@ -196,7 +197,8 @@ def decision_section(result: Result) -> Section:
             m if len(d.models) == 1 else f"{m} {fmt.percent(share)}" for m, share in zip(d.models, d.shares)
         )
         runner = "-" if d.runner_up is None else f"{d.runner_up} (+{fmt.usd(d.runner_up_extra_usd_per_day)}/day)"
-        plus_one = "no model" if d.threshold_plus_one_usd_per_day is None else fmt.usd(d.threshold_plus_one_usd_per_day)
+        # None: no plan meets the raised bar, or the figure was not computed (the warnings say which).
+        plus_one = "n/a" if d.threshold_plus_one_usd_per_day is None else fmt.usd(d.threshold_plus_one_usd_per_day)
         rows.append(
             (
                 f"{d.department} / {d.role}",
