@@ -276,7 +276,8 @@ def test_check_two_catalogs_with_tolerance(tmp_path):
     table = invoke("catalog", "check", a, b)
     assert table.exit_code == 0 and "Price differences above 5%: 2 of 3" in table.stdout and "50.0%" in table.stdout
     markdown = invoke("catalog", "check", a, b, "-f", "markdown")
-    assert "| small | = | $1.00 | $1.00 | 0.0% | $2.00 | $4.00 | 50.0% |" in markdown.stdout
+    # each side's host is named (both catalogs' provider P)
+    assert "| small | P | = | P | $1.00 | $1.00 | 0.0% | $2.00 | $4.00 | 50.0% |" in markdown.stdout
 
 
 # --- Arena --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from router_opt.errors import InputError, RouterOptError
-from router_opt.gateway import litellm_model_name, litellm_provider
+from router_opt.gateway import LITELLM_PROVIDERS, litellm_model_name, litellm_provider, provider_host
 from router_opt.importers.common import PricedModel, PriceSource, finite_price
 from router_opt.io.text import read_text
 
@@ -74,7 +74,9 @@ def prices_from_litellm(
         date_note = f"the file's modification date {as_of.isoformat()} (give --as-of for the date it was fetched)"
     else:
         date_note = f"{as_of.isoformat()} (given with --as-of)"
-    wanted = {p.lower() for p in providers} if providers else None
+    # one provider vocabulary with genai-prices (router_opt.gateway.provider_host): `google` or `gemini`
+    # select gemini and every vertex_ai-* entry, `aws` or `bedrock` both Bedrock routes, ...
+    wanted = {provider_host(p) for p in providers} if providers else None
     try:
         pattern = re.compile(models, re.IGNORECASE) if models else None
     except re.error as exc:
@@ -93,7 +95,9 @@ def prices_from_litellm(
             skip("not an object")
             continue
         provider_key = str(spec.get("litellm_provider") or "").strip()
-        if wanted is not None and provider_key.lower() not in wanted:
+        if not provider_key and name.split("/", 1)[0] in LITELLM_PROVIDERS and "/" in name:
+            provider_key = name.split("/", 1)[0]  # no litellm_provider given: the id's own LiteLLM prefix
+        if wanted is not None and provider_host(provider_key) not in wanted:
             skip("other providers")
             continue
         if pattern is not None and not pattern.search(name):

@@ -81,16 +81,34 @@ class TierMapping(_Strict):
         return self
 
     def tier_for(self, model) -> tuple[Tier, str]:
-        """(tier, why) for a `PricedModel`."""
+        """(tier, why) for a `PricedModel`. A model whose id says it does not reason
+        (`grok-4-fast-non-reasoning`, `...-non-thinking`) is never Reasoning: rules for that tier are
+        passed over for it, whatever their pattern (`reason` is found in `non-reasoning`)."""
+        not_reasoning = NOT_REASONING.search(model.id) is not None
+        passed_over = []
         for n, rule in enumerate(self.rules, start=1):
             if rule.matches(model.id, model.provider, model.license):
+                if not_reasoning and rule.tier is Tier.REASONING:
+                    passed_over.append(str(n))
+                    continue
                 what = ", ".join(
                     f"{k} '{v}'" for k, v in (("match", rule.match), ("provider", rule.provider), ("license", rule.license)) if v
                 )
-                return rule.tier, f"rule {n} ({what})"
+                return rule.tier, f"rule {n} ({what})" + _passed_over(passed_over)
         price = model.blended_usd_per_mtok
         band = max((b for b in self.price_bands if price >= b.from_usd_per_mtok), key=lambda b: b.from_usd_per_mtok)
-        return band.tier, f"price band from ${band.from_usd_per_mtok:g}/M (blended ${price:.4g}/M)"
+        why = f"price band from ${band.from_usd_per_mtok:g}/M (blended ${price:.4g}/M)" + _passed_over(passed_over)
+        return band.tier, why
+
+
+NOT_REASONING = re.compile(r"non[-_. ]?(reason|think)|no[-_. ]?think", re.IGNORECASE)
+"""Ids that say the model does not reason: never placed in the Reasoning tier."""
+
+
+def _passed_over(rules: list[str]) -> str:
+    if not rules:
+        return ""
+    return f"; Reasoning rule {', '.join(rules)} passed over: the id says non-reasoning"
 
 
 def load_tier_mapping(path: str | Path | None = None) -> tuple[TierMapping, str]:
