@@ -1000,8 +1000,10 @@ def catalog_check(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Where do two price sources disagree? Joins them on model id (lower case, provider prefix and,
-    where unambiguous, trailing date dropped) and lists the models whose input or output price differs
-    by more than the tolerance, with both prices."""
+    where unambiguous, trailing date dropped) and on host (the same model resold elsewhere is not
+    compared), and lists the models whose input or output price differs by more than the tolerance,
+    with both prices and each side's provider. --providers takes either source's names (google or
+    gemini, aws or bedrock) and selects the same hosts in both."""
     from router_opt.importers.check import check_prices, load_price_table, render_check
 
     day = _date(as_of, "--as-of")
