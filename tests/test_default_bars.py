@@ -125,7 +125,9 @@ def test_min_quality_and_row_bars_take_no_default(own, tmp_path):
 
 def test_a_task_type_the_baseline_does_not_rate(tmp_path):
     catalog, workload = tmp_path / "c.yaml", tmp_path / "w.csv"
-    catalog.write_text(CATALOG.replace("quality: {classification: 96, faq: 93}", "quality: {classification: 96, faq: 93, haiku: 50}"))
+    catalog.write_text(
+        CATALOG.replace("quality: {classification: 96, faq: 93}", "quality: {classification: 96, faq: 93, haiku: 50}")
+    )
     workload.write_text(WORKLOAD + "Support,Agent,10,Poem,haiku,10,100,100\n")
     result = run("-c", str(catalog), "-w", str(workload), "-f", "json")
     assert "big rates no haiku: no bar there." in result.stderr

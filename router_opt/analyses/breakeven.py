@@ -111,7 +111,9 @@ class SelfHostingData(DataFile):
                 problems.append(f"gpus[{i}].id: duplicate GPU id '{g.id}'")
         for i, t in enumerate(self.throughput):
             if t.gpu.lower() not in ids:
-                problems.append(f"throughput[{i}].gpu: '{t.gpu}' is not one of the gpus ({', '.join(g.id for g in self.gpus)})")
+                problems.append(
+                    f"throughput[{i}].gpu: '{t.gpu}' is not one of the gpus ({', '.join(g.id for g in self.gpus)})"
+                )
         if self.defaults.gpu.lower() not in ids:
             problems.append(f"defaults.gpu: '{self.defaults.gpu}' is not one of the gpus")
         if problems:
@@ -130,7 +132,9 @@ def load_self_hosting(path: str | Path | None = None) -> SelfHostingData:
     return load_bundled_or(path, SELF_HOSTING, SelfHostingData, "self-hosting")
 
 
-def self_hosted_usd_per_mtok(usd_per_gpu_hour: float, tokens_per_second: float, utilisation: float, overhead: float) -> float:
+def self_hosted_usd_per_mtok(
+    usd_per_gpu_hour: float, tokens_per_second: float, utilisation: float, overhead: float
+) -> float:
     """$ per million tokens served on one GPU at `utilisation` of its throughput, plus overhead."""
     _check_serving(usd_per_gpu_hour, tokens_per_second, utilisation, overhead)
     return usd_per_gpu_hour / (tokens_per_second * SECONDS_PER_HOUR * utilisation) * TOKENS_PER_MTOK * (1 + overhead)
@@ -270,7 +274,9 @@ def breakeven(
     sources = []
     if usd_per_gpu_hour is None:
         usd_per_gpu_hour = gpu_spec.usd_per_hour
-        sources.append(next((s for s in gpu_spec.sources if s.startswith("price")), f"price: {gpu_spec.id}, no source given"))
+        sources.append(
+            next((s for s in gpu_spec.sources if s.startswith("price")), f"price: {gpu_spec.id}, no source given")
+        )
     else:
         sources.append("price: given")
     if tokens_per_second is None:

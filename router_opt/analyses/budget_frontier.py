@@ -164,7 +164,9 @@ def frontier_by_budget(
                 f"no budget binds once the cheapest plan fits (from factor {fits_from:.4g} the best-quality plan "
                 "fits too): every budget buys the same plan; give factors to sweep anyway"
             )
-        spaced = np.geomspace(fits_from, binds_until, points) if fits_from > 0 else np.linspace(0.0, binds_until, points)
+        spaced = (
+            np.geomspace(fits_from, binds_until, points) if fits_from > 0 else np.linspace(0.0, binds_until, points)
+        )
         grid = sorted({float(f) for f in spaced} | ({1.0} if fits_from < 1.0 < binds_until else set()))
     else:
         grid = sorted(float(f) for f in factors)
@@ -180,13 +182,19 @@ def frontier_by_budget(
         scaled = scaled_policy(policy, f)
         try:
             result = optimize_inputs(
-                dataclasses.replace(inputs, policy=scaled), mode=mode, solver=solver, objective="quality", decisions=False
+                dataclasses.replace(inputs, policy=scaled),
+                mode=mode,
+                solver=solver,
+                objective="quality",
+                decisions=False,
             )
         except InfeasiblePlanError as exc:
             skipped.append(SkippedBudgetPoint(factor=f, reason="; ".join(exc.relaxations) or "no plan fits"))
             continue
         except InfeasibleError as exc:
-            skipped.append(SkippedBudgetPoint(factor=f, reason=f"{len(exc.tasks)} task(s) cannot meet their quality bar"))
+            skipped.append(
+                SkippedBudgetPoint(factor=f, reason=f"{len(exc.tasks)} task(s) cannot meet their quality bar")
+            )
             continue
         t = result.totals
         baseline_quality = t.baseline_quality

@@ -25,9 +25,7 @@ Data = TypeVar("Data", bound=BaseModel)
 class DataFile(BaseModel):
     """Base of every economics data file: frozen, and a typo in a key is an error, not ignored."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", str_strip_whitespace=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
 def load_data_file(path: str | Path, schema: type[Data], what: str) -> Data:

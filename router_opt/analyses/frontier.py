@@ -136,7 +136,11 @@ def frontier(
             )
         except InfeasibleError as exc:
             first = exc.tasks[0]
-            best = "no model rates it" if first.best_quality is None else f"best on offer {first.best_quality:g} ({first.best_model})"
+            best = (
+                "no model rates it"
+                if first.best_quality is None
+                else f"best on offer {first.best_quality:g} ({first.best_model})"
+            )
             stopped_at = q
             reason = (
                 f"{len(exc.tasks)} task(s) cannot be served at this bar, e.g. {first.department} / {first.role} / "
@@ -151,7 +155,9 @@ def frontier(
                 min_quality=q,
                 optimal_usd_per_day=t.optimal_usd_per_day,
                 baseline_usd_per_day=t.baseline_usd_per_day,
-                cost_share_of_baseline=t.optimal_usd_per_day / t.baseline_usd_per_day if t.baseline_usd_per_day > 0 else math.nan,
+                cost_share_of_baseline=t.optimal_usd_per_day / t.baseline_usd_per_day
+                if t.baseline_usd_per_day > 0
+                else math.nan,
                 share_routed_away_from_baseline=t.share_routed_away_from_baseline,
                 plan_quality=t.plan_quality,
                 quality_retained=t.plan_quality / t.baseline_quality if t.baseline_quality > 0 else math.nan,

@@ -167,7 +167,15 @@ def load_multiplier_table(path: str | Path | None = None) -> MultiplierTable:
 def reasoning_from_table(table: MultiplierTable) -> ReasoningResult:
     """RM and verdict for every row of a multiplier table, from its qualities and cost multiples."""
     rows = tuple(
-        _row(r.task, r.task_type, r.instruct_quality, r.reasoning_quality, r.cost_multiple, table.gain_percent_decimals, table.bands)
+        _row(
+            r.task,
+            r.task_type,
+            r.instruct_quality,
+            r.reasoning_quality,
+            r.cost_multiple,
+            table.gain_percent_decimals,
+            table.bands,
+        )
         for r in table.rows
     )
     return ReasoningResult(
@@ -268,9 +276,7 @@ def reasoning_from_catalog(
             _row(task_type, task_type, instruct_q, reasoning.quality[task_type], multiple, gain_percent_decimals, bands)
         )
     if not rows:
-        raise RouterOptError(
-            f"no task type is rated by both {reasoning.id} and {instruct.id}: " + "; ".join(skipped)
-        )
+        raise RouterOptError(f"no task type is rated by both {reasoning.id} and {instruct.id}: " + "; ".join(skipped))
     return ReasoningResult(
         source=f"catalog {catalog.name}",
         instruct_model=instruct.id,

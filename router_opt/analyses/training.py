@@ -196,7 +196,9 @@ def _case(case, gpus, rate, hours, overhead, utilisation, how) -> CaseRow:
     )
 
 
-def flops_estimate(parameters: float, tokens: float, peak_flops_per_gpu: float, mfu: float, gpus: int, peak_source: str = "given") -> FlopsEstimate:
+def flops_estimate(
+    parameters: float, tokens: float, peak_flops_per_gpu: float, mfu: float, gpus: int, peak_source: str = "given"
+) -> FlopsEstimate:
     """Hours of work for a dense model of `parameters` trained on `tokens` on `gpus` GPUs."""
     for name, value in (("parameters", parameters), ("tokens", tokens), ("peak FLOP/s", peak_flops_per_gpu)):
         if not (math.isfinite(value) and value > 0):
@@ -252,7 +254,12 @@ def training_cost(
         raise RouterOptError("; ".join(problems))
     base = _case("base", gpus, usd_per_gpu_hour, hours, overhead, utilisation, "as planned")
     slower = _case(
-        "slower run", gpus, usd_per_gpu_hour, hours * slower_run_factor, overhead, utilisation,
+        "slower run",
+        gpus,
+        usd_per_gpu_hour,
+        hours * slower_run_factor,
+        overhead,
+        utilisation,
         f"hours x {slower_run_factor:g}",
     )
     repeats = 1 + retry_runs
@@ -298,12 +305,18 @@ def api_bill_for_task_types(
     model_id = api_model or catalog.baseline
     model = next((m for m in catalog.models if m.id == model_id), None)
     if model is None:
-        raise RouterOptError(f"API model '{model_id}' is not in catalog '{catalog.name}' (ids: {', '.join(m.id for m in catalog.models)})")
+        raise RouterOptError(
+            f"API model '{model_id}' is not in catalog '{catalog.name}' (ids: {', '.join(m.id for m in catalog.models)})"
+        )
     usd_per_day = tokens_per_day = 0.0
     for t in workload.tasks:
         if t.task_type in wanted:
             volume = t.invocations_per_day * t.headcount
-            usd_per_day += volume * (t.input_tokens * model.input_usd_per_mtok + t.output_tokens * model.output_usd_per_mtok) / TOKENS_PER_MTOK
+            usd_per_day += (
+                volume
+                * (t.input_tokens * model.input_usd_per_mtok + t.output_tokens * model.output_usd_per_mtok)
+                / TOKENS_PER_MTOK
+            )
             tokens_per_day += volume * (t.input_tokens + t.output_tokens)
     blended = usd_per_day / tokens_per_day * TOKENS_PER_MTOK if tokens_per_day > 0 else 0.0
     return usd_per_day * days_per_month, tokens_per_day, blended
@@ -412,8 +425,9 @@ def training_report(
             spec = (self_hosting if self_hosting is not None else load_self_hosting()).gpu(gpu)
             if spec.peak_dense_bf16_tflops is None:
                 raise RouterOptError(f"no peak FLOP/s on record for {spec.id}; give it (--peak-tflops)")
-            peak_tflops, peak_source = spec.peak_dense_bf16_tflops, next(
-                (s for s in spec.sources if s.startswith("peak")), f"{spec.id} peak"
+            peak_tflops, peak_source = (
+                spec.peak_dense_bf16_tflops,
+                next((s for s in spec.sources if s.startswith("peak")), f"{spec.id} peak"),
             )
         else:
             peak_source = "given"

@@ -261,9 +261,13 @@ def trajectory(
         if prices.entry(task_tier).usd_per_mtok is None:
             on_tier = [m for m in inputs.catalog.models if m.tier == task_tier]
             if not on_tier:
-                raise RouterOptError(f"tier '{task_tier}' has no table prices and no model in catalog '{inputs.catalog.name}'")
+                raise RouterOptError(
+                    f"tier '{task_tier}' has no table prices and no model in catalog '{inputs.catalog.name}'"
+                )
             base_price = (on_tier[0].input_usd_per_mtok + on_tier[0].output_usd_per_mtok) / 2
-        task = task_cost_by_year(task_tokens, task_tier, prices, years, base_usd_per_mtok=base_price, base_year=base_year)
+        task = task_cost_by_year(
+            task_tokens, task_tier, prices, years, base_usd_per_mtok=base_price, base_year=base_year
+        )
     # Workers, tasks and volume do not change with prices: take them from the last year's plan.
     if on_step is not None:
         on_step(len(years), len(years))

@@ -19,7 +19,9 @@ from router_opt.report import Section, _markdown_table, sections_as_text
 from router_opt.units import DAYS_PER_MONTH, DAYS_PER_YEAR, MONTHS_PER_YEAR
 
 ANALYSIS_FORMATS = ("table", "json", "markdown")
-AnyAnalysis = FrontierResult | BudgetFrontierResult | ReasoningResult | TrajectoryResult | BreakevenResult | TrainingReport
+AnyAnalysis = (
+    FrontierResult | BudgetFrontierResult | ReasoningResult | TrajectoryResult | BreakevenResult | TrainingReport
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,15 @@ def frontier_report(result: FrontierResult) -> Report:
     points = result.points
     curve = Section(
         "Cost-quality frontier (every swept task must meet the bar; re-optimised at each bar)",
-        ("Quality bar", "Optimal $/day", "All-large $/day", "Share of all-large", "Routed away", "Plan quality", "Quality retained"),
+        (
+            "Quality bar",
+            "Optimal $/day",
+            "All-large $/day",
+            "Share of all-large",
+            "Routed away",
+            "Plan quality",
+            "Quality retained",
+        ),
         tuple(
             (
                 fmt.quality(p.min_quality),
@@ -57,18 +67,25 @@ def frontier_report(result: FrontierResult) -> Report:
         "Optimal $/day per department at each bar",
         ("Quality bar", *result.departments),
         tuple(
-            (fmt.quality(p.min_quality), *(fmt.usd(p.usd_per_day_by_department.get(d, 0.0)) for d in result.departments))
+            (
+                fmt.quality(p.min_quality),
+                *(fmt.usd(p.usd_per_day_by_department.get(d, 0.0)) for d in result.departments),
+            )
             for p in points
         ),
         frozenset(range(len(result.departments) + 1)),
     )
     notes = [
-        (f"Area under the curve: {result.area_under_curve:.4f} (the plan's average cost as a share of the all-large "
-        f"bill across bars {fmt.quality(points[0].min_quality)}-{fmt.quality(points[-1].min_quality)}; trapezoid "
-        "rule, bar rescaled to 0..1; lower is cheaper)."),
+        (
+            f"Area under the curve: {result.area_under_curve:.4f} (the plan's average cost as a share of the all-large "
+            f"bill across bars {fmt.quality(points[0].min_quality)}-{fmt.quality(points[-1].min_quality)}; trapezoid "
+            "rule, bar rescaled to 0..1; lower is cheaper)."
+        ),
         f"{result.swept_tasks} task(s) take the swept bar; rows with their own min_quality keep it.",
-        ("Each point sets one bar for every task type, where `optimize` uses the policy's bar per task type, "
-        "so the plan's own cost need not lie on this curve."),
+        (
+            "Each point sets one bar for every task type, where `optimize` uses the policy's bar per task type, "
+            "so the plan's own cost need not lie on this curve."
+        ),
     ]
     if result.stopped_at_min_quality is not None:
         notes.append(
@@ -196,8 +213,18 @@ def trajectory_report(result: TrajectoryResult) -> Report:
     cheap = fmt.usd(result.cheap_usd_per_invocation)
     years = Section(
         f"Plan by year, re-optimised at each year's prices ({result.workers} workers, {result.tasks} tasks)",
-        ("Year", "Prices", "Optimal $/day", "All-large $/day", "$/worker/day", "Overspend",
-         f"Tasks < {cheap}", f"Calls < {cheap}", "Avg $/call", "Routed away"),
+        (
+            "Year",
+            "Prices",
+            "Optimal $/day",
+            "All-large $/day",
+            "$/worker/day",
+            "Overspend",
+            f"Tasks < {cheap}",
+            f"Calls < {cheap}",
+            "Avg $/call",
+            "Routed away",
+        ),
         tuple(
             (
                 str(r.year),
@@ -229,7 +256,9 @@ def trajectory_report(result: TrajectoryResult) -> Report:
             Section(
                 f"One call of {fmt.count(task.tokens_per_invocation)} tokens on the {task.tier} tier",
                 ("Year", "$/M tokens", "$/call", "Price"),
-                tuple((str(r.year), fmt.usd(r.usd_per_mtok), fmt.usd(r.usd_per_invocation), r.basis) for r in task.rows),
+                tuple(
+                    (str(r.year), fmt.usd(r.usd_per_mtok), fmt.usd(r.usd_per_invocation), r.basis) for r in task.rows
+                ),
                 frozenset({1, 2}),
             )
         )
@@ -260,25 +289,43 @@ def breakeven_report(result: BreakevenResult) -> Report:
             f"{fmt.tokens(r.breakeven_tokens_per_day)} tokens/day (the API bill there: "
             f"{fmt.usd(r.breakeven_usd_per_month_on_api)}/month · {fmt.usd(r.breakeven_usd_per_year_on_api)}/year)"
         )
-        always = "n/a" if r.always_cheaper_above_tokens_per_day is None else f"{fmt.tokens(r.always_cheaper_above_tokens_per_day)} tokens/day"
+        always = (
+            "n/a"
+            if r.always_cheaper_above_tokens_per_day is None
+            else f"{fmt.tokens(r.always_cheaper_above_tokens_per_day)} tokens/day"
+        )
     economics = Section(
         f"Self-hosting on {r.gpu} vs the {r.api_model} API",
         ("Figure", "Value"),
         (
-            ("GPU", f"{r.gpu} at {fmt.usd(r.usd_per_gpu_hour)}/hour{serving} at {fmt.count(r.tokens_per_second)} tokens/s"),
+            (
+                "GPU",
+                f"{r.gpu} at {fmt.usd(r.usd_per_gpu_hour)}/hour{serving} at {fmt.count(r.tokens_per_second)} tokens/s",
+            ),
             ("Utilisation · overhead", f"{fmt.percent(r.utilisation)} · {fmt.percent(r.overhead)}"),
-            ("One GPU", (f"{fmt.usd(r.gpu_usd_per_day)}/day · {fmt.usd(r.gpu_usd_per_month)}/month · "
-             f"{fmt.usd(r.gpu_usd_per_year)}/year · carries {fmt.tokens(r.tokens_per_day_per_gpu)} tokens/day")),
+            (
+                "One GPU",
+                (
+                    f"{fmt.usd(r.gpu_usd_per_day)}/day · {fmt.usd(r.gpu_usd_per_month)}/month · "
+                    f"{fmt.usd(r.gpu_usd_per_year)}/year · carries {fmt.tokens(r.tokens_per_day_per_gpu)} tokens/day"
+                ),
+            ),
             ("Self-hosted $/M (GPU fully loaded)", fmt.usd_per_mtok(r.self_hosted_usd_per_mtok)),
-            ("API $/M", f"{fmt.usd_per_mtok(r.api_usd_per_mtok)} ({fmt.ratio(r.api_to_self_hosted_price_ratio)} the self-hosted $/M)"),
+            (
+                "API $/M",
+                f"{fmt.usd_per_mtok(r.api_usd_per_mtok)} ({fmt.ratio(r.api_to_self_hosted_price_ratio)} the self-hosted $/M)",
+            ),
             ("Breakeven volume", breakeven),
             ("Self-hosting never dearer above", always),
         ),
     )
     saving = r.monthly_saving_usd
     verdict = (
-        f"self-hosting saves {fmt.usd(saving)}/month" if saving > 0
-        else f"the API is cheaper by {fmt.usd(-saving)}/month" if saving < 0 else "no difference"
+        f"self-hosting saves {fmt.usd(saving)}/month"
+        if saving > 0
+        else f"the API is cheaper by {fmt.usd(-saving)}/month"
+        if saving < 0
+        else "no difference"
     )
     volume = Section(
         f"At the {r.volume_source} volume",
@@ -287,14 +334,19 @@ def breakeven_report(result: BreakevenResult) -> Report:
             ("Volume", f"{fmt.tokens(r.tokens_per_day)} tokens/day"),
             ("GPUs needed", fmt.count(r.gpus_needed)),
             ("API", f"{fmt.usd(r.api_usd_per_month)}/month · {fmt.usd(r.api_usd_per_year)}/year"),
-            ("Self-hosted", f"{fmt.usd(r.self_hosted_usd_per_month)}/month · {fmt.usd(r.self_hosted_usd_per_year)}/year"),
+            (
+                "Self-hosted",
+                f"{fmt.usd(r.self_hosted_usd_per_month)}/month · {fmt.usd(r.self_hosted_usd_per_year)}/year",
+            ),
             ("Monthly saving", f"{fmt.usd(saving)} ({verdict})"),
             ("Yearly saving", fmt.usd(r.yearly_saving_usd)),
         ),
     )
     notes = [
-        ("Self-hosted $/M = GPU $/hour / (tokens/s x 3600 x utilisation) x 10^6 x (1 + overhead); a GPU costs "
-        f"the same whatever the traffic. {_calendar(r.days_per_month)}"),
+        (
+            "Self-hosted $/M = GPU $/hour / (tokens/s x 3600 x utilisation) x 10^6 x (1 + overhead); a GPU costs "
+            f"the same whatever the traffic. {_calendar(r.days_per_month)}"
+        ),
         *r.sources,
     ]
     return Report("router-opt breakeven", [economics, volume], notes)
@@ -308,10 +360,14 @@ def _days(days: float) -> str:
 def _calendar(days_per_month: float) -> str:
     """The month and year a report's figures use (router_opt.units)."""
     if days_per_month == DAYS_PER_MONTH:
-        return (f"A month is {fmt.decimal(days_per_month, 2)} days (365 / 12) and a year {DAYS_PER_YEAR} days, "
-                "so a yearly figure is 12 monthly ones.")
-    return (f"A month is {days_per_month:g} days as given, so a year here is 12 of them "
-            f"({days_per_month * MONTHS_PER_YEAR:g} days), not {DAYS_PER_YEAR}.")
+        return (
+            f"A month is {fmt.decimal(days_per_month, 2)} days (365 / 12) and a year {DAYS_PER_YEAR} days, "
+            "so a yearly figure is 12 monthly ones."
+        )
+    return (
+        f"A month is {days_per_month:g} days as given, so a year here is 12 of them "
+        f"({days_per_month * MONTHS_PER_YEAR:g} days), not {DAYS_PER_YEAR}."
+    )
 
 
 # --- training cost and fine-tuning payback -------------------------------------------------------
@@ -323,7 +379,15 @@ def training_report(result: TrainingReport) -> Report:
         f"Training run: {run.gpus} x {run.gpu} at {fmt.usd(run.usd_per_gpu_hour)}/GPU-hour",
         ("Case", "Hours", "GPU-hours", "Compute", "Overhead", "Total", "Assumes"),
         tuple(
-            (c.case, fmt.decimal(c.hours), fmt.decimal(c.gpu_hours), fmt.usd(c.compute_usd), fmt.usd(c.overhead_usd), fmt.usd(c.total_usd), c.how)
+            (
+                c.case,
+                fmt.decimal(c.hours),
+                fmt.decimal(c.gpu_hours),
+                fmt.usd(c.compute_usd),
+                fmt.usd(c.overhead_usd),
+                fmt.usd(c.total_usd),
+                c.how,
+            )
             for c in run.cases
         ),
         frozenset({1, 2, 3, 4, 5}),
@@ -351,18 +415,26 @@ def training_report(result: TrainingReport) -> Report:
         payback = f"{fmt.decimal(pay.payback_months, 2)} months"
     family = f" ({', '.join(pay.task_types)})" if pay.task_types else ""
     rows = [
-        ("One-time cost", f"{fmt.usd(pay.one_time_usd)} (fine-tune {fmt.usd(pay.fine_tune_usd)} + data prep {fmt.usd(pay.data_prep_usd)})"),
+        (
+            "One-time cost",
+            f"{fmt.usd(pay.one_time_usd)} (fine-tune {fmt.usd(pay.fine_tune_usd)} + data prep {fmt.usd(pay.data_prep_usd)})",
+        ),
         ("Serving", f"{fmt.usd(pay.serving_usd_per_month)}/month"),
         ("API bill replaced", f"{fmt.usd(pay.api_usd_per_month)}/month{family}, {pay.api_basis}"),
         ("First-month investment", fmt.usd(pay.first_month_investment_usd)),
         ("Net saving in month one", fmt.usd(pay.net_saving_month_one_usd)),
         ("Monthly saving after month one", fmt.usd(pay.monthly_saving_after_month_one_usd)),
         ("Payback", payback),
-        (f"Net over {pay.horizon_months} months ({fmt.count(round(pay.horizon_days, 2))} days)", fmt.usd(pay.net_saving_over_horizon_usd)),
+        (
+            f"Net over {pay.horizon_months} months ({fmt.count(round(pay.horizon_days, 2))} days)",
+            fmt.usd(pay.net_saving_over_horizon_usd),
+        ),
     ]
     notes = [
-        (f"Run: {fmt.decimal(run.hours)} h of work at utilisation {fmt.percent(run.utilisation)} "
-        f"(billed hours = hours / utilisation), overhead {fmt.percent(run.overhead)} on compute."),
+        (
+            f"Run: {fmt.decimal(run.hours)} h of work at utilisation {fmt.percent(run.utilisation)} "
+            f"(billed hours = hours / utilisation), overhead {fmt.percent(run.overhead)} on compute."
+        ),
         _calendar(pay.days_per_month),
     ]
     if pay.api_usd_per_month_from_volume is not None and pay.tokens_per_day is not None:

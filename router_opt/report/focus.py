@@ -46,7 +46,9 @@ def to_focus(result: Result) -> str:
     models = {m.id: m for m in result.models}
     groups: dict[tuple[str, str], dict[str, float]] = {}
     for a in result.assignments:
-        g = groups.setdefault((a.department, a.model), {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0})
+        g = groups.setdefault(
+            (a.department, a.model), {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0}
+        )
         g["cost"] += a.usd_per_day
         g["baseline"] += a.baseline_usd_per_day
         g["invocations"] += a.invocations_per_day
