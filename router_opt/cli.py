@@ -739,7 +739,11 @@ def breakeven_command(
     tokens_per_day: Annotated[float | None, typer.Option(min=0, help="Daily volume for the monthly figures (default: the workload's).")] = None,
     days_per_month: Annotated[
         float | None,
-        typer.Option(min=1, help="Days in a month (default 365/12, a twelfth of a 365-day year; 30 reproduces the seed's months). A year is 12 months."),
+        typer.Option(
+            min=1,
+            help="Days in a month (default 365/12, a twelfth of a 365-day year; 30 reproduces the seed's months). "
+            "A year is 12 months.",
+        ),
     ] = None,
     data: Annotated[
         Path | None,
