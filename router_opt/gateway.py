@@ -180,10 +180,26 @@ def _strip_own_prefix(model_id: str, provider: str) -> str:
 # --- one provider vocabulary for every price source -------------------------------------------------
 
 _HOSTS = {
-    "google": ("google", "gemini", "vertex_ai", "vertex_ai_beta", "vertex", "vertex ai", "google vertex ai",
-               "google ai studio"),
-    "aws": ("aws", "amazon", "bedrock", "bedrock_converse", "bedrock_mantle", "amazon_nova", "aws bedrock",
-            "amazon bedrock"),
+    "google": (
+        "google",
+        "gemini",
+        "vertex_ai",
+        "vertex_ai_beta",
+        "vertex",
+        "vertex ai",
+        "google vertex ai",
+        "google ai studio",
+    ),
+    "aws": (
+        "aws",
+        "amazon",
+        "bedrock",
+        "bedrock_converse",
+        "bedrock_mantle",
+        "amazon_nova",
+        "aws bedrock",
+        "amazon bedrock",
+    ),
     "azure": ("azure", "azure_ai", "azure_text", "azure ai", "microsoft", "microsoft azure"),
     "openai": ("openai", "text-completion-openai"),
     "anthropic": ("anthropic", "anthropic_text"),

@@ -64,21 +64,53 @@ def test_provider_table_is_litellms_own():
         ("google", "claude-sonnet-4-5", None, "vertex_ai/claude-sonnet-4-5", "vertex_ai"),
         ("Google", "gemini-2.0-flash", None, "gemini/gemini-2.0-flash", "gemini"),
         ("vertex_ai-language-models", "gemini-2.5-flash", None, "vertex_ai/gemini-2.5-flash", "vertex_ai"),
-        ("vertex_ai-anthropic_models", "vertex_ai/claude-3-5-haiku@20241022", None,
-         "vertex_ai/claude-3-5-haiku@20241022", "vertex_ai"),
-        ("bedrock_converse", "us.anthropic.claude-3-5-haiku-20241022-v1:0", None,
-         "bedrock/converse/us.anthropic.claude-3-5-haiku-20241022-v1:0", "bedrock"),
-        ("aws", "anthropic.claude-3-haiku-20240307-v1:0", None, "bedrock/anthropic.claude-3-haiku-20240307-v1:0", "bedrock"),
-        ("anyscale", "anyscale/meta-llama/Llama-2-70b-chat-hf", None, "openai/meta-llama/Llama-2-70b-chat-hf", "openai"),
+        (
+            "vertex_ai-anthropic_models",
+            "vertex_ai/claude-3-5-haiku@20241022",
+            None,
+            "vertex_ai/claude-3-5-haiku@20241022",
+            "vertex_ai",
+        ),
+        (
+            "bedrock_converse",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            None,
+            "bedrock/converse/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "bedrock",
+        ),
+        (
+            "aws",
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            None,
+            "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+            "bedrock",
+        ),
+        (
+            "anyscale",
+            "anyscale/meta-llama/Llama-2-70b-chat-hf",
+            None,
+            "openai/meta-llama/Llama-2-70b-chat-hf",
+            "openai",
+        ),
         ("x-ai", "grok-3", None, "xai/grok-3", "xai"),
         ("xAI", "grok-4-fast-non-reasoning", None, "xai/grok-4-fast-non-reasoning", "xai"),
-        ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", None,
-         "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "together_ai"),
+        (
+            "together",
+            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+            None,
+            "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+            "together_ai",
+        ),
         ("openrouter", "anthropic/claude-3.5-sonnet", None, "openrouter/anthropic/claude-3.5-sonnet", "openrouter"),
         ("Mistral AI", "mistral-large-latest", None, "mistral/mistral-large-latest", "mistral"),
         ("moonshotai", "kimi-k2", None, "moonshot/kimi-k2", "moonshot"),
-        ("huggingface_together", "Qwen/Qwen2.5-7B-Instruct", None, "huggingface/together/Qwen/Qwen2.5-7B-Instruct",
-         "huggingface"),
+        (
+            "huggingface_together",
+            "Qwen/Qwen2.5-7B-Instruct",
+            None,
+            "huggingface/together/Qwen/Qwen2.5-7B-Instruct",
+            "huggingface",
+        ),
         ("Self-hosted", "ticket-clf-8b", None, "openai/ticket-clf-8b", "openai"),
         ("Rented GPU", "llama-70b-ft", "self-hosted", "openai/llama-70b-ft", "openai"),
         ("OpenAI", "gpt-4o", "api", "openai/gpt-4o", "openai"),
@@ -96,8 +128,11 @@ def test_names_litellm_resolves(provider, model_id, deployment, expected, litell
 def test_rejected_spellings_of_the_old_importers_really_are_rejected():
     """The names the importers wrote before (issue 14): LiteLLM refuses them, so the test above is not
     passing for want of a strict LiteLLM."""
-    for old in ("vertex_ai-language-models/gemini-2.5-flash", "bedrock_converse/amazon.nova-lite-v1:0",
-                "anyscale/meta-llama/Llama-2-70b-chat-hf"):
+    for old in (
+        "vertex_ai-language-models/gemini-2.5-flash",
+        "bedrock_converse/amazon.nova-lite-v1:0",
+        "anyscale/meta-llama/Llama-2-70b-chat-hf",
+    ):
         with pytest.raises(Exception, match="LLM Provider NOT provided"):
             litellm.get_llm_provider(old)
         with pytest.raises(Exception, match="LLM Provider NOT provided"):
@@ -142,8 +177,15 @@ def _old_default(model) -> str:
     copied so the comparison does not depend on result.py moving to the new function."""
     if model.deployment == "self-hosted" or model.provider.lower() == "self-hosted":
         return f"openai/{model.id}"
-    table = {"google": "gemini", "amazon": "bedrock", "aws": "bedrock", "microsoft": "azure", "mistral ai": "mistral",
-             "x.ai": "xai", "meta": "meta_llama"}
+    table = {
+        "google": "gemini",
+        "amazon": "bedrock",
+        "aws": "bedrock",
+        "microsoft": "azure",
+        "mistral ai": "mistral",
+        "x.ai": "xai",
+        "meta": "meta_llama",
+    }
     return f"{table.get(model.provider.lower(), model.provider.lower().replace(' ', '-'))}/{model.id}"
 
 

@@ -143,7 +143,18 @@ def test_catalog_import_with_real_eval_ids(tmp_path: Path):
     out = tmp_path / "c.yaml"
     result = CliRunner().invoke(
         app,
-        ["catalog", "import", "--from", "genai-prices", "--quality", str(quality), "--as-of", "2025-06-01", "-o", str(out)],
+        [
+            "catalog",
+            "import",
+            "--from",
+            "genai-prices",
+            "--quality",
+            str(quality),
+            "--as-of",
+            "2025-06-01",
+            "-o",
+            str(out),
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -166,7 +177,9 @@ def test_catalog_import_with_real_eval_ids(tmp_path: Path):
 
 # LiteLLM's own bundled price map, found without importing litellm (only the file is read)
 _SPEC = importlib.util.find_spec("litellm")
-LITELLM_MAP = Path(_SPEC.origin).parent / "model_prices_and_context_window_backup.json" if _SPEC and _SPEC.origin else None
+LITELLM_MAP = (
+    Path(_SPEC.origin).parent / "model_prices_and_context_window_backup.json" if _SPEC and _SPEC.origin else None
+)
 needs_map = pytest.mark.skipif(LITELLM_MAP is None, reason="litellm (its bundled price map) not installed")
 
 
@@ -190,7 +203,9 @@ def test_non_reasoning_is_never_reasoning():
 def _check(*args: str) -> dict:
     import json
 
-    result = CliRunner().invoke(app, ["catalog", "check", *args, "--as-of", "2025-06-01", "-f", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["catalog", "check", *args, "--as-of", "2025-06-01", "-f", "json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

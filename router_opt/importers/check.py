@@ -60,7 +60,10 @@ def load_price_table(spec: str, providers: list[str] | None = None, as_of: date 
     wanted = {provider_host(p) for p in providers} if providers else None
     models = tuple(
         PricedModel(
-            id=m.id, provider=m.provider, input_usd_per_mtok=m.input_usd_per_mtok, output_usd_per_mtok=m.output_usd_per_mtok
+            id=m.id,
+            provider=m.provider,
+            input_usd_per_mtok=m.input_usd_per_mtok,
+            output_usd_per_mtok=m.output_usd_per_mtok,
         )
         for m in catalog.models
         if wanted is None or provider_host(m.provider) in wanted
@@ -119,8 +122,16 @@ def _host(model: PricedModel) -> str:
     return f"{host}/{route}"
 
 
-_MAIN_API = {"google": "gemini", "aws": "bedrock", "x-ai": "xai", "together": "together_ai", "fireworks": "fireworks_ai",
-             "moonshotai": "moonshot", "meta": "meta_llama", "github-copilot": "github_copilot"}
+_MAIN_API = {
+    "google": "gemini",
+    "aws": "bedrock",
+    "x-ai": "xai",
+    "together": "together_ai",
+    "fireworks": "fireworks_ai",
+    "moonshotai": "moonshot",
+    "meta": "meta_llama",
+    "github-copilot": "github_copilot",
+}
 """Each host's main API, LiteLLM's name for it (shown as the bare host)."""
 
 
@@ -246,8 +257,18 @@ def render_check(result: CheckResult, output_format: str) -> str:
     section = Section(
         f"Price differences above {result.tolerance * 100:g}%: {len(result.mismatches)} of {result.joined} "
         "model-host pairs in both",
-        ("Model in A", "A host", "in B", "B host", "A input $/M", "B input $/M", "Input diff", "A output $/M",
-         "B output $/M", "Output diff"),
+        (
+            "Model in A",
+            "A host",
+            "in B",
+            "B host",
+            "A input $/M",
+            "B input $/M",
+            "Input diff",
+            "A output $/M",
+            "B output $/M",
+            "Output diff",
+        ),
         rows or (("(none)", "", "", "", "", "", "", "", "", ""),),
         frozenset({4, 5, 6, 7, 8, 9}),
     )

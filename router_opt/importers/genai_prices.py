@@ -19,11 +19,19 @@ from router_opt.gateway import litellm_model_name, litellm_provider, provider_ho
 from router_opt.importers.common import PricedModel, PriceSource, model_key
 
 DEFAULT_PROVIDERS = (
-    "openai", "anthropic", "google", "mistral", "deepseek", "x-ai", "cohere", "moonshotai", "zai", "minimax",
+    "openai",
+    "anthropic",
+    "google",
+    "mistral",
+    "deepseek",
+    "x-ai",
+    "cohere",
+    "moonshotai",
+    "zai",
+    "minimax",
 )
 """First-party API vendors; `--providers all` takes every provider in the package (hosts and routers
 such as azure, aws, openrouter, together list the same models again)."""
-
 
 
 def package_version() -> str:
@@ -150,7 +158,9 @@ def _tier_note(what: str, tiered) -> str:
     )
 
 
-def _priced(provider, model, as_of: date, model_id: str | None = None, notes: tuple[str, ...] = ()) -> PricedModel | None:
+def _priced(
+    provider, model, as_of: date, model_id: str | None = None, notes: tuple[str, ...] = ()
+) -> PricedModel | None:
     """`model` at `provider` as a PricedModel (under `model_id`, default the package's id), or None
     when it has no input or no output token price."""
     price, _when, price_notes = _standard_price(model, as_of)
@@ -220,7 +230,9 @@ def _choose_providers(providers: list[str] | None, lenient: bool) -> list:
         return chosen + [p for p in all_providers if p.id not in DEFAULT_PROVIDERS]
     # One vocabulary (router_opt.gateway.provider_host): `gemini` or `vertex_ai` choose genai-prices' `google`.
     wanted = {provider_host(p) for p in providers}
-    chosen = [p for p in all_providers if p.id.lower() in {w.lower() for w in providers} or provider_host(p.id) in wanted]
+    chosen = [
+        p for p in all_providers if p.id.lower() in {w.lower() for w in providers} or provider_host(p.id) in wanted
+    ]
     matched = {provider_host(p.id) for p in chosen} | {p.id for p in chosen}
     unknown = [p for p in providers if provider_host(p) not in matched and p.lower() not in matched]
     if (unknown and not lenient) or not chosen:
@@ -257,7 +269,11 @@ def prices_from_genai_prices(
         raise RouterOptError(f"--models: not a valid regular expression: {exc}") from None
 
     out: list[PricedModel] = []
-    skipped = {"no input or output token price (embeddings, image, audio)": 0, "deprecated": 0, "filtered by --models": 0}
+    skipped = {
+        "no input or output token price (embeddings, image, audio)": 0,
+        "deprecated": 0,
+        "filtered by --models": 0,
+    }
     resolved: list[tuple[str, object, object]] = []
     unresolved: list[str] = []
     for name in names or ():

@@ -23,11 +23,24 @@ from router_opt.io.text import read_text
 
 TEXT_MODES = {"chat", "completion", "responses"}
 PROVIDER_NAMES = {
-    "openai": "OpenAI", "text-completion-openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Google",
-    "vertex_ai-language-models": "Google Vertex AI", "mistral": "Mistral", "deepseek": "DeepSeek", "xai": "xAI",
-    "bedrock": "AWS Bedrock", "bedrock_converse": "AWS Bedrock", "azure": "Azure", "azure_ai": "Azure AI",
-    "groq": "Groq", "together_ai": "Together AI", "fireworks_ai": "Fireworks", "openrouter": "OpenRouter",
-    "cohere": "Cohere", "cohere_chat": "Cohere",
+    "openai": "OpenAI",
+    "text-completion-openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "gemini": "Google",
+    "vertex_ai-language-models": "Google Vertex AI",
+    "mistral": "Mistral",
+    "deepseek": "DeepSeek",
+    "xai": "xAI",
+    "bedrock": "AWS Bedrock",
+    "bedrock_converse": "AWS Bedrock",
+    "azure": "Azure",
+    "azure_ai": "Azure AI",
+    "groq": "Groq",
+    "together_ai": "Together AI",
+    "fireworks_ai": "Fireworks",
+    "openrouter": "OpenRouter",
+    "cohere": "Cohere",
+    "cohere_chat": "Cohere",
 }
 """Display names; any `vertex_ai-*` key is Google Vertex AI (see `_provider_name`)."""
 _ABOVE = re.compile(r"^(input|output)_cost_per_token_above_(\w+?)_tokens$")
@@ -116,12 +129,12 @@ def prices_from_litellm(
         for key, value in spec.items():
             above = _ABOVE.match(key)
             if above and finite_price(value) is not None:
-                notes.append(
-                    f"{above.group(1)}: base rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used"
-                )
+                notes.append(f"{above.group(1)}: base rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
             variant = _VARIANT.match(key)
             if variant and finite_price(value) is not None:
-                notes.append(f"{variant.group(1)}: standard rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
+                notes.append(
+                    f"{variant.group(1)}: standard rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used"
+                )
         cached = finite_price(spec.get("cache_read_input_token_cost"))
         gateway = litellm_model_name(provider_key, name)
         if litellm_provider(provider_key, name) is None and gateway != name:

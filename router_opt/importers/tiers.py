@@ -92,7 +92,9 @@ class TierMapping(_Strict):
                     passed_over.append(str(n))
                     continue
                 what = ", ".join(
-                    f"{k} '{v}'" for k, v in (("match", rule.match), ("provider", rule.provider), ("license", rule.license)) if v
+                    f"{k} '{v}'"
+                    for k, v in (("match", rule.match), ("provider", rule.provider), ("license", rule.license))
+                    if v
                 )
                 return rule.tier, f"rule {n} ({what})" + _passed_over(passed_over)
         price = model.blended_usd_per_mtok
