@@ -75,7 +75,9 @@ def to_policy(result: Result) -> dict:
     """Neutral policy: one entry per task, its routes (shares sum to 1) and fallbacks in order; the
     `models` it lists are the ones its routes and fallbacks name."""
     if result.decisions is None:
-        raise RouterOptError("a routing policy needs the plan's decision records (fallbacks): solve with decisions=True")
+        raise RouterOptError(
+            "a routing policy needs the plan's decision records (fallbacks): solve with decisions=True"
+        )
     decisions = {(d.department, d.role, d.task): d for d in result.decisions}
     models = {m.id: m for m in result.models}
     unprovisioned = _unprovisioned(result)
@@ -145,10 +147,16 @@ def to_litellm_config(result: Result) -> dict:
     `router_settings.fallbacks` from each task group to its fallback models in order."""
     models = {m.id: m for m in result.models}
     policy = to_policy(result)
-    used = sorted({r["model"] for t in policy["tasks"] for r in t["routes"]} | {f for t in policy["tasks"] for f in t["fallbacks"]})
+    used = sorted(
+        {r["model"] for t in policy["tasks"] for r in t["routes"]}
+        | {f for t in policy["tasks"] for f in t["fallbacks"]}
+    )
     _check_variables(used, models)
     model_list = [
-        {"model_name": model_id, "litellm_params": {"model": models[model_id].gateway_model, **_credentials(models[model_id])}}
+        {
+            "model_name": model_id,
+            "litellm_params": {"model": models[model_id].gateway_model, **_credentials(models[model_id])},
+        }
         for model_id in used
     ]
     fallbacks = []
@@ -201,7 +209,9 @@ def _header(result: Result, config: dict) -> str:
             providers.setdefault(params["api_key"].removeprefix("os.environ/"), set()).add(model.provider)
     for variable, names in sorted(providers.items()):
         lines.append(f"  {variable}: {', '.join(sorted(names))} models")
-    if any(is_self_hosted(models[e["model_name"]]) for e in config["model_list"] if "weight" not in e["litellm_params"]):
+    if any(
+        is_self_hosted(models[e["model_name"]]) for e in config["model_list"] if "weight" not in e["litellm_params"]
+    ):
         lines.append(
             "Set each self-hosted <MODEL>_API_KEY (to any placeholder if its server checks none): left unset, "
             "LiteLLM sends OPENAI_API_KEY to that server."

@@ -54,7 +54,9 @@ def test_neutral_policy_shares_sum_to_one_and_fallbacks_meet_the_bar(tmp_path):
     assert runner.invoke(app, ["optimize", "--mode", "blended", "-f", "json", "-o", str(plan)]).exit_code == 0
     refused = runner.invoke(app, ["export-policy", "--plan", str(plan), "-f", "json"])
     assert refused.exit_code == 2 and "save it with `router-opt optimize -f json --explain`" in refused.output
-    assert runner.invoke(app, ["optimize", "--mode", "blended", "-f", "json", "--explain", "-o", str(plan)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["optimize", "--mode", "blended", "-f", "json", "--explain", "-o", str(plan)]).exit_code == 0
+    )
     out = runner.invoke(app, ["export-policy", "--plan", str(plan), "-f", "json"]).output
     policy = json.loads(out)
     saved = json.loads(plan.read_text())
