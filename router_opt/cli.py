@@ -216,44 +216,13 @@ PolicyOption = Annotated[
 
 
 # settings.policy_path of a plan solved on a catalog of one's own without --policy.
-BASELINE_BARS = "(none: each task type's bar is the baseline's own quality)"
+def _note_bars(inputs, min_quality: float | None = None):
+    """Say on stderr when the baseline's own quality sets the bars (router_opt.plan.load_inputs)."""
+    from router_opt.plan import bars_note
 
-
-def _default_bars(inputs, policy: Path | None, min_quality: float | None):
-    """(inputs to solve, note to give or None). No --policy with a catalog of one's own: the bundled
-    policies/default.yaml sets bars for the bundled catalog's models, so instead each task type's bar
-    is the baseline model's own quality on it (the plan keeps what the all-large habit delivers).
-    The bundled catalog (by content) keeps the bundled policy; rows with their own min_quality and
-    --min-quality are unaffected, and the note is given only when some task takes such a bar."""
-    import dataclasses
-    import hashlib
-
-    from router_opt.bundled import DEFAULT_CATALOG, bundled_path
-    from router_opt.models import Policy
-
-    if policy is not None or inputs.catalog_name == DEFAULT_CATALOG:
-        return inputs, None
-    if (inputs.sha256 or {}).get("catalog") == hashlib.sha256(bundled_path(DEFAULT_CATALOG).read_bytes()).hexdigest():
-        return inputs, None
-    tasks = inputs.workload.tasks
-    bars = Policy.baseline_bars(inputs.catalog, [t.task_type for t in tasks])
-    sha256 = {k: v for k, v in (inputs.sha256 or {}).items() if k != "policy"} or None
-    inputs = dataclasses.replace(inputs, policy=bars, policy_name=BASELINE_BARS, sha256=sha256)
-    taking = [t for t in tasks if t.min_quality is None]
-    if min_quality is not None or not taking:
-        return inputs, None
-    baseline = inputs.catalog.baseline
-    shown = sorted({t.task_type for t in taking if t.task_type in bars.min_quality_by_task_type})
-    unrated = sorted({t.task_type for t in taking} - set(shown))
-    note = (
-        f"no --policy for catalog '{inputs.catalog.name}': each task type's quality bar is the baseline {baseline}'s "
-        f"own quality on it ({len(taking)} task(s): "
-        + ", ".join(f"{t} {bars.min_quality_by_task_type[t]:g}" for t in shown[:8])
-        + (", ..." if len(shown) > 8 else "")
-        + "), so the plan keeps what sending everything to the baseline delivers. The bundled policies/default.yaml "
-        "is written for the bundled catalog; give --policy to set bars of your own."
-        + (f" {baseline} rates no {', '.join(unrated)}: no bar there." if unrated else "")
-    )
+    note = bars_note(inputs, min_quality)
+    if note is not None:
+        typer.echo(f"note: {note}", err=True)
     return inputs, note
 
 
@@ -326,9 +295,7 @@ def optimize(
         raise RouterOptError("--format xlsx writes a workbook: give --output FILE.xlsx")
     from router_opt.plan import load_inputs, optimize_inputs
 
-    inputs, bar_note = _default_bars(load_inputs(catalog, workload, policy), policy, min_quality)
-    if bar_note is not None:
-        typer.echo(f"note: {bar_note}", err=True)
+    inputs, bar_note = _note_bars(load_inputs(catalog, workload, policy), min_quality)
     with _working("Optimising the routing plan"):
         result = optimize_inputs(
             inputs,
@@ -560,7 +527,7 @@ def frontier_command(
 
     with _progress("Sweeping the quality bar") as on_step:
         result = frontier(
-            load_inputs(catalog, workload, policy), low=low, high=high, points=points, mode=mode, solver=solver,
+            _note_bars(load_inputs(catalog, workload, policy))[0], low=low, high=high, points=points, mode=mode, solver=solver,
             on_step=on_step,
         )
     _render_analysis(result, output_format, output)
@@ -704,7 +671,7 @@ def trajectory_command(
         raise RouterOptError(f"--to-year {last_year} is before --from-year {first_year}")
     with _progress("Re-optimising each year") as on_step:
         result = trajectory(
-            load_inputs(catalog, workload, policy),
+            _note_bars(load_inputs(catalog, workload, policy))[0],
             prices=load_price_trajectory(prices),
             years=range(first_year, last_year + 1),
             base_year=base_year,

@@ -11,8 +11,9 @@ from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY, DEFAULT_WORKLOAD
 from router_opt.frame import Mode, build_problem
 from router_opt.io import load_catalog, load_policy, load_workload
 from router_opt.models import Catalog, Policy, Workload
-from router_opt.result import DAYS_PER_YEAR, Result, Settings, build_result
+from router_opt.result import Result, Settings, build_result
 from router_opt.solver import Objective, solve
+from router_opt.units import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,13 @@ class Inputs:
     policy_name: str
     sha256: dict[str, str] | None = None
     """SHA-256 of each input file's bytes (catalog, workload, policy), for audit trails."""
+    quality_bars: str = "policy"
+    """Where the policy's bars came from: "policy" (a file given), "bundled policy" (the bundled
+    catalog without a policy), or "baseline" (a catalog of one's own without a policy: each task
+    type's bar is the baseline's own quality on it, `BASELINE_BARS`)."""
+
+
+BASELINE_BARS = "(none: each task type's bar is the baseline's own quality)"
 
 
 def _sha256(path: Path) -> str:
@@ -53,14 +61,47 @@ def load_inputs(
     if workload is None:
         # Error messages about the bundled workload should name it the way README does.
         loaded_workload = loaded_workload.model_copy(update={"source_path": workload_name})
+    loaded_catalog = load_catalog(catalog_path)
+    sha256 = {"catalog": _sha256(catalog_path), "workload": _sha256(workload_path)}
+    if policy is None and sha256["catalog"] != _sha256(bundled_path(DEFAULT_CATALOG)):
+        # The bundled policy's bars are written for the bundled catalog's models. For a catalog of
+        # one's own the natural bar keeps what the all-large habit delivers: the baseline's quality.
+        bars = Policy.baseline_bars(loaded_catalog, [t.task_type for t in loaded_workload.tasks])
+        return Inputs(loaded_catalog, loaded_workload, bars, catalog_name, workload_name, BASELINE_BARS, sha256, "baseline")
+    sha256["policy"] = _sha256(policy_path)
     return Inputs(
-        catalog=load_catalog(catalog_path),
+        catalog=loaded_catalog,
         workload=loaded_workload,
         policy=load_policy(policy_path),
         catalog_name=catalog_name,
         workload_name=workload_name,
         policy_name=policy_name,
-        sha256={"catalog": _sha256(catalog_path), "workload": _sha256(workload_path), "policy": _sha256(policy_path)},
+        sha256=sha256,
+        quality_bars="policy" if policy is not None else "bundled policy",
+    )
+
+
+def bars_note(inputs: Inputs, min_quality: float | None = None) -> str | None:
+    """What to tell the user when the baseline's own quality sets bars (see `load_inputs`): which
+    bars, for how many tasks. None when no task takes such a bar (a policy was given, every row has
+    its own min_quality, or --min-quality applies)."""
+    if inputs.quality_bars != "baseline" or min_quality is not None:
+        return None
+    taking = [t for t in inputs.workload.tasks if t.min_quality is None]
+    if not taking:
+        return None
+    bars = inputs.policy.min_quality_by_task_type
+    baseline = inputs.catalog.baseline
+    shown = sorted({t.task_type for t in taking if t.task_type in bars})
+    unrated = sorted({t.task_type for t in taking} - set(shown))
+    return (
+        f"no --policy for catalog '{inputs.catalog.name}': each task type's quality bar is the baseline {baseline}'s "
+        f"own quality on it ({len(taking)} task(s): "
+        + ", ".join(f"{t} {bars[t]:g}" for t in shown[:8])
+        + (", ..." if len(shown) > 8 else "")
+        + "), so the plan keeps what sending everything to the baseline delivers. The bundled policies/default.yaml "
+        "is written for the bundled catalog; give --policy to set bars of your own."
+        + (f" {baseline} rates no {', '.join(unrated)}: no bar there." if unrated else "")
     )
 
 
@@ -97,6 +138,7 @@ def optimize_inputs(
         workload=inputs.workload.name,
         workload_path=inputs.workload_name,
         policy_path=inputs.policy_name,
+        quality_bars=inputs.quality_bars,
         mode=mode,
         objective=objective,
         min_quality=min_quality,

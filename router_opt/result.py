@@ -22,14 +22,15 @@ from router_opt.frame import (
     RoutingProblem,
     first_seen_codes,
 )
+from router_opt.gateway import litellm_model_name
 from router_opt.models import rows_from_columns
 from router_opt.sensitivity import RESOLVE_BUDGET_SECONDS, provisioning_savings, threshold_plus_one
 from router_opt.solver import Objective, Solution
+from router_opt.units import MONTHS_PER_YEAR
 
 # 1.5: deployments carry saving_if_provisioned_usd_per_day; a decision's threshold_plus_one is the
 # re-solved rise (null also when not computed); fallbacks skip unprovisioned and already-weighted models.
 SCHEMA_VERSION = "1.5"
-DAYS_PER_YEAR = 365
 
 
 class _Out(BaseModel):
@@ -51,6 +52,10 @@ class Settings(_Out):
     """File the workload came from (None for the bundled one)."""
     policy_path: str | None
     """Policy file (None for the bundled default policy)."""
+    quality_bars: str | None = None
+    """Where the policy's bars came from: "policy" (the file given), "bundled policy", or
+    "baseline" (a catalog of one's own without a policy: each task type's bar is the baseline's own
+    quality on it). A row's own min_quality and --min-quality come first either way."""
     mode: Mode
     """strict, blended or single."""
     objective: Objective
@@ -510,7 +515,7 @@ def build_result(
                 sources=m.sources,
                 capacity_mtok_per_day=m.capacity_mtok_per_day,
                 fixed_usd_per_month=m.fixed_usd_per_month,
-                gateway_model=m.gateway_model or _default_gateway_model(m),
+                gateway_model=m.gateway_model or litellm_model_name(m.provider, m.id, m.deployment),
                 deployment=m.deployment,
             )
             for m in problem.catalog.models
@@ -536,20 +541,6 @@ def _warnings(problem: RoutingProblem) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _default_gateway_model(model) -> str:
-    """`<provider>/<id>`; a self-hosted model is assumed to sit behind an OpenAI-compatible server
-    (vLLM, TGI), which LiteLLM reaches as `openai/<id>` with the server's api_base."""
-    if model.deployment == "self-hosted" or model.provider.lower() == "self-hosted":
-        return f"openai/{model.id}"
-    prefix = LITELLM_PROVIDER_PREFIX.get(model.provider.lower(), model.provider.lower().replace(" ", "-"))
-    return f"{prefix}/{model.id}"
-
-
-# LiteLLM's provider prefixes where they differ from the provider's name (Google's API is `gemini/`).
-LITELLM_PROVIDER_PREFIX = {"google": "gemini", "amazon": "bedrock", "aws": "bedrock", "microsoft": "azure",
-                           "mistral ai": "mistral", "x.ai": "xai", "meta": "meta_llama"}
-
-
 def _deployments(
     problem: RoutingProblem,
     solution: Solution,
@@ -566,7 +557,7 @@ def _deployments(
         Deployment(
             model=str(models["id"][m]),
             fixed_usd_per_month=float(monthly[m]),
-            fixed_usd_per_day=float(monthly[m] * 12 / days),
+            fixed_usd_per_day=float(monthly[m] * MONTHS_PER_YEAR / days),
             provisioned=bool(solution.provisioned[m]),
             capacity_mtok_per_day=None if np.isnan(capacity[m]) else float(capacity[m]),
             used_mtok_per_day=float(used[m]),

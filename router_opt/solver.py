@@ -34,13 +34,13 @@ import numpy as np
 from router_opt import formatting as fmt
 from router_opt.errors import RouterOptError, SolverError
 from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem, first_seen_codes
+from router_opt.units import DAYS_PER_YEAR, MONTHS_PER_YEAR
 
 # Shares below this are solver noise (simplex leaves 1e-12-sized values); they are set to zero.
 SHARE_EPSILON = 1e-9
 # A coupling row counts as binding when its slack is below this fraction of its limit (HiGHS's
 # feasibility tolerance is 1e-7 absolute on scaled rows, so a tighter test would miss real ones).
 BINDING_TOLERANCE = 1e-6
-DAYS_PER_MONTH = 365 / 12
 
 SOLVERS = ("auto", "highs", "highspy", "cbc", "decompose")
 # Above this many columns `auto` hands the program to highspy directly: PuLP's HiGHS interface adds
@@ -378,7 +378,7 @@ def coupling_terms(
     problem: RoutingProblem,
     pair_task: np.ndarray,
     pair_model: np.ndarray,
-    days_per_year: int = 365,
+    days_per_year: int = DAYS_PER_YEAR,
     capacity_rows: np.ndarray | None = None,
 ) -> CouplingTerms:
     """Every coupling row and its coefficients on the given pairs (and on the deployment columns).
@@ -392,7 +392,7 @@ def coupling_terms(
     pair_cost = problem.usd_per_day[pair_task, pair_model]
     volume = tasks["invocations_per_day"]
     mtok = tasks["tokens_per_day"] / TOKENS_PER_MTOK
-    fixed_usd_per_day = models["fixed_usd_per_month"] * 12 / days_per_year
+    fixed_usd_per_day = models["fixed_usd_per_month"] * MONTHS_PER_YEAR / days_per_year
     deployment_models = np.flatnonzero(fixed_usd_per_day > 0)
     deploy_of_model = np.full(n_models, -1)
     deploy_of_model[deployment_models] = np.arange(deployment_models.size)
@@ -499,7 +499,7 @@ def build_program(
     problem: RoutingProblem,
     objective: Objective = Objective.COST,
     candidates: np.ndarray | None = None,
-    days_per_year: int = 365,
+    days_per_year: int = DAYS_PER_YEAR,
 ) -> LinearProgram:
     """Assemble the program for `problem` over the `candidates` mask (default: all eligible pairs)."""
     mask = problem.eligible if candidates is None else candidates
@@ -783,7 +783,7 @@ def solve(
     objective: Objective | str = Objective.COST,
     time_limit_seconds: float | None = None,
     presolve: bool = True,
-    days_per_year: int = 365,
+    days_per_year: int = DAYS_PER_YEAR,
     start_prices: np.ndarray | None = None,
 ) -> Solution:
     """Solve the routing program for `problem`. `solver`: auto (HiGHS through PuLP, highspy directly
@@ -850,7 +850,7 @@ def solve(
     used = _used_cells(problem.eligible.shape, program.pair_task, program.pair_model, values)
     provisioned = np.ones(len(problem.models), dtype=bool)
     provisioned[program.deployment_models] = raw.x[n_pairs : n_pairs + program.deployment_models.size] > 0.5
-    fixed_usd_per_day = problem.models["fixed_usd_per_month"] * 12 / days_per_year
+    fixed_usd_per_day = problem.models["fixed_usd_per_month"] * MONTHS_PER_YEAR / days_per_year
     objective_usd_per_day = float(
         used[2] @ problem.usd_per_day[used[0], used[1]]
         + fixed_usd_per_day[program.deployment_models][provisioned[program.deployment_models]].sum()

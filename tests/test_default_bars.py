@@ -11,9 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY
-from router_opt.cli import BASELINE_BARS, app
+from router_opt.cli import app
 from router_opt.io import load_catalog
 from router_opt.models import Policy
+from router_opt.plan import BASELINE_BARS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,3 +179,21 @@ def test_bundled_bars_above_the_baseline_no_longer_apply_silently(tmp_path):
     assert default["optimal_usd_per_day"] == pytest.approx(1.0, rel=1e-12)
     assert default["overspend_ratio"] == pytest.approx(10.0, rel=1e-12)
     assert default["baseline_tasks_below_threshold"] == 0
+
+
+def test_the_rule_holds_for_every_command_that_solves(own, tmp_path):
+    # frontier and trajectory load inputs the same way: the note is given and the bars are big's.
+    from router_opt.plan import load_inputs
+
+    inputs = load_inputs(own[1], own[3])
+    assert inputs.quality_bars == "baseline"
+    assert inputs.policy.min_quality_by_task_type == {"classification": 99, "faq": 98}
+    assert "policy" not in inputs.sha256
+    for command in (["frontier", "--points", "2"], ["trajectory", "--to-year", "2025"]):
+        result = runner.invoke(app, [*command, *own, "-f", "json"])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith("note: no --policy for catalog 'own'"), command
+    # The bundled catalog, even copied elsewhere, keeps the bundled policy.
+    copy = tmp_path / "copy.yaml"
+    copy.write_bytes((ROOT / DEFAULT_CATALOG).read_bytes())
+    assert load_inputs(copy).quality_bars == "bundled policy"
