@@ -444,7 +444,7 @@ def export_policy(
 @_handled
 def catalog_show(
     catalog: CatalogOption = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or markdown.")] = OutputFormat.table,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json, csv (text cells safe to open in a spreadsheet) or markdown.")] = OutputFormat.table,
 ) -> None:
     """List the catalog's models: tier, provider, prices and how many task types each rates."""
     from router_opt.bundled import DEFAULT_CATALOG, bundled_path

@@ -139,3 +139,11 @@ def test_tab_and_carriage_return_names(hostile):
     assert all(len(r) == len(focus[0]) for r in focus)
     column = focus[0].index("x_Department")
     assert {r[column] for r in focus[1:]} == {"'\t=1+1"}
+
+
+def test_catalog_show_csv_neutralises_hostile_names(hostile):
+    catalog, _ = hostile
+    rows = list(csv.reader(io.StringIO(_cli("catalog", "show", "-c", str(catalog), "-f", "csv"))))
+    _assert_no_formula(rows)
+    assert rows[2][:3] == ["'@evil", "Commercial Small", "'+prov"]
+    assert float(rows[2][3]) == 0.5  # prices stay numbers

@@ -39,10 +39,10 @@ def render_catalog(catalog: Catalog, output_format: str) -> str:
     if output_format == "markdown":
         return f"### {section.title}\n\n{_markdown_table(section)}\n"
     if output_format == "csv":
-        import csv
+        from router_opt.report import SafeCsvWriter
 
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeCsvWriter(out)  # a model id or provider like "=cmd|..." must not run in a spreadsheet
         writer.writerow(("id", "tier", "provider", "input_usd_per_mtok", "output_usd_per_mtok", "task_types"))
         for m in catalog.models:
             writer.writerow((m.id, str(m.tier), m.provider, repr(m.input_usd_per_mtok), repr(m.output_usd_per_mtok), len(m.quality)))
