@@ -413,7 +413,12 @@ def export_policy(
     ] = PolicyFormat.litellm,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
-    """The plan as configuration a gateway loads: task -> models with shares, fallbacks in order."""
+    """The plan as configuration a gateway loads: task -> models with shares, fallbacks in order.
+
+    Only what the plan runs is named: a self-hosted deployment it does not provision is in no route,
+    fallback or model_list entry, and fallbacks are the next different models. Keys come from the
+    environment: <PROVIDER>_API_KEY for API models; each self-hosted model its own <MODEL>_API_BASE and
+    <MODEL>_API_KEY (the config's header lists every variable it reads)."""
     import json
 
     from router_opt.export import litellm_yaml, to_policy
