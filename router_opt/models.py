@@ -247,7 +247,7 @@ class TaskRows(Sequence):
     count every field as set (`model_fields_set`), where a row validated alone counts only the
     cells it had: the values are the same."""
 
-    __slots__ = ("_rows", "_columns", "_length")
+    __slots__ = ("_columns", "_length", "_rows")
     item_model = TaskDemand
 
     def __init__(self, rows: Sequence[TaskDemand] = (), columns: dict[str, list] | None = None):

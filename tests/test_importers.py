@@ -20,7 +20,8 @@ from router_opt.models import Tier
 
 DATA = Path(__file__).parent / "data"
 LITELLM = DATA / "litellm-prices.json"
-ARENA = Path("/work/shared/external/arena-catalog")
+# shared/ sits beside the repository (as in CI); the tests that need its Arena files say so when it is absent.
+ARENA = Path(__file__).resolve().parents[2] / "shared" / "external" / "arena-catalog"
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 23)
 runner = CliRunner()

@@ -37,7 +37,8 @@ from router_opt.export import group_name
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 GATEWAY = DATA / "gateway"
-ARENA = Path("/work/shared/external/arena-catalog")
+# shared/ sits beside the repository (as in CI); the tests that need its Arena files say so when it is absent.
+ARENA = Path(__file__).resolve().parents[2] / "shared" / "external" / "arena-catalog"
 PICKS = 2_000
 # A pick through a router of 170 deployments costs ~2 ms of bookkeeping over all of them (cooldowns,
 # policies), 0.5 ms through one holding only the group's: above this many entries the chi-square
