@@ -374,8 +374,7 @@ def sweeps(case: dict, mode: str, points: int = 5) -> dict:
         reference = curves["warm"]
         figures[f"{sweep}_points"] = len(reference)
         figures[f"{sweep}_agree"] = all(
-            len(c) == len(reference)
-            and all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(c, reference))
+            len(c) == len(reference) and all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(c, reference))
             for c in curves.values()
         )
         figures[f"{sweep}_usd_per_day"] = [reference[0], reference[-1]]

@@ -28,8 +28,16 @@ USERS = 2000
 ROLES = [  # (department, role, its five task types)
     ("Customer Service", "Support", ["classification", "faq", "sentiment", "summarization", "drafting"]),
     ("Customer Service", "Manager", ["summarization", "drafting", "data_analysis", "faq", "research"]),
-    ("Engineering", "Software Developer", ["code_generation", "summarization", "research", "agentic_workflow", "drafting"]),
-    ("Engineering", "DevOps", ["anomaly_detection", "classification", "code_generation", "summarization", "agentic_workflow"]),
+    (
+        "Engineering",
+        "Software Developer",
+        ["code_generation", "summarization", "research", "agentic_workflow", "drafting"],
+    ),
+    (
+        "Engineering",
+        "DevOps",
+        ["anomaly_detection", "classification", "code_generation", "summarization", "agentic_workflow"],
+    ),
     ("Finance", "Analyst", ["data_analysis", "extraction", "classification", "summarization", "math_reasoning"]),
     ("Finance", "Compliance", ["screening", "legal_analysis", "extraction", "anomaly_detection", "summarization"]),
     ("HR", "Recruiter", ["screening", "drafting", "summarization", "extraction", "faq"]),
@@ -86,7 +94,8 @@ def run(path: Path, out: Path, memory_limit: str) -> tuple[float, float, int]:
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(CLI), "workload", "from-logs", str(path), "-o", str(out), "--memory-limit", memory_limit],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
@@ -119,7 +128,9 @@ def main() -> None:
             wall, rss, code = run(path, out, args.memory_limit)
             counted = check(out, args.rows) if code == 0 else -1
             verdict = "ok" if counted == args.rows else f"MISMATCH ({counted:,} requests)"
-            print(f"{fmt:8} {args.rows:>12,} {path.stat().st_size / 2**20:>8,.0f} {wall:>8.1f} {rss:>13,.0f}  {verdict}")
+            print(
+                f"{fmt:8} {args.rows:>12,} {path.stat().st_size / 2**20:>8,.0f} {wall:>8.1f} {rss:>13,.0f}  {verdict}"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(args.dir, ignore_errors=True)

@@ -62,7 +62,16 @@ PATH_LABELS = {
     "presolve_off": "what-if (not shipped): shipped program, HiGHS presolve off",
     "warm_sifting": "what-if (not shipped): warm-started sifting (benchmarks/sifting.py)",
 }
-PATH_ORDER = ("shipped", "cli", "cli_explain", "pulp_forced", "highspy_direct", "naive_pulp", "presolve_off", "warm_sifting")
+PATH_ORDER = (
+    "shipped",
+    "cli",
+    "cli_explain",
+    "pulp_forced",
+    "highspy_direct",
+    "naive_pulp",
+    "presolve_off",
+    "warm_sifting",
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -520,7 +529,9 @@ def decomposition_section(runs: dict) -> list[str]:
         ok = lambda x: x and "error" not in x and not x.get("skipped")
         target = f"< {seconds:g} s" + (f", < {mib / 1024:g} GiB" if mib else "")
         if not ok(c):
-            lines.append(f"| {case} | {mode} | {c.get('error', 'not run') if c else 'not run'} | | | | | | | {target} | not measured |")
+            lines.append(
+                f"| {case} | {mode} | {c.get('error', 'not run') if c else 'not run'} | | | | | | | {target} | not measured |"
+            )
             continue
         met = c["total"] < seconds and (mib is None or c["peak_mib"] < mib)
         method = f"{s['solve']:.2f} ({s.get('method', '?')})" if ok(s) else "n/a"
@@ -534,9 +545,11 @@ def decomposition_section(runs: dict) -> list[str]:
         )
     lines += [
         "",
-        ("Every path's objective agrees to 1e-6 (the case tables above); tests/test_decompose.py checks 1e-9 on 200+ "
-        "seeded instances. The CLI time includes starting Python and importing router-opt (about 0.4 s). The JSON "
-        "carries the decision records only with --explain (schema 1.4); the column beside it is that run."),
+        (
+            "Every path's objective agrees to 1e-6 (the case tables above); tests/test_decompose.py checks 1e-9 on 200+ "
+            "seeded instances. The CLI time includes starting Python and importing router-opt (about 0.4 s). The JSON "
+            "carries the decision records only with --explain (schema 1.4); the column beside it is that run."
+        ),
         "",
     ]
     sweeps = runs.get("_sweeps", {})
@@ -544,10 +557,12 @@ def decomposition_section(runs: dict) -> list[str]:
         lines += [
             "### Sweeps: seconds per point",
             "",
-            ("Each point re-builds the problem, solves it and rolls up the result (no decision records). *warm*: the "
-            "shipped default, each point offered the previous point's coupling prices (kept when their Lagrangian "
-            "bound beats the fresh sample's); *cold*: every point from its own sample; *full LP*: `solver=highspy` "
-            "(run on cases up to 10,000 tasks; for stress, the full LP's single solve is in the table above)."),
+            (
+                "Each point re-builds the problem, solves it and rolls up the result (no decision records). *warm*: the "
+                "shipped default, each point offered the previous point's coupling prices (kept when their Lagrangian "
+                "bound beats the fresh sample's); *cold*: every point from its own sample; *full LP*: `solver=highspy` "
+                "(run on cases up to 10,000 tasks; for stress, the full LP's single solve is in the table above)."
+            ),
             "",
             "| case | mode | sweep | points | warm s/point | cold s/point | full LP s/point | curves agree (1e-9) |",
             "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",

@@ -162,8 +162,12 @@ class _progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self.bar.__enter__()
         self.task = self.bar.add_task(self.label, total=None)
@@ -207,11 +211,15 @@ CatalogOption = Annotated[
 ]
 WorkloadOption = Annotated[
     Path | None,
-    typer.Option("--workload", "-w", help="Workload CSV, XLSX or YAML. Default: the bundled workloads/enterprise-14-roles.csv."),
+    typer.Option(
+        "--workload", "-w", help="Workload CSV, XLSX or YAML. Default: the bundled workloads/enterprise-14-roles.csv."
+    ),
 ]
 PolicyOption = Annotated[
     Path | None,
-    typer.Option("--policy", "-p", help="Policy YAML (quality thresholds). Default: the bundled policies/default.yaml."),
+    typer.Option(
+        "--policy", "-p", help="Policy YAML (quality thresholds). Default: the bundled policies/default.yaml."
+    ),
 ]
 
 
@@ -259,7 +267,10 @@ def optimize(
     ] = False,
     with_frontier: Annotated[
         bool,
-        typer.Option("--frontier", help="Also sweep the quality bar (as `router-opt frontier`) and add the cost-quality curve to the report."),
+        typer.Option(
+            "--frontier",
+            help="Also sweep the quality bar (as `router-opt frontier`) and add the cost-quality curve to the report.",
+        ),
     ] = False,
     output_format: Annotated[
         PlanFormat,
@@ -281,7 +292,10 @@ def optimize(
     ] = "auto",
     time_limit: Annotated[
         float | None,
-        typer.Option(min=0, help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported."),
+        typer.Option(
+            min=0,
+            help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported.",
+        ),
     ] = None,
 ) -> None:
     """Solve for the cheapest routing plan and report the overspend of the all-large habit.
@@ -324,7 +338,9 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Catalog, workload and policy files, in any order.")],
     catalog: Annotated[
         Path | None,
-        typer.Option("--catalog", "-c", help="Catalog to check workloads against when none is among FILES (default: bundled)."),
+        typer.Option(
+            "--catalog", "-c", help="Catalog to check workloads against when none is among FILES (default: bundled)."
+        ),
     ] = None,
 ) -> None:
     """Check files without solving: formats, fields, and (for workloads) task types and thresholds
@@ -363,9 +379,11 @@ def validate(
             detail = {
                 "catalog": lambda c: f"{len(c.models)} models, {len(c.task_types)} task types, baseline {c.baseline}",
                 "workload": lambda w: f"{len(w.tasks)} tasks in {len({(t.department, t.role) for t in w.tasks})} roles",
-                "policy": lambda p: f"{len(p.min_quality_by_task_type)} task-type thresholds, "
-                f"{len(p.budgets_usd_per_day) + (p.total_budget_usd_per_day is not None)} budgets, "
-                f"{len(p.vendor_caps)} vendor caps, {len(p.allowed_regions_by_department)} residency rules",
+                "policy": lambda p: (
+                    f"{len(p.min_quality_by_task_type)} task-type thresholds, "
+                    f"{len(p.budgets_usd_per_day) + (p.total_budget_usd_per_day is not None)} budgets, "
+                    f"{len(p.vendor_caps)} vendor caps, {len(p.allowed_regions_by_department)} residency rules"
+                ),
             }[kind](obj)
             typer.echo(f"ok  {path}  ({kind}: {detail})")
     if problems:
@@ -377,7 +395,9 @@ def validate(
 def diff(
     old: Annotated[Path, typer.Argument(help="A plan saved with `optimize --format json`.")],
     new: Annotated[Path, typer.Argument(help="Another plan to compare with OLD.")],
-    output_format: Annotated[DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")] = DiffFormat.table,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")
+    ] = DiffFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Compare two saved plans: per-department change in $/day and overspend, with totals."""
@@ -427,7 +447,9 @@ def export_policy(
         from router_opt.diff import load_result
 
         if any(v is not None for v in (catalog, workload, policy)) or mode is not Mode.STRICT:
-            raise RouterOptError("--plan exports a saved plan as it is: drop --catalog/--workload/--policy/--mode, or drop --plan to solve")
+            raise RouterOptError(
+                "--plan exports a saved plan as it is: drop --catalog/--workload/--policy/--mode, or drop --plan to solve"
+            )
         result = load_result(plan)
         if result.decisions is None:
             raise RouterOptError(
@@ -449,7 +471,10 @@ def export_policy(
 @_handled
 def catalog_show(
     catalog: CatalogOption = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json, csv (text cells safe to open in a spreadsheet) or markdown.")] = OutputFormat.table,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="table, json, csv (text cells safe to open in a spreadsheet) or markdown."),
+    ] = OutputFormat.table,
 ) -> None:
     """List the catalog's models: tier, provider, prices and how many task types each rates."""
     from router_opt.bundled import DEFAULT_CATALOG, bundled_path
@@ -491,7 +516,9 @@ AnalysisFormatOption = Annotated[
     AnalysisFormat,
     typer.Option("--format", "-f", help="table (terminal), json (every figure at full precision) or markdown."),
 ]
-AnalysisOutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+AnalysisOutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
 AnalysisModeOption = Annotated[Mode, typer.Option(help="Routing mode for every re-optimisation, as for optimize.")]
 AnalysisSolverOption = Annotated[str, typer.Option(help="LP solver for every re-optimisation, as for optimize.")]
 
@@ -510,7 +537,10 @@ def frontier_command(
     policy: PolicyOption = None,
     low: Annotated[
         float | None,
-        typer.Option("--from", help="Lowest quality bar. Default: the lowest quality any model offers for the workload's task types."),
+        typer.Option(
+            "--from",
+            help="Lowest quality bar. Default: the lowest quality any model offers for the workload's task types.",
+        ),
     ] = None,
     high: Annotated[
         float | None,
@@ -532,7 +562,12 @@ def frontier_command(
 
     with _progress("Sweeping the quality bar") as on_step:
         result = frontier(
-            _note_bars(load_inputs(catalog, workload, policy))[0], low=low, high=high, points=points, mode=mode, solver=solver,
+            _note_bars(load_inputs(catalog, workload, policy))[0],
+            low=low,
+            high=high,
+            points=points,
+            mode=mode,
+            solver=solver,
             on_step=on_step,
         )
     _render_analysis(result, output_format, output)
@@ -578,7 +613,13 @@ def frontier_budget_command(
             raise RouterOptError("--factors needs at least one number")
     with _progress("Sweeping the budget") as on_step:
         result = frontier_by_budget(
-            load_inputs(catalog, workload, policy or (bundled_path(EXAMPLE_BUDGET_POLICY) if workload is None else None)), factors=grid, points=points, mode=mode, solver=solver,
+            load_inputs(
+                catalog, workload, policy or (bundled_path(EXAMPLE_BUDGET_POLICY) if workload is None else None)
+            ),
+            factors=grid,
+            points=points,
+            mode=mode,
+            solver=solver,
             on_step=on_step,
         )
     _render_analysis(result, output_format, output)
@@ -594,22 +635,32 @@ class ReasoningSource(StrEnum):
 def reasoning_command(
     source: Annotated[
         ReasoningSource,
-        typer.Option(help="catalog: compare two models of the catalog per task type; table: a multiplier table (--table)."),
+        typer.Option(
+            help="catalog: compare two models of the catalog per task type; table: a multiplier table (--table)."
+        ),
     ] = ReasoningSource.catalog,
     table: Annotated[
         Path | None,
-        typer.Option("--table", help="Multiplier table YAML for --source table. Default: the seed's table (catalogs/economics/reasoning-multiplier-2025.yaml)."),
+        typer.Option(
+            "--table",
+            help="Multiplier table YAML for --source table. Default: the seed's table (catalogs/economics/reasoning-multiplier-2025.yaml).",
+        ),
     ] = None,
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
     reasoning_model: Annotated[
-        str | None, typer.Option(help="Catalog model id on the reasoning side. Default: the first Reasoning-tier model.")
+        str | None,
+        typer.Option(help="Catalog model id on the reasoning side. Default: the first Reasoning-tier model."),
     ] = None,
     instruct_model: Annotated[
         str | None, typer.Option(help="Catalog model id on the instruct side. Default: the first Instruct-tier model.")
     ] = None,
     reasoning_token_multiplier: Annotated[
-        float, typer.Option(min=0, help="Tokens the reasoning model spends per call relative to the task's (e.g. 3 with thinking tokens).")
+        float,
+        typer.Option(
+            min=0,
+            help="Tokens the reasoning model spends per call relative to the task's (e.g. 3 with thinking tokens).",
+        ),
     ] = 1.0,
     instruct_token_multiplier: Annotated[
         float, typer.Option(min=0, help="Tokens the instruct model spends per call relative to the task's.")
@@ -647,7 +698,10 @@ def trajectory_command(
     policy: PolicyOption = None,
     prices: Annotated[
         Path | None,
-        typer.Option("--prices", help="Price trajectory YAML. Default: the seed's (catalogs/economics/price-trajectory-2024-2030.yaml)."),
+        typer.Option(
+            "--prices",
+            help="Price trajectory YAML. Default: the seed's (catalogs/economics/price-trajectory-2024-2030.yaml).",
+        ),
     ] = None,
     first_year: Annotated[int, typer.Option("--from-year", help="First year.")] = 2024,
     last_year: Annotated[int, typer.Option("--to-year", help="Last year.")] = 2030,
@@ -655,7 +709,8 @@ def trajectory_command(
         int | None, typer.Option(help="Year the catalog's prices are for. Default: the year of its prices_as_of.")
     ] = None,
     task_tokens: Annotated[
-        float | None, typer.Option(min=0, help="Also show one call of this many tokens (input + output) by year, on --task-tier.")
+        float | None,
+        typer.Option(min=0, help="Also show one call of this many tokens (input + output) by year, on --task-tier."),
     ] = None,
     task_tier: Annotated[str | None, typer.Option(help="Tier for --task-tokens, e.g. Fine-Tuned.")] = None,
     cheap_usd: Annotated[
@@ -697,18 +752,37 @@ def breakeven_command(
     workload: WorkloadOption = None,
     api_model: Annotated[
         str | None,
-        typer.Option(help="API to beat: a catalog model id (default: the catalog's baseline) or one of the seed's API models (claude-sonnet, gpt-4o-mini, deepseek-v3, gemini-flash-lite)."),
+        typer.Option(
+            help="API to beat: a catalog model id (default: the catalog's baseline) or one of the seed's API models (claude-sonnet, gpt-4o-mini, deepseek-v3, gemini-flash-lite)."
+        ),
     ] = None,
-    api_usd_per_mtok: Annotated[float | None, typer.Option(min=0, help="API price per million tokens, instead of --api-model's.")] = None,
-    gpu: Annotated[str | None, typer.Option(help="GPU to self-host on: L40S (default), H100-SXM, A100-80GB, ...")] = None,
+    api_usd_per_mtok: Annotated[
+        float | None, typer.Option(min=0, help="API price per million tokens, instead of --api-model's.")
+    ] = None,
+    gpu: Annotated[
+        str | None, typer.Option(help="GPU to self-host on: L40S (default), H100-SXM, A100-80GB, ...")
+    ] = None,
     serving_model: Annotated[
-        str | None, typer.Option(help="Model size whose measured throughput to use, when the GPU has several (e.g. 14B on A100-80GB).")
+        str | None,
+        typer.Option(
+            help="Model size whose measured throughput to use, when the GPU has several (e.g. 14B on A100-80GB)."
+        ),
     ] = None,
-    usd_per_gpu_hour: Annotated[float | None, typer.Option(min=0, help="GPU rental $/hour (default: the seed's price).")] = None,
-    tokens_per_second: Annotated[float | None, typer.Option(min=0, help="Serving throughput per GPU (default: the seed's vLLM figure).")] = None,
-    utilisation: Annotated[float | None, typer.Option(min=0, max=1, help="Share of the day a GPU serves at full throughput (default 0.5).")] = None,
-    overhead: Annotated[float | None, typer.Option(min=0, help="Cost on top of GPU rental, as a share (default 0.15 = 15%).")] = None,
-    tokens_per_day: Annotated[float | None, typer.Option(min=0, help="Daily volume for the monthly figures (default: the workload's).")] = None,
+    usd_per_gpu_hour: Annotated[
+        float | None, typer.Option(min=0, help="GPU rental $/hour (default: the seed's price).")
+    ] = None,
+    tokens_per_second: Annotated[
+        float | None, typer.Option(min=0, help="Serving throughput per GPU (default: the seed's vLLM figure).")
+    ] = None,
+    utilisation: Annotated[
+        float | None, typer.Option(min=0, max=1, help="Share of the day a GPU serves at full throughput (default 0.5).")
+    ] = None,
+    overhead: Annotated[
+        float | None, typer.Option(min=0, help="Cost on top of GPU rental, as a share (default 0.15 = 15%).")
+    ] = None,
+    tokens_per_day: Annotated[
+        float | None, typer.Option(min=0, help="Daily volume for the monthly figures (default: the workload's).")
+    ] = None,
     days_per_month: Annotated[
         float | None,
         typer.Option(
@@ -719,7 +793,9 @@ def breakeven_command(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Self-hosting data YAML. Default: the seed's (catalogs/economics/self-hosting-2026.yaml)."),
+        typer.Option(
+            "--data", help="Self-hosting data YAML. Default: the seed's (catalogs/economics/self-hosting-2026.yaml)."
+        ),
     ] = None,
     output_format: AnalysisFormatOption = AnalysisFormat.table,
     output: AnalysisOutputOption = None,
@@ -754,31 +830,69 @@ def breakeven_command(
 def training_cost_command(
     gpus: Annotated[int | None, typer.Option(min=1, help="GPUs in the run (default: seed 004's 32).")] = None,
     gpu: Annotated[str | None, typer.Option(help="GPU type, for the FLOPs estimate's peak (default H100-SXM).")] = None,
-    usd_per_gpu_hour: Annotated[float | None, typer.Option(min=0, help="$ per GPU-hour (default: seed 004's $6).")] = None,
-    hours: Annotated[float | None, typer.Option(min=0, help="Hours of work at full utilisation (default: seed 004's 72).")] = None,
-    overhead: Annotated[float | None, typer.Option(min=0, help="Overhead as a share of compute (default 0.15 = 15%).")] = None,
-    utilisation: Annotated[float | None, typer.Option(min=0, max=1, help="Share of billed GPU time doing work (default 1).")] = None,
-    slower_run_factor: Annotated[float | None, typer.Option(min=1, help="Slower-run case: hours x this (default 1.25).")] = None,
-    retry_runs: Annotated[float | None, typer.Option(min=0, help="Retry case: repeats of the base run (default 1).")] = None,
-    parameters: Annotated[float | None, typer.Option(min=0, help="Model parameters (e.g. 7e9): hours from FLOPs = 6 x N x D instead of --hours.")] = None,
+    usd_per_gpu_hour: Annotated[
+        float | None, typer.Option(min=0, help="$ per GPU-hour (default: seed 004's $6).")
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option(min=0, help="Hours of work at full utilisation (default: seed 004's 72).")
+    ] = None,
+    overhead: Annotated[
+        float | None, typer.Option(min=0, help="Overhead as a share of compute (default 0.15 = 15%).")
+    ] = None,
+    utilisation: Annotated[
+        float | None, typer.Option(min=0, max=1, help="Share of billed GPU time doing work (default 1).")
+    ] = None,
+    slower_run_factor: Annotated[
+        float | None, typer.Option(min=1, help="Slower-run case: hours x this (default 1.25).")
+    ] = None,
+    retry_runs: Annotated[
+        float | None, typer.Option(min=0, help="Retry case: repeats of the base run (default 1).")
+    ] = None,
+    parameters: Annotated[
+        float | None,
+        typer.Option(min=0, help="Model parameters (e.g. 7e9): hours from FLOPs = 6 x N x D instead of --hours."),
+    ] = None,
     tokens: Annotated[float | None, typer.Option(min=0, help="Training tokens (e.g. 8e12), with --parameters.")] = None,
-    mfu: Annotated[float | None, typer.Option(min=0, max=1, help="Model FLOP utilisation (default 0.425, the seed's 35-50% midpoint).")] = None,
-    peak_tflops: Annotated[float | None, typer.Option(min=0, help="Peak dense TFLOP/s per GPU (default: the GPU's datasheet figure).")] = None,
-    fine_tune_usd: Annotated[float | None, typer.Option(min=0, help="Payback: one-time fine-tuning cost (default: the seed's $100).")] = None,
-    data_prep_usd: Annotated[float | None, typer.Option(min=0, help="Payback: one-time data preparation cost (default: the seed's $4,000).")] = None,
-    serving_usd_per_month: Annotated[float | None, typer.Option(min=0, help="Payback: serving cost per month (default: the seed's $1,620 L40S month).")] = None,
-    api_usd_per_month: Annotated[float | None, typer.Option(min=0, help="Payback: API bill replaced per month (default: the seed's stated $45,000).")] = None,
+    mfu: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="Model FLOP utilisation (default 0.425, the seed's 35-50% midpoint)."),
+    ] = None,
+    peak_tflops: Annotated[
+        float | None, typer.Option(min=0, help="Peak dense TFLOP/s per GPU (default: the GPU's datasheet figure).")
+    ] = None,
+    fine_tune_usd: Annotated[
+        float | None, typer.Option(min=0, help="Payback: one-time fine-tuning cost (default: the seed's $100).")
+    ] = None,
+    data_prep_usd: Annotated[
+        float | None, typer.Option(min=0, help="Payback: one-time data preparation cost (default: the seed's $4,000).")
+    ] = None,
+    serving_usd_per_month: Annotated[
+        float | None,
+        typer.Option(min=0, help="Payback: serving cost per month (default: the seed's $1,620 L40S month)."),
+    ] = None,
+    api_usd_per_month: Annotated[
+        float | None,
+        typer.Option(min=0, help="Payback: API bill replaced per month (default: the seed's stated $45,000)."),
+    ] = None,
     task_type: Annotated[
         list[str] | None,
-        typer.Option("--task-type", help="Payback: price the API bill as the workload's tasks of this type (repeatable) on --api-model."),
+        typer.Option(
+            "--task-type",
+            help="Payback: price the API bill as the workload's tasks of this type (repeatable) on --api-model.",
+        ),
     ] = None,
-    api_model: Annotated[str | None, typer.Option(help="Payback: catalog model the task family runs on today (default: the baseline).")] = None,
+    api_model: Annotated[
+        str | None, typer.Option(help="Payback: catalog model the task family runs on today (default: the baseline).")
+    ] = None,
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
     horizon_months: Annotated[int, typer.Option(min=1, help="Payback: months to total the net saving over.")] = 12,
     examples: Annotated[
         Path | None,
-        typer.Option("--examples", help="Training-cost data YAML. Default: the seed's (catalogs/economics/training-cost-example.yaml)."),
+        typer.Option(
+            "--examples",
+            help="Training-cost data YAML. Default: the seed's (catalogs/economics/training-cost-example.yaml).",
+        ),
     ] = None,
     output_format: AnalysisFormatOption = AnalysisFormat.table,
     output: AnalysisOutputOption = None,
@@ -882,11 +996,15 @@ ProvidersOption = Annotated[
 ]
 UseOption = Annotated[
     QualityUse,
-    typer.Option(help="mean: accuracy (evals) or rating (Arena); lower-bound: the Wilson lower bound (evals) or rating_q025 (Arena)."),
+    typer.Option(
+        help="mean: accuracy (evals) or rating (Arena); lower-bound: the Wilson lower bound (evals) or rating_q025 (Arena)."
+    ),
 ]
 ArenaMapOption = Annotated[
     Path | None,
-    typer.Option("--arena-map", help="Task type -> Arena category YAML. Default: the bundled catalogs/arena-task-types.yaml."),
+    typer.Option(
+        "--arena-map", help="Task type -> Arena category YAML. Default: the bundled catalogs/arena-task-types.yaml."
+    ),
 ]
 
 
@@ -895,29 +1013,49 @@ ArenaMapOption = Annotated[
 def catalog_import(
     source: Annotated[
         PriceSourceKind,
-        typer.Option("--from", help="genai-prices (the installed package's bundled snapshot, offline), litellm (a price-map JSON file) or arena (the Arena catalog folder)."),
+        typer.Option(
+            "--from",
+            help="genai-prices (the installed package's bundled snapshot, offline), litellm (a price-map JSON file) or arena (the Arena catalog folder).",
+        ),
     ],
     path: Annotated[
-        Path | None, typer.Argument(help="The LiteLLM price-map JSON (--from litellm) or the Arena catalog folder (--from arena).")
+        Path | None,
+        typer.Argument(help="The LiteLLM price-map JSON (--from litellm) or the Arena catalog folder (--from arena)."),
     ] = None,
     providers: ProvidersOption = None,
-    models: Annotated[str | None, typer.Option(help="Only model ids matching this regular expression (searched, case-insensitive).")] = None,
+    models: Annotated[
+        str | None, typer.Option(help="Only model ids matching this regular expression (searched, case-insensitive).")
+    ] = None,
     tiers: Annotated[
-        Path | None, typer.Option("--tiers", help="Tier mapping YAML (rules, then price bands). Default: the bundled catalogs/tier-mapping.yaml.")
+        Path | None,
+        typer.Option(
+            "--tiers",
+            help="Tier mapping YAML (rules, then price bands). Default: the bundled catalogs/tier-mapping.yaml.",
+        ),
     ] = None,
     quality: Annotated[
         Path | None,
-        typer.Option("--quality", help="Quality file from `router-opt quality import`. Models it does not rate are left out (listed). --from arena: default its own ratings."),
+        typer.Option(
+            "--quality",
+            help="Quality file from `router-opt quality import`. Models it does not rate are left out (listed). --from arena: default its own ratings.",
+        ),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option(help="Baseline model id. Default: the dearest (blended 3:1 $/M) of the models rating the most task types.")
+        str | None,
+        typer.Option(
+            help="Baseline model id. Default: the dearest (blended 3:1 $/M) of the models rating the most task types."
+        ),
     ] = None,
     as_of: AsOfOption = None,
     name: Annotated[str | None, typer.Option(help="Catalog name (default from the source).")] = None,
     use: UseOption = QualityUse.mean,
     arena_map: ArenaMapOption = None,
-    include_deprecated: Annotated[bool, typer.Option("--include-deprecated", help="genai-prices: keep models it marks deprecated.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the catalog YAML here instead of stdout.")] = None,
+    include_deprecated: Annotated[
+        bool, typer.Option("--include-deprecated", help="genai-prices: keep models it marks deprecated.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the catalog YAML here instead of stdout.")
+    ] = None,
 ) -> None:
     """Build a catalog from real price data: genai-prices, a LiteLLM price map or the Arena files.
     Models are placed in tiers by the mapping file; quality comes from --quality (or, for Arena, its
@@ -936,7 +1074,10 @@ def catalog_import(
         names = list(load_quality(quality).models) if quality is not None else None
         prices = prices_from_genai_prices(_split(providers), models, day, include_deprecated, names=names)
     elif path is None:
-        raise RouterOptError(f"--from {source.value} needs PATH: the " + ("price-map JSON file" if source is PriceSourceKind.litellm else "Arena catalog folder"))
+        raise RouterOptError(
+            f"--from {source.value} needs PATH: the "
+            + ("price-map JSON file" if source is PriceSourceKind.litellm else "Arena catalog folder")
+        )
     elif source is PriceSourceKind.litellm:
         from router_opt.importers.litellm import prices_from_litellm
 
@@ -967,12 +1108,24 @@ def catalog_import(
 @catalog_app.command("check")
 @_handled
 def catalog_check(
-    a: Annotated[str, typer.Argument(help="A price source: a catalog YAML, a LiteLLM price map (.json), an Arena folder, or `genai-prices`.")],
+    a: Annotated[
+        str,
+        typer.Argument(
+            help="A price source: a catalog YAML, a LiteLLM price map (.json), an Arena folder, or `genai-prices`."
+        ),
+    ],
     b: Annotated[str, typer.Argument(help="Another price source, as A.")],
-    tolerance: Annotated[float, typer.Option(min=0, help="List models whose input or output price differs by more than this share (|A-B| / max(A, B)).")] = 0.05,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0, help="List models whose input or output price differs by more than this share (|A-B| / max(A, B))."
+        ),
+    ] = 0.05,
     providers: ProvidersOption = None,
     as_of: AsOfOption = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json, markdown or csv.")] = OutputFormat.table,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, json, markdown or csv.")
+    ] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Where do two price sources disagree? Joins them on model id (lower case, provider prefix and,
@@ -994,19 +1147,31 @@ def catalog_check(
 def quality_import(
     evals: Annotated[
         Path | None,
-        typer.Option("--evals", help="Eval results CSV: a task-type column and one column per model (1/0 or a score in [0, 1]), one row per prompt."),
+        typer.Option(
+            "--evals",
+            help="Eval results CSV: a task-type column and one column per model (1/0 or a score in [0, 1]), one row per prompt.",
+        ),
     ] = None,
     arena: Annotated[
-        Path | None, typer.Option("--arena", help="The Arena catalog folder (leaderboard-text.json): ratings per category, elo scale.")
+        Path | None,
+        typer.Option(
+            "--arena", help="The Arena catalog folder (leaderboard-text.json): ratings per category, elo scale."
+        ),
     ] = None,
     use: UseOption = QualityUse.mean,
-    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Evals: confidence of the Wilson interval.")] = 0.95,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Evals: confidence of the Wilson interval.")
+    ] = 0.95,
     task_type_column: Annotated[
         str | None, typer.Option(help="Evals: the task-type column (default: task_type, category or task).")
     ] = None,
-    models: Annotated[str | None, typer.Option(help="Evals: comma-separated model columns (default: every 1/0 or [0, 1] column).")] = None,
+    models: Annotated[
+        str | None, typer.Option(help="Evals: comma-separated model columns (default: every 1/0 or [0, 1] column).")
+    ] = None,
     arena_map: ArenaMapOption = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the quality YAML here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the quality YAML here instead of stdout.")
+    ] = None,
 ) -> None:
     """Per-model quality per task type, as a quality file for `catalog import --quality`: from eval
     results (accuracy, count and Wilson lower bound, on 0-100) or Arena ratings (elo scale)."""
@@ -1029,8 +1194,10 @@ def quality_import(
         header = [
             f"Quality imported by `router-opt quality import --arena {arena}`.",
             f"Score = {quality.method}, one Arena category per task type ({map_label}).",
-            (f"Ratings are not percentages: scale {quality.quality_scale.min:g}..{quality.quality_scale.max:g} elo; "
-            "a catalog built from this file declares it, and policy thresholds must be ratings."),
+            (
+                f"Ratings are not percentages: scale {quality.quality_scale.min:g}..{quality.quality_scale.max:g} elo; "
+                "a catalog built from this file declares it, and policy thresholds must be ratings."
+            ),
         ]
     _notes(notes)
     _emit(quality_yaml(quality, header), output)
@@ -1039,18 +1206,31 @@ def quality_import(
 @workload_app.command("from-logs")
 @_handled
 def workload_from_logs_command(
-    logs: Annotated[list[Path], typer.Argument(help="Request logs: CSV, JSONL or Parquet files (or quoted glob patterns).")],
+    logs: Annotated[
+        list[Path], typer.Argument(help="Request logs: CSV, JSONL or Parquet files (or quoted glob patterns).")
+    ],
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help="FIELD=COLUMN: read FIELD (timestamp, department, role, user, task_type, model, input_tokens, output_tokens) from COLUMN. Repeatable."),
+        typer.Option(
+            "--map",
+            help="FIELD=COLUMN: read FIELD (timestamp, department, role, user, task_type, model, input_tokens, output_tokens) from COLUMN. Repeatable.",
+        ),
     ] = None,
     users_column: Annotated[str | None, typer.Option(help="Column of the user id (same as --map user=COLUMN).")] = None,
-    days: Annotated[int | None, typer.Option(min=1, help="Days the log covers (default: distinct calendar days, UTC, in the log).")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Days the log covers (default: distinct calendar days, UTC, in the log).")
+    ] = None,
     current_routing: Annotated[
-        Path | None, typer.Option("--current-routing", help="Also write the routing the log shows: per task, each model's share of requests (CSV).")
+        Path | None,
+        typer.Option(
+            "--current-routing",
+            help="Also write the routing the log shows: per task, each model's share of requests (CSV).",
+        ),
     ] = None,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit (it spills to disk past it).")] = "1GB",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the workload CSV here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the workload CSV here instead of stdout.")
+    ] = None,
 ) -> None:
     """Aggregate request logs into a workload: per department, role and task type, invocations per
     worker per day, headcount (distinct users of the role) and mean tokens."""

@@ -183,9 +183,7 @@ def price_weight(blocks: Blocks, prices: np.ndarray, signed: bool = False) -> np
     if use.size == 0:
         return np.zeros(blocks.n_pairs)
     weights = priced[use] * terms.entry_value[use]
-    return np.bincount(
-        terms.entry_pair[use], weights=weights if signed else np.abs(weights), minlength=blocks.n_pairs
-    )
+    return np.bincount(terms.entry_pair[use], weights=weights if signed else np.abs(weights), minlength=blocks.n_pairs)
 
 
 def row_usage(blocks: Blocks, x: np.ndarray) -> np.ndarray:
@@ -424,7 +422,9 @@ def solve_restricted(
     rows.add(col_task, np.arange(n_cols), np.ones(n_cols), np.ones(n_c), 1.0)
     quality_rows = None
     if blocks.blended:
-        first_quality = rows.add(col_task, np.arange(n_cols), blocks.quality[cols], blocks.threshold[task_index], np.inf)
+        first_quality = rows.add(
+            col_task, np.arange(n_cols), blocks.quality[cols], blocks.threshold[task_index], np.inf
+        )
         quality_rows = first_quality + np.arange(n_c)
     first_coupling = rows.count
     limit = (terms.upper if limits is None else limits) - row_usage(blocks, x_fixed)
@@ -436,7 +436,11 @@ def solve_restricted(
     lower_rows = np.zeros(0, dtype=np.int64)
     if lower_price is not None:
         lower_rows = np.flatnonzero(lower_price > 0)
-        extra_rows.append(lower_rows), extra_vals.append(np.ones(lower_rows.size)), extra_cost.append(-lower_price[lower_rows])
+        (
+            extra_rows.append(lower_rows),
+            extra_vals.append(np.ones(lower_rows.size)),
+            extra_cost.append(-lower_price[lower_rows]),
+        )
     extra_row = np.concatenate(extra_rows) if extra_rows else np.zeros(0, dtype=np.int64)
     n_extra = extra_row.size
     rows.add(
@@ -481,7 +485,7 @@ def solve_restricted(
     x[cols] = raw.x[:n_cols]
     dual = raw.row_dual[first_coupling : first_coupling + n_k]
     extra = raw.x[n_cols:]
-    slack = extra[: n_k] if upper_price is not None else np.zeros(n_k)
+    slack = extra[:n_k] if upper_price is not None else np.zeros(n_k)
     surplus = np.zeros(n_k)
     if lower_price is not None:
         surplus[lower_rows] = extra[n_k if upper_price is not None else 0 :]
@@ -546,7 +550,14 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
         )
         ratio = np.where((use_all > 0) & (use_sample > 0), use_sample / np.where(use_all > 0, use_all, 1.0), 1.0)
         out = solve_restricted(
-            blocks, picked, picked[blocks.pair_task], resp, np.zeros(blocks.n_pairs), ceiling, None, weights,
+            blocks,
+            picked,
+            picked[blocks.pair_task],
+            resp,
+            np.zeros(blocks.n_pairs),
+            ceiling,
+            None,
+            weights,
             limits=terms.upper * ratio,
         )
         # A row a sample could not keep says nothing about its price: NaN.
@@ -756,7 +767,9 @@ def solve_decomposed(
     n_k = blocks.n_rows
     lap("blocks")
     if n_k and (k := infeasible_row(blocks)) is not None:
-        raise DecompositionFailed(f"{blocks.terms.rows[k].kind} {blocks.terms.rows[k].subject} cannot be met by any plan")
+        raise DecompositionFailed(
+            f"{blocks.terms.rows[k].kind} {blocks.terms.rows[k].subject} cannot be met by any plan"
+        )
     if n_k == 0:
         prices = uncertainty = np.zeros(0)
     else:
@@ -839,7 +852,9 @@ def solve_decomposed(
         # Tasks that could do better join the LP with all their candidates; re-solve around the
         # same prices. (Tasks already there with all their candidates cannot do better: the LP
         # solver's tolerance is all there is to it, and another round would change nothing.)
-        complete = tasks & (np.bincount(blocks.pair_task, weights=pairs, minlength=blocks.n_tasks) == np.diff(blocks.task_start))
+        complete = tasks & (
+            np.bincount(blocks.pair_task, weights=pairs, minlength=blocks.n_tasks) == np.diff(blocks.task_start)
+        )
         if not (certificate.violators & ~complete).any():
             raise DecompositionFailed(
                 f"the proof leaves a gap of ${certificate.gap:.3g}/day at the LP solver's tolerance"

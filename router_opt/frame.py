@@ -192,15 +192,17 @@ def build_problem(
 
     # Quality by task type (K x M), then one gather gives T x M.
     type_names = catalog.task_types
-    type_quality = np.array(
-        [[m.quality.get(name, np.nan) for m in specs] for name in type_names], dtype=float
-    ).reshape(len(type_names), len(specs))
+    type_quality = np.array([[m.quality.get(name, np.nan) for m in specs] for name in type_names], dtype=float).reshape(
+        len(type_names), len(specs)
+    )
     type_position = {name: k for k, name in enumerate(type_names)}  # every task's type is rated (checked above)
     type_index = np.fromiter((type_position[name] for name in tasks["task_type"]), dtype=np.intp, count=len(tasks))
     quality = type_quality[type_index]
 
     usd_per_invocation = np.outer(tasks["input_tokens"].astype(float), models["input_usd_per_mtok"] / TOKENS_PER_MTOK)
-    usd_per_invocation += np.outer(tasks["output_tokens"].astype(float), models["output_usd_per_mtok"] / TOKENS_PER_MTOK)
+    usd_per_invocation += np.outer(
+        tasks["output_tokens"].astype(float), models["output_usd_per_mtok"] / TOKENS_PER_MTOK
+    )
     usd_per_day = usd_per_invocation * tasks["invocations_per_day"][:, None]
 
     rated = ~np.isnan(quality)
@@ -217,7 +219,9 @@ def build_problem(
     latency = models["latency_ms"]
     fast_enough = None
     if not (np.isnan(latency_limit).all() or np.isnan(latency).all()):
-        fast_enough = np.isnan(latency_limit)[:, None] | np.isnan(latency)[None, :] | (latency[None, :] <= latency_limit[:, None])
+        fast_enough = (
+            np.isnan(latency_limit)[:, None] | np.isnan(latency)[None, :] | (latency[None, :] <= latency_limit[:, None])
+        )
     in_region = _region_mask(columns, specs, policy)
 
     excluded = np.full(quality.shape, ELIGIBLE, dtype=np.uint8)
@@ -345,8 +349,13 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload, co
     for department, allowed in policy.allowed_regions_by_department.items():
         for region in allowed:
             if region not in regions:
-                unknown(f"allowed_regions_by_department.{department}", region, regions, "region",
-                        f"catalog '{catalog.name}' (models' `regions`)")
+                unknown(
+                    f"allowed_regions_by_department.{department}",
+                    region,
+                    regions,
+                    "region",
+                    f"catalog '{catalog.name}' (models' `regions`)",
+                )
     # Rows share a few distinct `region` texts: check each text once, then name every row using one.
     region_texts = set(columns["region"]) - {None}
     known_regions = set(regions)
@@ -368,7 +377,10 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload, co
     # A bar above the catalog's scale can never be met: say so once, not once per task.
     scale = catalog.quality_scale
     for field, values in (
-        ("default_min_quality", {"": policy.default_min_quality} if "default_min_quality" in policy.model_fields_set else {}),
+        (
+            "default_min_quality",
+            {"": policy.default_min_quality} if "default_min_quality" in policy.model_fields_set else {},
+        ),
         ("min_quality_by_task_type", policy.min_quality_by_task_type),
         ("min_quality_by_complexity", policy.min_quality_by_complexity),
     ):

@@ -176,8 +176,7 @@ class Catalog(_Frozen):
                     )
         if self.baseline not in first_index:
             problems.append(
-                f"baseline: '{self.baseline}' is not a model id in this catalog "
-                f"(ids: {', '.join(first_index)})"
+                f"baseline: '{self.baseline}' is not a model id in this catalog (ids: {', '.join(first_index)})"
             )
         if problems:
             raise ValueError("\n".join(problems))

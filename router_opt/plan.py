@@ -67,12 +67,15 @@ def load_inputs(
         # The bundled policy's bars are written for the bundled catalog's models. For a catalog of
         # one's own the natural bar keeps what the all-large habit delivers: the baseline's quality.
         bars = Policy.baseline_bars(loaded_catalog, [t.task_type for t in loaded_workload.tasks])
-        return Inputs(loaded_catalog, loaded_workload, bars, catalog_name, workload_name, BASELINE_BARS, sha256, "baseline")
+        return Inputs(
+            loaded_catalog, loaded_workload, bars, catalog_name, workload_name, BASELINE_BARS, sha256, "baseline"
+        )
+    loaded_policy = load_policy(policy_path)  # validated before its bytes are hashed (a directory, a FIFO)
     sha256["policy"] = _sha256(policy_path)
     return Inputs(
         catalog=loaded_catalog,
         workload=loaded_workload,
-        policy=load_policy(policy_path),
+        policy=loaded_policy,
         catalog_name=catalog_name,
         workload_name=workload_name,
         policy_name=policy_name,

@@ -475,7 +475,9 @@ def build_result(
         baseline_usd_per_worker_per_day=baseline / workers,
         tasks=len(tasks),
         invocations_per_day=total_volume,
-        share_routed_away_from_baseline=float((weights * (1.0 - sum_by_task(np.where(m_idx == problem.baseline_index, pair_share, 0.0)))).sum()),
+        share_routed_away_from_baseline=float(
+            (weights * (1.0 - sum_by_task(np.where(m_idx == problem.baseline_index, pair_share, 0.0)))).sum()
+        ),
         plan_quality=float((weights * task_quality).sum()),
         baseline_quality=float((weights * baseline_quality).sum()),
         baseline_tasks_below_threshold=int((~problem.meets_threshold[:, problem.baseline_index]).sum()),
@@ -712,12 +714,13 @@ def _decisions(
     model_lists = _grouped(share_rows, ids[m_idx[by_share]].tolist(), n_tasks)
     share_lists = _grouped(share_rows, pair_share[by_share].tolist(), n_tasks)
     primary_cost = cost[all_tasks, primary]
-    excluded_cheaper = (
-        (problem.excluded != ELIGIBLE) & (problem.excluded != NOT_RATED) & (cost < primary_cost[:, None])
-    )
+    excluded_cheaper = (problem.excluded != ELIGIBLE) & (problem.excluded != NOT_RATED) & (cost < primary_cost[:, None])
     # "<model>: <reason>" for every (reason, model), indexed by the exclusion code.
     reason_labels = np.array(
-        [[f"{model}: {EXCLUSION_REASONS.get(code, '')}" for model in ids] for code in range(max(EXCLUSION_REASONS) + 1)],
+        [
+            [f"{model}: {EXCLUSION_REASONS.get(code, '')}" for model in ids]
+            for code in range(max(EXCLUSION_REASONS) + 1)
+        ],
         dtype=object,
     )
     excluded_lists = _ordered(
@@ -788,7 +791,8 @@ def _binding_reasons(
         elif c.kind == "total_budget":
             holds[:, k] = True
     labels = np.array(
-        [f"fixed_cost {d.model} ({_unprovisioned_reason(d)})" for d in off] + [f"{c.kind} {c.subject}" for c in binding],
+        [f"fixed_cost {d.model} ({_unprovisioned_reason(d)})" for d in off]
+        + [f"{c.kind} {c.subject}" for c in binding],
         dtype=object,
     )
     r, k = np.nonzero(holds)  # row-major: each task's reasons in the constraints' order

@@ -140,7 +140,9 @@ class _Prices:
             if k is not None:
                 lam[r] = duals[k]
         self.lam = lam
-        priced = np.bincount(terms.entry_pair, weights=lam[terms.entry_row] * terms.entry_value, minlength=self.pair_task.size)
+        priced = np.bincount(
+            terms.entry_pair, weights=lam[terms.entry_row] * terms.entry_value, minlength=self.pair_task.size
+        )
         self.reduced = np.full(cost.shape, np.inf)
         self.reduced[self.pair_task, self.pair_model] = cost[self.pair_task, self.pair_model] + priced
         self.lagrangian = float(self.reduced.min(axis=1).sum() - lam @ terms.upper)
@@ -153,7 +155,8 @@ class _Prices:
         t_idx, m_idx, share = self.used
         used_pair = self.pair_id[t_idx, m_idx]
         self.activity = np.bincount(
-            terms.entry_row, weights=terms.entry_value * self._share_of_pairs(used_pair, share)[terms.entry_pair],
+            terms.entry_row,
+            weights=terms.entry_value * self._share_of_pairs(used_pair, share)[terms.entry_pair],
             minlength=terms.n_rows,
         )
         # Tasks at the margin: split between models, or tied with an unused model at these prices.
@@ -310,4 +313,3 @@ def provisioning_savings(
             continue
         out[str(models["id"][m])] = max(solution.objective_usd_per_day - free.objective_usd_per_day, 0.0)
     return out
-

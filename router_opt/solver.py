@@ -699,7 +699,9 @@ def _solve_pulp(program: LinearProgram, engine: str, time_limit_seconds: float |
     start, index, value = program.row_start.tolist(), program.row_index.tolist(), program.row_value.tolist()
     constraints = []
     for r, (lower, upper) in enumerate(zip(program.row_lower.tolist(), program.row_upper.tolist())):
-        expr = pulp.LpAffineExpression([(columns[c], v) for c, v in zip(index[start[r] : start[r + 1]], value[start[r] : start[r + 1]])])
+        expr = pulp.LpAffineExpression(
+            [(columns[c], v) for c, v in zip(index[start[r] : start[r + 1]], value[start[r] : start[r + 1]])]
+        )
         if lower == upper:
             constraint = pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", lower)
         elif np.isinf(upper):
@@ -943,7 +945,9 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
     used = _used_cells(problem.eligible.shape, blocks.pair_task, blocks.pair_model, values)
     objective_usd_per_day = float(used[2] @ problem.usd_per_day[used[0], used[1]])
     terms = blocks.terms
-    activity = np.bincount(terms.entry_row, weights=terms.entry_value * values[terms.entry_pair], minlength=terms.n_rows)
+    activity = np.bincount(
+        terms.entry_row, weights=terms.entry_value * values[terms.entry_pair], minlength=terms.n_rows
+    )
     reports = _reports_from(
         terms.rows,
         activity,
@@ -990,7 +994,9 @@ def _with_deployments_fixed(program: LinearProgram, x: np.ndarray) -> LinearProg
     return replace(program, col_lower=lower, col_upper=upper, col_integer=np.zeros(program.n_cols, dtype=bool))
 
 
-def _with_quality_floor(cost_program: LinearProgram, quality_program: LinearProgram, best_quality: float) -> LinearProgram:
+def _with_quality_floor(
+    cost_program: LinearProgram, quality_program: LinearProgram, best_quality: float
+) -> LinearProgram:
     """`cost_program` plus one row: invocation-weighted quality >= best_quality (less a hair, so
     the second pass is not made infeasible by rounding in the first)."""
     cols = np.flatnonzero(quality_program.col_cost != 0)
@@ -1098,7 +1104,9 @@ def _diagnose(problem: RoutingProblem, program: LinearProgram, engine: str) -> l
         if s <= 1e-9 * max(1.0, scale[k]):
             continue
         if row.kind == "capacity":
-            out.append(f"capacity of {row.subject}: raise from {row.limit:,.4g} to {row.limit + s:,.4g} Mtok/day (short {s:,.4g})")
+            out.append(
+                f"capacity of {row.subject}: raise from {row.limit:,.4g} to {row.limit + s:,.4g} Mtok/day (short {s:,.4g})"
+            )
         elif row.kind == "deployment":
             out.append(f"deployment {row.subject}: cannot carry the tasks routed to it")
         elif row.kind == "budget":

@@ -73,5 +73,3 @@ def random_instance(seed: int, n_tasks: int | None = None, n_models: int | None 
     for row in rows:
         row["headcount"] = headcounts[row["department"]]
     return make_catalog(models), make_workload(rows), Policy()
-
-

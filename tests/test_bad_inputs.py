@@ -35,8 +35,16 @@ runner = CliRunner()
 # Fixtures too binary or too big to commit, made on the fly (named in the manifest by `generate:`).
 
 WORKLOAD_HEADER = [
-    "department", "role", "headcount", "task", "task_type", "invocations_per_day", "input_tokens", "output_tokens",
-    "min_quality", "complexity",
+    "department",
+    "role",
+    "headcount",
+    "task",
+    "task_type",
+    "invocations_per_day",
+    "input_tokens",
+    "output_tokens",
+    "min_quality",
+    "complexity",
 ]
 WORKLOAD_ROWS = [
     ["Support", "Agent", 10, "Ticket triage", "classification", 100, 600, 40, None, "simple"],
@@ -75,8 +83,11 @@ GENERATORS = {
     "binary": lambda p: p.write_bytes(bytes(range(256)) * 8),
     "random-bytes": lambda p: p.write_bytes(random.Random(7).randbytes(4096)),
     "latin-1": lambda p: p.write_bytes(
-        (BASE / ("catalog.yaml" if p.suffix == ".yaml" else "workload.csv")).read_text()
-        .replace("Google", "Göögle").replace("Agent", "Agént").encode("latin-1")
+        (BASE / ("catalog.yaml" if p.suffix == ".yaml" else "workload.csv"))
+        .read_text()
+        .replace("Google", "Göögle")
+        .replace("Agent", "Agént")
+        .encode("latin-1")
     ),
     "utf-16": lambda p: p.write_bytes((BASE / "workload.csv").read_text().encode("utf-16")),
     "csv-huge-cell": lambda p: p.write_text(
@@ -93,9 +104,12 @@ GENERATORS = {
     "xlsx-missing-column": lambda p: _workbook(p, [r[:5] + r[6:] for r in _with(0, "task", "Ticket triage")]),
     "xlsx-header-only": lambda p: _workbook(p, [WORKLOAD_HEADER]),
     "xlsx-empty-sheet": lambda p: _workbook(p, []),
-    "xlsx-row-wider-than-header": lambda p: _workbook(p, _with(1, "complexity", "medium")[:2] + [WORKLOAD_ROWS[1] + ["extra"]]),
-    "xlsx-blank-header-cell": lambda p: _workbook(p, [WORKLOAD_HEADER[:3] + [None] + WORKLOAD_HEADER[3:]]
-                                                   + [r[:3] + ["x"] + r[3:] for r in WORKLOAD_ROWS]),
+    "xlsx-row-wider-than-header": lambda p: _workbook(
+        p, _with(1, "complexity", "medium")[:2] + [WORKLOAD_ROWS[1] + ["extra"]]
+    ),
+    "xlsx-blank-header-cell": lambda p: _workbook(
+        p, [WORKLOAD_HEADER[:3] + [None] + WORKLOAD_HEADER[3:]] + [r[:3] + ["x"] + r[3:] for r in WORKLOAD_ROWS]
+    ),
     "xlsx-chart-sheet-first": lambda p: _workbook(p, _with(0, "task", "Ticket triage"), charts=1),
     "xlsx-zip-not-workbook": lambda p: zipfile.ZipFile(p, "w").writestr("readme.txt", "not a workbook"),
     "xlsx-csv-text": lambda p: p.write_text((BASE / "workload.csv").read_text()),
@@ -185,9 +199,7 @@ def test_odd_workload_loads_like_the_plain_one(name):
     assert load_workload(ODD / name).tasks == load_workload(BASE / "workload.csv").tasks
 
 
-@pytest.mark.parametrize(
-    "name", sorted(p.name for p in ODD.iterdir() if not p.name.startswith("workload"))
-)
+@pytest.mark.parametrize("name", sorted(p.name for p in ODD.iterdir() if not p.name.startswith("workload")))
 def test_odd_catalog_or_policy_loads_like_the_plain_one(name):
     if name.startswith("catalog"):
         assert load_catalog(ODD / name) == load_catalog(BASE / "catalog.yaml")
@@ -222,7 +234,10 @@ def test_odd_files_optimize_to_the_same_plan(monkeypatch):
         return json.loads(result.output)["totals"]
 
     plain = totals(*BASE_FILES.values())
-    assert totals("odd/catalog-bom-crlf.yaml", "odd/workload-bom-semicolon-crlf.csv", "odd/policy-comments-crlf.yaml") == plain
+    assert (
+        totals("odd/catalog-bom-crlf.yaml", "odd/workload-bom-semicolon-crlf.csv", "odd/policy-comments-crlf.yaml")
+        == plain
+    )
     assert totals("odd/catalog-anchors.yaml", "odd/workload.yml", "base/policy.yaml") == plain
 
 

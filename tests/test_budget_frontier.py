@@ -31,8 +31,15 @@ def _two_departments(policy: Policy) -> Inputs:
         [{"id": "good", "input": 3.0, "quality": {"x": 90}}, {"id": "cheap", "input": 1.0, "quality": {"x": 80}}]
     )
     rows = [
-        {"department": d, "task": "t", "task_type": "x", "invocations_per_day": 1000, "input_tokens": 1000,
-         "output_tokens": 0, "min_quality": 70}
+        {
+            "department": d,
+            "task": "t",
+            "task_type": "x",
+            "invocations_per_day": 1000,
+            "input_tokens": 1000,
+            "output_tokens": 0,
+            "min_quality": 70,
+        }
         for d in ("A", "B")
     ]
     return Inputs(catalog, make_workload(rows), policy, "c", "w", "p")
@@ -131,8 +138,15 @@ def test_example_is_monotone_and_renders():
 
 def test_cli():
     runner = CliRunner()
-    args = ["frontier-budget", "-c", str(EXAMPLES / "catalog.yaml"), "-w", str(EXAMPLES / "workload.csv"),
-            "-p", str(EXAMPLES / "budget.yaml")]
+    args = [
+        "frontier-budget",
+        "-c",
+        str(EXAMPLES / "catalog.yaml"),
+        "-w",
+        str(EXAMPLES / "workload.csv"),
+        "-p",
+        str(EXAMPLES / "budget.yaml"),
+    ]
     table = runner.invoke(app, args)
     assert table.exit_code == 0, table.output
     assert "Budget frontier" in table.output and "Engineering" in table.output

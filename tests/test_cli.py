@@ -75,7 +75,15 @@ def test_default_json_reproduces_the_seed_rows():
         assert a["quality"] >= bars[(a["department"], a["role"], a["task"])]
     assert set(data) >= {"schema_version", "settings", "totals", "roles", "departments", "assignments"}
     assert set(data["assignments"][0]) >= {
-        "department", "role", "task", "model", "tier", "share", "usd_per_invocation", "usd_per_day", "quality"
+        "department",
+        "role",
+        "task",
+        "model",
+        "tier",
+        "share",
+        "usd_per_invocation",
+        "usd_per_day",
+        "quality",
     }
 
 
@@ -159,7 +167,15 @@ def test_validate_and_catalog_show(monkeypatch):
     assert "ok  catalogs/seven-tiers-2025.yaml  (catalog: 7 models" in result.output
     assert "98 tasks in 14 roles" in result.output
     shown = invoke("catalog", "show").output
-    for tier in ("Reasoning", "Commercial Large", "Commercial Small", "Open-Source", "Fine-Tuned", "Instruct", "Specialist"):
+    for tier in (
+        "Reasoning",
+        "Commercial Large",
+        "Commercial Small",
+        "Open-Source",
+        "Fine-Tuned",
+        "Instruct",
+        "Specialist",
+    ):
         assert tier in shown
     assert "commercial-large (baseline)" in shown
 
@@ -188,8 +204,12 @@ def test_missing_file_and_no_args_help():
 
 
 def test_validate_recognises_every_policy_shape(tmp_path):
-    for text in ("budgets_usd_per_day: {Sales: 1}\n", "vendor_caps: {'*': {max_spend_share: 0.5}}\n",
-                 "allowed_regions_by_department: {Legal: [eu]}\n", "total_budget_usd_per_day: 3\n"):
+    for text in (
+        "budgets_usd_per_day: {Sales: 1}\n",
+        "vendor_caps: {'*': {max_spend_share: 0.5}}\n",
+        "allowed_regions_by_department: {Legal: [eu]}\n",
+        "total_budget_usd_per_day: 3\n",
+    ):
         path = tmp_path / "p.yaml"
         path.write_text(text)
         result = invoke("validate", str(path))

@@ -135,8 +135,15 @@ def budget_case():
         ]
     )
     rows = [
-        {"department": d, "task": "t", "task_type": "x", "invocations_per_day": 1000, "input_tokens": 1000,
-         "output_tokens": 0, "min_quality": 70}
+        {
+            "department": d,
+            "task": "t",
+            "task_type": "x",
+            "invocations_per_day": 1000,
+            "input_tokens": 1000,
+            "output_tokens": 0,
+            "min_quality": 70,
+        }
         for d in ("A", "B")
     ]
     return catalog, make_workload(rows)
@@ -196,13 +203,21 @@ def test_budgets_and_quality_objective_match_scipy(seed):
     assert plan.objective_usd_per_day == pytest.approx(expected_cost, rel=1e-6, abs=1e-9)
 
 
-@pytest.mark.parametrize("cap", [VendorCap(max_spend_share=0.3), VendorCap(max_volume_share=0.4),
-                                 VendorCap(max_spend_share=0.99, max_volume_share=0.99)])
+@pytest.mark.parametrize(
+    "cap",
+    [
+        VendorCap(max_spend_share=0.3),
+        VendorCap(max_volume_share=0.4),
+        VendorCap(max_spend_share=0.99, max_volume_share=0.99),
+    ],
+)
 @pytest.mark.parametrize("seed", range(5))
 def test_vendor_caps_match_scipy(seed, cap):
     catalog, workload, _ = random_instance(300 + seed, n_tasks=20, n_models=6)
     # two providers: the baseline's own and everyone else's
-    catalog = with_models(catalog, **{m.id: {"provider": "Cheapco" if i % 2 else "Bigco"} for i, m in enumerate(catalog.models)})
+    catalog = with_models(
+        catalog, **{m.id: {"provider": "Cheapco" if i % 2 else "Bigco"} for i, m in enumerate(catalog.models)}
+    )
     policy = Policy(vendor_caps={"Cheapco": cap})
     problem = build_problem(catalog, workload, policy)
     expected, _, _ = reference(problem, policy)
@@ -291,12 +306,21 @@ def test_self_hosted_deployment_is_provisioned_only_when_it_pays():
             {"id": "gpu", "input": 0.1, "quality": {"x": 90}},
         ]
     )
-    catalog = with_models(catalog, gpu={"fixed_usd_per_month": 900.0, "capacity_mtok_per_day": 100.0, "deployment": "self-hosted"})
+    catalog = with_models(
+        catalog, gpu={"fixed_usd_per_month": 900.0, "capacity_mtok_per_day": 100.0, "deployment": "self-hosted"}
+    )
     fixed_per_day = 900 * 12 / 365
     for mtok_per_day, expect in ((10.0, False), (20.0, True)):
         workload = make_workload(
-            [{"task_type": "x", "invocations_per_day": mtok_per_day * 1000, "input_tokens": 1000, "output_tokens": 0,
-              "min_quality": 90}]
+            [
+                {
+                    "task_type": "x",
+                    "invocations_per_day": mtok_per_day * 1000,
+                    "input_tokens": 1000,
+                    "output_tokens": 0,
+                    "min_quality": 90,
+                }
+            ]
         )
         result = optimize_inputs(Inputs(catalog, workload, Policy(), "c", "w", "p"))
         deployment = result.deployments[0]
@@ -306,7 +330,15 @@ def test_self_hosted_deployment_is_provisioned_only_when_it_pays():
         assert result.totals.fixed_usd_per_day == pytest.approx(fixed_per_day if expect else 0.0)
     # over capacity: 150 Mtok/day, 100 on the GPU, 50 spill to the API
     workload = make_workload(
-        [{"task_type": "x", "invocations_per_day": 150_000, "input_tokens": 1000, "output_tokens": 0, "min_quality": 90}]
+        [
+            {
+                "task_type": "x",
+                "invocations_per_day": 150_000,
+                "input_tokens": 1000,
+                "output_tokens": 0,
+                "min_quality": 90,
+            }
+        ]
     )
     result = optimize_inputs(Inputs(catalog, workload, Policy(), "c", "w", "p"))
     shares = {a.model: a.share for a in result.assignments}
@@ -328,8 +360,16 @@ def test_capacity_shortfall_is_diagnosed_by_model_and_amount():
 
 def test_decisions_runner_up_and_fallbacks(tiny_catalog):
     workload = make_workload(
-        [{"task": "A", "task_type": "general", "invocations_per_day": 100, "input_tokens": 1200,
-          "output_tokens": 300, "min_quality": 85}]
+        [
+            {
+                "task": "A",
+                "task_type": "general",
+                "invocations_per_day": 100,
+                "input_tokens": 1200,
+                "output_tokens": 300,
+                "min_quality": 85,
+            }
+        ]
     )
     result = optimize_inputs(Inputs(tiny_catalog, workload, Policy(), "c", "w", "p"))
     decision = result.decisions[0]
@@ -370,7 +410,15 @@ def test_deployments_keep_their_shadow_prices():
     )
     catalog = with_models(catalog, gpu={"fixed_usd_per_month": 900.0, "capacity_mtok_per_day": 100.0})
     workload = make_workload(
-        [{"task_type": "x", "invocations_per_day": 150_000, "input_tokens": 1000, "output_tokens": 0, "min_quality": 90}]
+        [
+            {
+                "task_type": "x",
+                "invocations_per_day": 150_000,
+                "input_tokens": 1000,
+                "output_tokens": 0,
+                "min_quality": 90,
+            }
+        ]
     )
     result = optimize_inputs(Inputs(catalog, workload, Policy(), "c", "w", "p"))
     (capacity,) = result.constraints

@@ -20,11 +20,25 @@ def two_tasks():
     return make_workload(
         [
             # 20 calls/worker/day x 5 workers = 100 calls/day
-            {"task": "A", "task_type": "general", "headcount": 5, "invocations_per_day": 20,
-             "input_tokens": 1200, "output_tokens": 300, "min_quality": 85},
+            {
+                "task": "A",
+                "task_type": "general",
+                "headcount": 5,
+                "invocations_per_day": 20,
+                "input_tokens": 1200,
+                "output_tokens": 300,
+                "min_quality": 85,
+            },
             # 10 x 5 = 50 calls/day
-            {"task": "B", "task_type": "code", "headcount": 5, "invocations_per_day": 10,
-             "input_tokens": 2000, "output_tokens": 1000, "min_quality": 90},
+            {
+                "task": "B",
+                "task_type": "code",
+                "headcount": 5,
+                "invocations_per_day": 10,
+                "input_tokens": 2000,
+                "output_tokens": 1000,
+                "min_quality": 90,
+            },
         ]
     )
 
@@ -69,8 +83,16 @@ def test_strict_plan_totals(tiny_catalog, two_tasks):
 
 def test_blended_mixes_to_the_bar(tiny_catalog):
     workload = make_workload(
-        [{"task": "C", "task_type": "general", "invocations_per_day": 100,
-          "input_tokens": 1200, "output_tokens": 300, "min_quality": 88}]
+        [
+            {
+                "task": "C",
+                "task_type": "general",
+                "invocations_per_day": 100,
+                "input_tokens": 1200,
+                "output_tokens": 300,
+                "min_quality": 88,
+            }
+        ]
     )
     strict = optimize_inputs(_inputs(tiny_catalog, workload), mode=Mode.STRICT)
     blended = optimize_inputs(_inputs(tiny_catalog, workload), mode=Mode.BLENDED)

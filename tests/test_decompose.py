@@ -67,7 +67,9 @@ def coupled_instance(seed: int, mode: Mode, kind: str):
         if rng.random() < 0.5:
             share = rng.dirichlet(np.ones(len(catalog.models)))
             short = mtok.sum() * rng.uniform(0.5, 0.95)
-            changes = {m.id: {"capacity_mtok_per_day": float(short * share[i]) + 1e-6} for i, m in enumerate(catalog.models)}
+            changes = {
+                m.id: {"capacity_mtok_per_day": float(short * share[i]) + 1e-6} for i, m in enumerate(catalog.models)
+            }
             return build_problem(with_models(catalog, **changes), workload, Policy(), mode)
         d = names[int(rng.integers(0, len(names)))]
         cheapest = float(spend[departments == d].sum())
@@ -123,7 +125,9 @@ def use_range(problem, k: int, optimum: float) -> tuple[float, float]:
     from scipy.sparse import csr_matrix
 
     program = build_program(problem)
-    matrix = csr_matrix((program.row_value, program.row_index, program.row_start), shape=(program.n_rows, program.n_cols))
+    matrix = csr_matrix(
+        (program.row_value, program.row_index, program.row_start), shape=(program.n_rows, program.n_cols)
+    )
     equal = program.row_lower == program.row_upper
     lower_only = ~equal & np.isinf(program.row_upper)
     upper_only = ~equal & ~lower_only
@@ -132,8 +136,15 @@ def use_range(problem, k: int, optimum: float) -> tuple[float, float]:
     row = matrix[program.first_coupling_row + k].toarray().ravel()
     out = []
     for sign in (1.0, -1.0):
-        res = linprog(sign * row, A_ub=a_ub, b_ub=b_ub, A_eq=matrix[equal].toarray(), b_eq=program.row_lower[equal],
-                      bounds=list(zip(program.lower(), program.col_upper)), method="highs")
+        res = linprog(
+            sign * row,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            A_eq=matrix[equal].toarray(),
+            b_eq=program.row_lower[equal],
+            bounds=list(zip(program.lower(), program.col_upper)),
+            method="highs",
+        )
         assert res.status == 0, res.message
         out.append(sign * res.fun)
     return out[0], out[1]
@@ -255,7 +266,9 @@ def test_many_rounds_on_a_larger_instance(monkeypatch):
     problem = build_problem(catalog, workload, Policy())
     free = solve(problem, solver="highspy")
     load = (free.shares * problem.tasks["tokens_per_day"][:, None] / 1e6).sum(axis=0)
-    changes = {m.id: {"capacity_mtok_per_day": float(load[i] * 0.5)} for i, m in enumerate(catalog.models) if i and load[i] > 0}
+    changes = {
+        m.id: {"capacity_mtok_per_day": float(load[i] * 0.5)} for i, m in enumerate(catalog.models) if i and load[i] > 0
+    }
     problem = build_problem(with_models(catalog, **changes), workload, Policy())
     full, mine = solve(problem, solver="highspy"), solve(problem, solver="decompose")
     assert_same(problem, full, mine)
@@ -273,7 +286,10 @@ def test_falls_back_to_the_full_lp_and_says_why(monkeypatch):
     assert plan.method == "full LP (decomposition fell back: the prices did not settle within 0 rounds)"
     assert plan.objective_usd_per_day == pytest.approx(full.objective_usd_per_day, rel=1e-12)
     single = build_problem(problem.catalog, problem.workload, problem.policy, Mode.SINGLE)
-    assert solve(single, solver="decompose").method == "full LP (decomposition fell back: single mode is a mixed-integer program)"
+    assert (
+        solve(single, solver="decompose").method
+        == "full LP (decomposition fell back: single mode is a mixed-integer program)"
+    )
     quality = solve(problem, solver="decompose", objective="quality")
     assert quality.method == "full LP (decomposition fell back: it handles the cost objective only)"
 
@@ -296,7 +312,9 @@ def test_certify_catches_a_plan_that_is_not_optimal():
     result = decompose.solve_decomposed(problem, candidates)
     blocks = result.blocks
     assert decompose.certify(blocks, result.x, result.prices).proves_optimal
-    spread = np.maximum.reduceat(blocks.cost, blocks.task_start[:-1]) - np.minimum.reduceat(blocks.cost, blocks.task_start[:-1])
+    spread = np.maximum.reduceat(blocks.cost, blocks.task_start[:-1]) - np.minimum.reduceat(
+        blocks.cost, blocks.task_start[:-1]
+    )
     task = int(np.argmax(spread))
     assert spread[task] > 0
     worse = result.x.copy()

@@ -160,7 +160,11 @@ def test_faq_on_fine_tuned_reproduces_the_seed_row():
     expected = [0.000048, 0.000032, 0.000016, 0.0000048, 0.0000016]
     assert [r.usd_per_invocation for r in result.rows] == pytest.approx(expected, rel=1e-12)
     assert [fmt.usd(r.usd_per_invocation) for r in result.rows] == [
-        "$0.000048", "$0.000032", "$0.000016", "$0.0000048", "$0.0000016"
+        "$0.000048",
+        "$0.000032",
+        "$0.000016",
+        "$0.0000048",
+        "$0.0000016",
     ]
 
 
@@ -191,7 +195,9 @@ def test_trajectory_reoptimises_when_relative_prices_cross():
             {"id": "tuned", "tier": "Fine-Tuned", "input": 0.04, "quality": {"general": 90}},
         ]
     )
-    workload = make_workload([{"invocations_per_day": 1000, "input_tokens": 600, "output_tokens": 400, "min_quality": 80}])
+    workload = make_workload(
+        [{"invocations_per_day": 1000, "input_tokens": 600, "output_tokens": 400, "min_quality": 80}]
+    )
     result = trajectory(_inputs(catalog, workload), years=[2024, 2025, 2030])
     y2024, y2025, y2030 = result.rows
     assert result.base_year == 2025
@@ -241,7 +247,9 @@ def test_breakeven_default_by_hand(bundled):
     assert r.gpus_needed == 1
     assert r.monthly_saving_usd == pytest.approx(-46.0899875 * 365 / 12, rel=1e-9)
     assert r.yearly_saving_usd == pytest.approx(-46.0899875 * 365, rel=1e-9)
-    assert breakeven(bundled.catalog, bundled.workload, days_per_month=30).monthly_saving_usd == pytest.approx(-1382.699625, rel=1e-9)
+    assert breakeven(bundled.catalog, bundled.workload, days_per_month=30).monthly_saving_usd == pytest.approx(
+        -1382.699625, rel=1e-9
+    )
 
 
 def test_breakeven_seed_figures():
@@ -265,8 +273,12 @@ def test_breakeven_whole_gpu_steps():
     # 2 GPUs carry (40M, 80M] for $48: the API wins below 48M. 3 GPUs (80M, 120M] for $72 < $80: GPU
     # wins. n < 40 / (40 - 24) = 2.5 -> n = 2, so self-hosting is never dearer above 2 x 24M = 48M.
     r = breakeven(
-        api_usd_per_mtok=1.0, usd_per_gpu_hour=1.0, tokens_per_second=40e6 / 86_400,
-        utilisation=1.0, overhead=0.0, tokens_per_day=50e6,
+        api_usd_per_mtok=1.0,
+        usd_per_gpu_hour=1.0,
+        tokens_per_second=40e6 / 86_400,
+        utilisation=1.0,
+        overhead=0.0,
+        tokens_per_day=50e6,
     )
     assert r.breakeven_tokens_per_day == pytest.approx(24e6, rel=1e-12)
     assert r.always_cheaper_above_tokens_per_day == pytest.approx(48e6, rel=1e-12)
@@ -286,7 +298,9 @@ def test_breakeven_needs_a_throughput_choice_on_a_gpu_with_two():
     with pytest.raises(RouterOptError, match="several throughput rows"):
         breakeven(api_usd_per_mtok=3.0, gpu="A100-80GB", tokens_per_day=1e6)
     # 14B on A100 at the seed's price midpoint $1.75, full load, no overhead: 1.75 / (3,004 x 3,600) x 1e6.
-    r = breakeven(api_usd_per_mtok=3.0, gpu="a100-80gb", serving_model="14B", utilisation=1, overhead=0, tokens_per_day=1e6)
+    r = breakeven(
+        api_usd_per_mtok=3.0, gpu="a100-80gb", serving_model="14B", utilisation=1, overhead=0, tokens_per_day=1e6
+    )
     assert r.self_hosted_usd_per_mtok == pytest.approx(1.75 / (3004 * 3600) * 1e6, rel=1e-12)
 
 
@@ -436,7 +450,9 @@ def test_frontier_monotone_on_random_instances(seed):
 
     catalog, workload, policy = random_instance(300 + seed)
     # The sweep sets the bar of rows without their own, so clear theirs.
-    workload = workload.model_copy(update={"tasks": tuple(t.model_copy(update={"min_quality": None}) for t in workload.tasks)})
+    workload = workload.model_copy(
+        update={"tasks": tuple(t.model_copy(update={"min_quality": None}) for t in workload.tasks)}
+    )
     result = frontier(_inputs(catalog, workload, policy), points=7)
     costs = [p.optimal_usd_per_day for p in result.points]
     assert all(b >= a * (1 - 1e-9) - 1e-12 for a, b in itertools.pairwise(costs))
@@ -488,7 +504,9 @@ def test_reasoning_json_catalog_pair():
 
 
 def test_trajectory_json_and_task_row():
-    data = json.loads(invoke("trajectory", "--task-tokens", "800", "--task-tier", "Fine-Tuned", "--format", "json").output)
+    data = json.loads(
+        invoke("trajectory", "--task-tokens", "800", "--task-tier", "Fine-Tuned", "--format", "json").output
+    )
     rows = {r["year"]: r for r in data["rows"]}
     assert rows[2030]["baseline_usd_per_day"] == pytest.approx(16.0100125 * 0.12 / 2.50, rel=1e-9)
     task = {r["year"]: r["usd_per_invocation"] for r in data["task"]["rows"]}
@@ -513,7 +531,19 @@ def test_training_cost_json_and_options():
     assert data["payback"]["net_saving_month_one_usd"] == 39_280.0
     # 16 GPUs x 10 h x $2 = $320 + 10% = $352.
     data = json.loads(
-        invoke("training-cost", "--gpus", "16", "--hours", "10", "--usd-per-gpu-hour", "2", "--overhead", "0.1", "--format", "json").output
+        invoke(
+            "training-cost",
+            "--gpus",
+            "16",
+            "--hours",
+            "10",
+            "--usd-per-gpu-hour",
+            "2",
+            "--overhead",
+            "0.1",
+            "--format",
+            "json",
+        ).output
     )
     assert data["run"]["cases"][0]["total_usd"] == pytest.approx(352.0, rel=1e-12)
     table = invoke("training-cost", "--task-type", "faq").output
@@ -545,7 +575,13 @@ def test_bundled_data_files_validate():
 
     assert isinstance(load_multiplier_table(), MultiplierTable)
     assert {str(e.tier) for e in load_price_trajectory().tiers} == {
-        "Reasoning", "Commercial Large", "Commercial Small", "Open-Source", "Fine-Tuned", "Instruct", "Specialist"
+        "Reasoning",
+        "Commercial Large",
+        "Commercial Small",
+        "Open-Source",
+        "Fine-Tuned",
+        "Instruct",
+        "Specialist",
     }
     assert load_self_hosting().gpu("l40s").usd_per_hour == 1620 / (30 * 24)
     assert load_training_examples().fine_tuning.api_usd_per_month == 45_000

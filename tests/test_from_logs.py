@@ -63,7 +63,9 @@ def log_rows(epoch_ms: bool = False) -> list[dict]:
                         when = START + timedelta(days=day, hours=9, minutes=minute)
                         minute += 7
                         stamp = int(when.timestamp() * 1000) if epoch_ms else when.isoformat().replace("+00:00", "Z")
-                        rows.append(dict(zip(COLUMNS, [stamp, department, role, user, task_type, model, tokens_in, tokens_out])))
+                        rows.append(
+                            dict(zip(COLUMNS, [stamp, department, role, user, task_type, model, tokens_in, tokens_out]))
+                        )
     # rows a log really has: no user (skipped, counted)
     rows.append(dict(zip(COLUMNS, [rows[0]["timestamp"], "Support", "Agent", "", "faq", "small", 10, 10])))
     return rows
@@ -96,7 +98,12 @@ def write_log(tmp_path: Path, fmt: str, rows: list[dict] | None = None, header: 
 
 def _check_round_trip(result):
     got = {
-        (r["department"], r["role"], r["task_type"]): (r["headcount"], r["invocations_per_day"], r["input_tokens"], r["output_tokens"])
+        (r["department"], r["role"], r["task_type"]): (
+            r["headcount"],
+            r["invocations_per_day"],
+            r["input_tokens"],
+            r["output_tokens"],
+        )
         for r in result.workload_rows
     }
     assert got == EXPECTED
@@ -132,7 +139,10 @@ def test_cli_writes_a_workload_that_loads_and_the_current_routing(tmp_path):
     for key, (headcount, calls, tokens_in, tokens_out) in EXPECTED.items():
         task = by_key[key]
         assert (task.headcount, task.invocations_per_day, task.input_tokens, task.output_tokens) == (
-            headcount, calls, tokens_in, tokens_out,
+            headcount,
+            calls,
+            tokens_in,
+            tokens_out,
         )
     current = list(csv.DictReader(io.StringIO(routing.read_text())))
     code = {r["model"]: float(r["share"]) for r in current if r["task_type"] == "code_generation"}
@@ -160,7 +170,8 @@ def test_column_mapping(tmp_path):
         workload_from_logs([log])
     assert "role" in str(err.value) and "user" in str(err.value) and "--map" in str(err.value)
     result = runner.invoke(
-        app, ["workload", "from-logs", str(log), "--map", "role=job", "--users-column", "employee", "--map", "timestamp=ts"]
+        app,
+        ["workload", "from-logs", str(log), "--map", "role=job", "--users-column", "employee", "--map", "timestamp=ts"],
     )
     assert result.exit_code == 0, result.output
     assert "role=job" in result.output and "task_type=label" in result.output  # said which columns were read

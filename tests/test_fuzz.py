@@ -25,7 +25,10 @@ from router_opt.io.loaders import WORKLOAD_COLUMNS
 
 BASE = Path(__file__).parent / "data" / "base"
 FUZZ = settings(
-    derandomize=True, max_examples=60, deadline=None, database=None,
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 _counter = itertools.count()
@@ -67,8 +70,12 @@ def _and_then_plans(workload) -> None:
 # Raw bytes and text into every loader and format.
 
 LOADERS = [
-    (load_workload, ".csv"), (load_workload, ".txt"), (load_workload, ".yaml"), (load_workload, ".xlsx"),
-    (load_catalog, ".yaml"), (load_policy, ".yaml"),
+    (load_workload, ".csv"),
+    (load_workload, ".txt"),
+    (load_workload, ".yaml"),
+    (load_workload, ".xlsx"),
+    (load_catalog, ".yaml"),
+    (load_policy, ".yaml"),
 ]
 
 
@@ -92,19 +99,26 @@ def test_random_text(workdir, target, text):
 
 def _damaged(original: str):
     """The original with one span replaced by random text (YAML/CSV punctuation favoured)."""
-    noise = st.lists(st.sampled_from(list(":,;-[]{}&*!|>'\"#\n\t 0123456789.eE+naif~") + ["nan", "inf", ".nan", "!!"]),
-                     max_size=8).map("".join)
+    noise = st.lists(
+        st.sampled_from(list(":,;-[]{}&*!|>'\"#\n\t 0123456789.eE+naif~") + ["nan", "inf", ".nan", "!!"]), max_size=8
+    ).map("".join)
     return st.tuples(st.integers(0, len(original)), st.integers(0, 20), noise).map(
-        lambda t: original[: t[0]] + t[2] + original[t[0] + t[1]:]
+        lambda t: original[: t[0]] + t[2] + original[t[0] + t[1] :]
     )
 
 
 @FUZZ
 @given(st.data())
 def test_damaged_real_files(workdir, data):
-    name, loader = data.draw(st.sampled_from([
-        ("catalog.yaml", load_catalog), ("policy.yaml", load_policy), ("workload.csv", load_workload),
-    ]))
+    name, loader = data.draw(
+        st.sampled_from(
+            [
+                ("catalog.yaml", load_catalog),
+                ("policy.yaml", load_policy),
+                ("workload.csv", load_workload),
+            ]
+        )
+    )
     text = data.draw(_damaged((BASE / name).read_text()))
     loaded = _loads_or_input_error(loader, _file(workdir, Path(name).suffix, text))
     if loader is load_workload:
@@ -112,8 +126,10 @@ def test_damaged_real_files(workdir, data):
 
 
 CELL = st.one_of(
-    st.sampled_from(["", " ", "0", "-1", "1e308", "1e999", "nan", "-inf", "1,5", "3.0", "١٢", "0x10", "True", '"', "=1+1"]),
-    st.integers(-10**6, 10**20).map(str),
+    st.sampled_from(
+        ["", " ", "0", "-1", "1e308", "1e999", "nan", "-inf", "1,5", "3.0", "١٢", "0x10", "True", '"', "=1+1"]
+    ),
+    st.integers(-(10**6), 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(max_size=8),
 )
@@ -139,17 +155,44 @@ def test_csv_with_real_columns(workdir, header, rows, separator):
 # YAML documents of every shape, for the three YAML loaders.
 
 SCALAR = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(), st.text(max_size=10),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(),
+    st.text(max_size=10),
     st.dates(min_value=date(1, 1, 1)),
 )
 KEYS = st.sampled_from(
-    ["name", "baseline", "models", "id", "tier", "provider", "quality", "usd_per_mtok", "input_usd_per_mtok",
-     "prices_as_of", "quality_scale", "min", "max", "tasks", "headcount", "department", "default_min_quality",
-     "vendor_caps", "budgets_usd_per_day", "source_path", "source_lines", "x"]
+    [
+        "name",
+        "baseline",
+        "models",
+        "id",
+        "tier",
+        "provider",
+        "quality",
+        "usd_per_mtok",
+        "input_usd_per_mtok",
+        "prices_as_of",
+        "quality_scale",
+        "min",
+        "max",
+        "tasks",
+        "headcount",
+        "department",
+        "default_min_quality",
+        "vendor_caps",
+        "budgets_usd_per_day",
+        "source_path",
+        "source_lines",
+        "x",
+    ]
 )
 DOCUMENT = st.recursive(
     SCALAR,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.one_of(KEYS, st.integers(0, 3)), inner, max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.one_of(KEYS, st.integers(0, 3)), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -169,7 +212,11 @@ def test_yaml_documents_of_any_shape(workdir, document, loader):
 
 
 @settings(FUZZ, max_examples=20)
-@given(st.integers(0, 5000), st.sampled_from(["[", "{a: ", "- "]), st.sampled_from([load_catalog, load_policy, load_workload]))
+@given(
+    st.integers(0, 5000),
+    st.sampled_from(["[", "{a: ", "- "]),
+    st.sampled_from([load_catalog, load_policy, load_workload]),
+)
 def test_deeply_nested_yaml(workdir, depth, opener, loader):
     if opener == "- ":  # block style: one item per line, each indented further
         text = "models:\n" + "".join("  " * (i + 1) + "-\n" for i in range(min(depth, 300)))
@@ -209,7 +256,10 @@ def test_real_yaml_with_one_value_replaced(workdir, data):
 # Spreadsheets: random cell values under the real header, and damaged workbooks.
 
 XLSX_CELL = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**15, 10**15), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**15), 10**15),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=10),
     st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1)),
     st.sampled_from(["=1+1", "=A1", "nan", "inf", " 12 "]),
@@ -248,7 +298,7 @@ def test_damaged_xlsx(workdir, data):
     good = _good_workbook()
     if data.draw(st.booleans()):
         at = data.draw(st.integers(0, len(good) - 1))
-        payload = good[:at] + data.draw(st.binary(min_size=1, max_size=16)) + good[at + 16:]
+        payload = good[:at] + data.draw(st.binary(min_size=1, max_size=16)) + good[at + 16 :]
     else:
         source = zipfile.ZipFile(io.BytesIO(good))
         victim = data.draw(st.sampled_from(source.namelist()))

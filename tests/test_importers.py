@@ -65,8 +65,20 @@ def test_genai_prices_import_loads_and_optimizes(tmp_path):
     quality = write(tmp_path / "q.yaml", QUALITY)
     out = tmp_path / "genai.yaml"
     result = invoke(
-        "catalog", "import", "--from", "genai-prices", "--providers", "openai,anthropic,google",
-        "--models", GENAI_MODELS, "--quality", quality, "--as-of", "2026-11-23", "-o", out,
+        "catalog",
+        "import",
+        "--from",
+        "genai-prices",
+        "--providers",
+        "openai,anthropic,google",
+        "--models",
+        GENAI_MODELS,
+        "--quality",
+        quality,
+        "--as-of",
+        "2026-11-23",
+        "-o",
+        out,
     )
     assert result.exit_code == 0, result.output
     assert "gpt-5.4" in result.output and "no quality" in result.output  # named as left out
@@ -104,8 +116,13 @@ def test_genai_prices_import_loads_and_optimizes(tmp_path):
 
 @pytest.mark.parametrize(
     ("provider", "model_id"),
-    [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"),
-     ("google", "gemini-2.5-flash"), ("openai", "gpt-5.4")],
+    [
+        ("openai", "gpt-4o"),
+        ("openai", "gpt-4o-mini"),
+        ("anthropic", "claude-sonnet-4-5"),
+        ("google", "gemini-2.5-flash"),
+        ("openai", "gpt-5.4"),
+    ],
 )
 def test_prices_agree_with_calc_price(provider, model_id):
     """tokens x our $/M equals the package's own calc_price for the same model and tokens (below any
@@ -118,7 +135,9 @@ def test_prices_agree_with_calc_price(provider, model_id):
     for input_tokens, output_tokens in [(1000, 500), (123_456, 7_890), (1, 0)]:
         ours = input_tokens * model.input_usd_per_mtok / 1e6 + output_tokens * model.output_usd_per_mtok / 1e6
         theirs = calc_price(
-            Usage(input_tokens=input_tokens, output_tokens=output_tokens), model_id, provider_id=provider,
+            Usage(input_tokens=input_tokens, output_tokens=output_tokens),
+            model_id,
+            provider_id=provider,
             genai_request_timestamp=when,
         )
         assert Decimal(repr(ours)).quantize(Decimal("1e-12")) == theirs.total_price.quantize(Decimal("1e-12"))
@@ -142,7 +161,9 @@ def test_genai_prices_unknown_provider_is_an_error():
 
 
 def test_import_without_quality_says_how_to_get_it(tmp_path):
-    result = runner.invoke(app, ["catalog", "import", "--from", "genai-prices", "--providers", "openai", "--models", "^gpt-4o$"])
+    result = runner.invoke(
+        app, ["catalog", "import", "--from", "genai-prices", "--providers", "openai", "--models", "^gpt-4o$"]
+    )
     assert result.exit_code == 2
     assert "no imported model has quality" in result.output and "quality import" in result.output
 
@@ -153,7 +174,9 @@ def test_import_without_quality_says_how_to_get_it(tmp_path):
 def test_litellm_fixture_imports(tmp_path):
     quality = write(tmp_path / "q.yaml", QUALITY)
     out = tmp_path / "litellm.yaml"
-    result = invoke("catalog", "import", "--from", "litellm", LITELLM, "--quality", quality, "--as-of", "2025-06-01", "-o", out)
+    result = invoke(
+        "catalog", "import", "--from", "litellm", LITELLM, "--quality", quality, "--as-of", "2025-06-01", "-o", out
+    )
     assert result.exit_code == 0, result.output
     assert "mode embedding" in result.output and "mode image_generation" in result.output  # skipped, and said
     catalog = load_catalog(out)
@@ -161,11 +184,19 @@ def test_litellm_fixture_imports(tmp_path):
     # gpt-4o and azure/gpt-4o share a key; claude-3-5-haiku-20241022 joins `claude-3-5-haiku` by its date;
     # gpt-4o-2024-05-13 does not join gpt-4o (gpt-4o is there too, and priced differently): no quality.
     assert set(by_id) == {
-        "gpt-4o", "azure/gpt-4o", "gpt-4o-mini", "claude-3-5-haiku-20241022", "claude-sonnet-4-5", "gemini/gemini-2.5-flash",
+        "gpt-4o",
+        "azure/gpt-4o",
+        "gpt-4o-mini",
+        "claude-3-5-haiku-20241022",
+        "claude-sonnet-4-5",
+        "gemini/gemini-2.5-flash",
     }
     assert by_id["claude-3-5-haiku-20241022"].quality == {"classification": 91}
     assert (by_id["gpt-4o"].input_usd_per_mtok, by_id["gpt-4o"].output_usd_per_mtok) == (2.5, 10.0)
-    assert (by_id["claude-3-5-haiku-20241022"].input_usd_per_mtok, by_id["claude-3-5-haiku-20241022"].output_usd_per_mtok) == (0.8, 4.0)
+    assert (
+        by_id["claude-3-5-haiku-20241022"].input_usd_per_mtok,
+        by_id["claude-3-5-haiku-20241022"].output_usd_per_mtok,
+    ) == (0.8, 4.0)
     assert by_id["claude-sonnet-4-5"].context_window == 200000  # given as a string in the file
     assert by_id["gemini/gemini-2.5-flash"].gateway_model == "gemini/gemini-2.5-flash"
     assert by_id["gpt-4o"].gateway_model == "openai/gpt-4o"
@@ -197,21 +228,32 @@ def test_model_key_rules():
     assert dateless_key("gpt-3.5-turbo-0613") == "gpt-3.5-turbo-0613"  # MMDD is not taken for a date
     # exact keys first; a dated id joins its stem only where that is the one candidate on both sides
     assert pair_keys({"gpt-4o", "gpt-4o-2024-05-13"}, {"gpt-4o"}) == {"gpt-4o": "gpt-4o"}
-    assert pair_keys({"claude-3-5-haiku-20241022"}, {"claude-3-5-haiku"}) == {"claude-3-5-haiku-20241022": "claude-3-5-haiku"}
+    assert pair_keys({"claude-3-5-haiku-20241022"}, {"claude-3-5-haiku"}) == {
+        "claude-3-5-haiku-20241022": "claude-3-5-haiku"
+    }
     assert pair_keys({"x-2024-01-01", "x-2024-02-01"}, {"x"}) == {}
 
 
 def _priced(model_id: str, input_usd: float, output_usd: float, license: str | None = None) -> PricedModel:
-    return PricedModel(id=model_id, provider="P", input_usd_per_mtok=input_usd, output_usd_per_mtok=output_usd, license=license)
+    return PricedModel(
+        id=model_id, provider="P", input_usd_per_mtok=input_usd, output_usd_per_mtok=output_usd, license=license
+    )
 
 
 def test_bundled_tier_mapping():
     mapping, _ = load_tier_mapping()
     cases = {
-        "o3-mini": Tier.REASONING, "claude-opus-4-1": Tier.REASONING, "gpt-5-pro": Tier.REASONING,
-        "deepseek-reasoner": Tier.REASONING, "ft:gpt-4o-mini": Tier.FINE_TUNED, "text-embedding-3-small": Tier.SPECIALIST,
-        "llama-3.1-70b-instruct": Tier.OPEN_SOURCE, "gpt-3.5-turbo-instruct": Tier.INSTRUCT,
-        "gpt-4o-mini": Tier.COMMERCIAL_SMALL, "gemini-2.5-flash": Tier.COMMERCIAL_SMALL, "claude-3-5-haiku": Tier.COMMERCIAL_SMALL,
+        "o3-mini": Tier.REASONING,
+        "claude-opus-4-1": Tier.REASONING,
+        "gpt-5-pro": Tier.REASONING,
+        "deepseek-reasoner": Tier.REASONING,
+        "ft:gpt-4o-mini": Tier.FINE_TUNED,
+        "text-embedding-3-small": Tier.SPECIALIST,
+        "llama-3.1-70b-instruct": Tier.OPEN_SOURCE,
+        "gpt-3.5-turbo-instruct": Tier.INSTRUCT,
+        "gpt-4o-mini": Tier.COMMERCIAL_SMALL,
+        "gemini-2.5-flash": Tier.COMMERCIAL_SMALL,
+        "claude-3-5-haiku": Tier.COMMERCIAL_SMALL,
     }
     for model_id, tier in cases.items():
         assert mapping.tier_for(_priced(model_id, 1, 1))[0] is tier, model_id
@@ -224,11 +266,17 @@ def test_bundled_tier_mapping():
 
 
 def test_custom_tier_mapping_and_its_errors(tmp_path):
-    good = write(tmp_path / "tiers.yaml", "rules:\n  - {tier: Specialist, match: '^gpt-4o$'}\nprice_bands:\n  - {tier: Instruct, from: 0}\n")
+    good = write(
+        tmp_path / "tiers.yaml",
+        "rules:\n  - {tier: Specialist, match: '^gpt-4o$'}\nprice_bands:\n  - {tier: Instruct, from: 0}\n",
+    )
     mapping, _label = load_tier_mapping(good)
     assert mapping.tier_for(_priced("gpt-4o", 2.5, 10))[0] is Tier.SPECIALIST
     assert mapping.tier_for(_priced("gpt-4o-mini", 0.15, 0.6))[0] is Tier.INSTRUCT
-    bad = write(tmp_path / "bad.yaml", "rules:\n  - {tier: Specialist, match: '(('}\n  - {tier: Nope, match: x}\nprice_bands:\n  - {tier: Instruct, from: 1}\n")
+    bad = write(
+        tmp_path / "bad.yaml",
+        "rules:\n  - {tier: Specialist, match: '(('}\n  - {tier: Nope, match: x}\nprice_bands:\n  - {tier: Instruct, from: 1}\n",
+    )
     with pytest.raises(InputError) as err:
         load_tier_mapping(bad)
     text = str(err.value)
@@ -265,8 +313,13 @@ def test_check_two_catalogs_with_tolerance(tmp_path):
         first = next(iter(prices))
         return f"name: c\nprices_as_of: 2025-01-01\nbaseline: {first}\nmodels:\n{models}\n"
 
-    a = write(tmp_path / "a.yaml", catalog({"gpt-4o": (2.5, 10), "small": (1.0, 2.0), "only-a": (1, 1), "x-2024-05-01": (3, 3)}))
-    b = write(tmp_path / "b.yaml", catalog({"openai/gpt-4o": (2.6, 10), "small": (1.0, 4.0), "only-b": (1, 1), "x": (3, 3.5)}))
+    a = write(
+        tmp_path / "a.yaml",
+        catalog({"gpt-4o": (2.5, 10), "small": (1.0, 2.0), "only-a": (1, 1), "x-2024-05-01": (3, 3)}),
+    )
+    b = write(
+        tmp_path / "b.yaml", catalog({"openai/gpt-4o": (2.6, 10), "small": (1.0, 4.0), "only-b": (1, 1), "x": (3, 3.5)})
+    )
     result = invoke("catalog", "check", a, b, "-f", "json")
     data = json.loads(result.stdout)
     assert (data["joined"], data["only_in_a"], data["only_in_b"]) == (3, 1, 1)

@@ -73,12 +73,16 @@ def test_blended_price_shorthand(tmp_path):
 
 
 def test_unknown_catalog_key_is_an_error(tmp_path):
-    path = write(tmp_path, "acme.yaml", CATALOG.replace("cheap", "0.1").replace("name: acme", "name: acme\ncurrencyy: USD"))
+    path = write(
+        tmp_path, "acme.yaml", CATALOG.replace("cheap", "0.1").replace("name: acme", "name: acme\ncurrencyy: USD")
+    )
     with pytest.raises(InputError) as caught:
         load_catalog(path)
     assert messages(caught) == [
-        (f"{path}:2:12: currencyy: unknown field (check the spelling); "
-        "allowed here: name, currency, prices_as_of, baseline, quality_scale, models")
+        (
+            f"{path}:2:12: currencyy: unknown field (check the spelling); "
+            "allowed here: name, currency, prices_as_of, baseline, quality_scale, models"
+        )
     ]
 
 
@@ -226,7 +230,13 @@ def test_bundled_files_load():
 
     catalog = load_catalog(bundled_path(DEFAULT_CATALOG))
     assert [str(m.tier) for m in catalog.models] == [
-        "Reasoning", "Commercial Large", "Commercial Small", "Open-Source", "Fine-Tuned", "Instruct", "Specialist"
+        "Reasoning",
+        "Commercial Large",
+        "Commercial Small",
+        "Open-Source",
+        "Fine-Tuned",
+        "Instruct",
+        "Specialist",
     ]
     assert len(catalog.task_types) >= 12 and all(m.sources for m in catalog.models)
     workload = load_workload(bundled_path(DEFAULT_WORKLOAD))

@@ -68,12 +68,30 @@ def test_blended_matches_scipy_and_never_costs_more_than_strict(seed):
 def test_unservable_tasks_are_named_with_their_best_offer(tiny_catalog):
     workload = make_workload(
         [
-            {"task": "fine", "task_type": "general", "invocations_per_day": 1, "input_tokens": 10,
-             "output_tokens": 10, "min_quality": 80},
-            {"task": "too hard", "task_type": "general", "invocations_per_day": 1, "input_tokens": 10,
-             "output_tokens": 10, "min_quality": 95},
-            {"task": "no coder", "task_type": "code", "invocations_per_day": 1, "input_tokens": 10,
-             "output_tokens": 10, "min_quality": 93},
+            {
+                "task": "fine",
+                "task_type": "general",
+                "invocations_per_day": 1,
+                "input_tokens": 10,
+                "output_tokens": 10,
+                "min_quality": 80,
+            },
+            {
+                "task": "too hard",
+                "task_type": "general",
+                "invocations_per_day": 1,
+                "input_tokens": 10,
+                "output_tokens": 10,
+                "min_quality": 95,
+            },
+            {
+                "task": "no coder",
+                "task_type": "code",
+                "invocations_per_day": 1,
+                "input_tokens": 10,
+                "output_tokens": 10,
+                "min_quality": 93,
+            },
         ]
     )
     for mode in Mode:
@@ -81,7 +99,11 @@ def test_unservable_tasks_are_named_with_their_best_offer(tiny_catalog):
             build_problem(tiny_catalog, workload, Policy(), mode)
         tasks = {t.task: t for t in caught.value.tasks}
         assert set(tasks) == {"too hard", "no coder"}
-        assert (tasks["too hard"].min_quality, tasks["too hard"].best_quality, tasks["too hard"].best_model) == (95, 90, "large")
+        assert (tasks["too hard"].min_quality, tasks["too hard"].best_quality, tasks["too hard"].best_model) == (
+            95,
+            90,
+            "large",
+        )
         assert (tasks["no coder"].best_quality, tasks["no coder"].best_model) == (92, "large")
         message = str(caught.value)
         assert "too hard [general]: needs quality >= 95, best on offer 90 (large)" in message

@@ -63,8 +63,11 @@ def instances(draw, baseline_best: bool = True, own_thresholds: bool = True):
 
 def plan(models, rows, mode=Mode.STRICT, min_quality=None, policy=None, baseline="m0", solver="auto"):
     problem = build_problem(
-        make_catalog(models, baseline=baseline), make_workload(rows), policy or Policy(default_min_quality=50),
-        mode=mode, min_quality=min_quality,
+        make_catalog(models, baseline=baseline),
+        make_workload(rows),
+        policy or Policy(default_min_quality=50),
+        mode=mode,
+        min_quality=min_quality,
     )
     return problem, solve(problem, solver=solver)
 
@@ -145,7 +148,9 @@ def test_scaling_by_any_factor_scales_cost(instance, mode, k):
     scaled = [m | {"input": m["input"] * k, "output": m["output"] * k} for m in models]
     _, solution = plan(models, rows, mode=mode)
     _, scaled_solution = plan(scaled, rows, mode=mode)
-    assert scaled_solution.objective_usd_per_day == pytest.approx(solution.objective_usd_per_day * k, rel=1e-6, abs=1e-9)
+    assert scaled_solution.objective_usd_per_day == pytest.approx(
+        solution.objective_usd_per_day * k, rel=1e-6, abs=1e-9
+    )
 
 
 @PROPERTY

@@ -75,7 +75,9 @@ def test_evals_accuracy_counts_and_bounds(tmp_path):
 
 def test_quality_import_cli_writes_a_file_that_builds_a_catalog(tmp_path):
     out = tmp_path / "quality.yaml"
-    result = runner.invoke(app, ["quality", "import", "--evals", str(_evals(tmp_path)), "--use", "lower-bound", "-o", str(out)])
+    result = runner.invoke(
+        app, ["quality", "import", "--evals", str(_evals(tmp_path)), "--use", "lower-bound", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     quality = load_quality(out)
     assert set(quality.models) == {"model-a", "model-b"}
@@ -91,7 +93,10 @@ def test_quality_import_cli_writes_a_file_that_builds_a_catalog(tmp_path):
     )
     mapping, label = load_tier_mapping()
     imported = build_catalog(source, quality, mapping, tiers_label=label)
-    assert [m.id for m in imported.catalog.models] == ["Model-A", "vendor/model-b"]  # ids matched case- and prefix-blind
+    assert [m.id for m in imported.catalog.models] == [
+        "Model-A",
+        "vendor/model-b",
+    ]  # ids matched case- and prefix-blind
     assert imported.unrated == ["model-c"]
     assert imported.catalog.baseline == "Model-A"
     assert imported.catalog.quality_scale.unit == "percent"
@@ -129,8 +134,11 @@ def test_quality_import_needs_one_source():
 
 def test_baseline_option_must_name_a_rated_model():
     quality = QualityFile(models={"a": {"faq": 90}})
-    source = PriceSource(label="p", prices_as_of=date(2025, 1, 1),
-                         models=(PricedModel(id="a", provider="A", input_usd_per_mtok=1, output_usd_per_mtok=1),))
+    source = PriceSource(
+        label="p",
+        prices_as_of=date(2025, 1, 1),
+        models=(PricedModel(id="a", provider="A", input_usd_per_mtok=1, output_usd_per_mtok=1),),
+    )
     mapping, label = load_tier_mapping()
     with pytest.raises(RouterOptError, match="--baseline zz"):
         build_catalog(source, quality, mapping, tiers_label=label, baseline="zz")

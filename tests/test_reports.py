@@ -77,11 +77,28 @@ def test_html_is_self_contained_and_renders_in_chromium(tmp_path):
         pytest.skip(message)
     screenshot = tmp_path / "shot.png"
     run = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600", "--hide-scrollbars",
-         "--enable-logging=stderr", "--v=0", f"--screenshot={screenshot}", path.as_uri()],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,1600",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={screenshot}",
+            path.as_uri(),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert screenshot.exists(), run.stderr[-2000:]
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
@@ -97,9 +114,22 @@ def test_html_is_self_contained_and_renders_in_chromium(tmp_path):
 def test_focus_rows_add_up_to_the_plan(plan_json):
     out = runner.invoke(app, ["optimize", "-f", "focus"]).output
     rows = list(csv.DictReader(io.StringIO(out)))
-    required = {"BilledCost", "EffectiveCost", "ListCost", "ConsumedQuantity", "ConsumedUnit", "ChargePeriodStart",
-                "ChargePeriodEnd", "BillingCurrency", "ServiceName", "ProviderName", "Tags",
-                "x_BaselineCost", "x_OverspendRatio", "x_Quality"}
+    required = {
+        "BilledCost",
+        "EffectiveCost",
+        "ListCost",
+        "ConsumedQuantity",
+        "ConsumedUnit",
+        "ChargePeriodStart",
+        "ChargePeriodEnd",
+        "BillingCurrency",
+        "ServiceName",
+        "ProviderName",
+        "Tags",
+        "x_BaselineCost",
+        "x_OverspendRatio",
+        "x_Quality",
+    }
     assert required <= set(rows[0])
     by_department: dict[str, float] = {}
     for row in rows:
@@ -108,7 +138,9 @@ def test_focus_rows_add_up_to_the_plan(plan_json):
         assert json.loads(row["Tags"])["department"] == row["x_Department"]
     for d in plan_json["departments"]:
         assert by_department[d["department"]] == pytest.approx(d["optimal_usd_per_day"], rel=1e-12)
-    assert sum(float(r["x_BaselineCost"]) for r in rows) == pytest.approx(plan_json["totals"]["baseline_usd_per_day"], rel=1e-12)
+    assert sum(float(r["x_BaselineCost"]) for r in rows) == pytest.approx(
+        plan_json["totals"]["baseline_usd_per_day"], rel=1e-12
+    )
     # tokens: sum over tasks of invocations x tokens per call
     tokens = sum(t["invocations_per_day"] * t["tokens_per_invocation"] for t in plan_json["tasks"])
     assert sum(float(r["ConsumedQuantity"]) for r in rows) == pytest.approx(tokens, rel=1e-12)
@@ -133,7 +165,10 @@ def test_diff_of_two_plans(tmp_path, plan_json):
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema_version": "1.2"}')
     result = runner.invoke(app, ["diff", str(bad), str(new)])
-    assert result.exit_code == 2 and "expected a JSON result written by `router-opt optimize --format json`" in result.output
+    assert (
+        result.exit_code == 2
+        and "expected a JSON result written by `router-opt optimize --format json`" in result.output
+    )
 
 
 def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path, monkeypatch):

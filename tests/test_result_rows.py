@@ -31,8 +31,18 @@ def test_ordered_and_first_k_match_sorting_with_ties(seed):
 
 def test_rows_equal_model_construct_and_serialise_alike():
     values = {
-        "department": "D", "role": "R", "task": "T", "task_type": "faq", "model": "m", "tier": "Instruct", "share": 0.25,
-        "invocations_per_day": 4.0, "usd_per_invocation": 0.5, "usd_per_day": 2.0, "quality": 80.0, "baseline_usd_per_day": 3.0,
+        "department": "D",
+        "role": "R",
+        "task": "T",
+        "task_type": "faq",
+        "model": "m",
+        "tier": "Instruct",
+        "share": 0.25,
+        "invocations_per_day": 4.0,
+        "usd_per_invocation": 0.5,
+        "usd_per_day": 2.0,
+        "quality": 80.0,
+        "baseline_usd_per_day": 3.0,
     }
     (fast,) = _rows(Assignment, **{name: [value] for name, value in values.items()})
     slow = Assignment.model_construct(**values)
@@ -80,7 +90,9 @@ def test_used_pairs_are_the_positive_cells_in_row_major_order(solver):
     catalog, workload, _ = random_instance(3, n_tasks=30, n_models=6)
     capacity = {m.id: 0.001 for m in catalog.models[1:3]}  # a binding capacity splits some tasks
     catalog = catalog.model_copy(
-        update={"models": tuple(m.model_copy(update={"capacity_mtok_per_day": capacity.get(m.id)}) for m in catalog.models)}
+        update={
+            "models": tuple(m.model_copy(update={"capacity_mtok_per_day": capacity.get(m.id)}) for m in catalog.models)
+        }
     )
     problem = build_problem(catalog, workload, Policy())
     solution = solve(problem, solver=solver)

@@ -82,7 +82,9 @@ def reference_cost(problem, eligible=None, fixed_usd_per_month=None) -> float | 
     c = np.r_[cost.ravel(), fixed_per_day[deploy]]
     upper = np.r_[eligible.ravel().astype(float), np.ones(deploy.size)]
     integrality = np.r_[np.zeros(n_x), np.ones(deploy.size)]
-    res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi), bounds=Bounds(0, upper), integrality=integrality)
+    res = milp(
+        c, constraints=LinearConstraint(np.array(rows), lo, hi), bounds=Bounds(0, upper), integrality=integrality
+    )
     if res.status == 2:  # infeasible
         return None
     assert res.status == 0, res.message
@@ -101,7 +103,10 @@ def with_deployments(problem, seed: int):
     changes = {}
     for m in chosen:
         per_day = max(float(spend[m]), 0.01 * float(spend.sum()) + 1e-3) * rng.uniform(0.05, 3.0)
-        changes[catalog.models[m].id] = {"fixed_usd_per_month": per_day * DAYS_PER_YEAR / 12, "deployment": "self-hosted"}
+        changes[catalog.models[m].id] = {
+            "fixed_usd_per_month": per_day * DAYS_PER_YEAR / 12,
+            "deployment": "self-hosted",
+        }
     return build_problem(with_models(catalog, **changes), problem.workload, problem.policy, Mode.STRICT)
 
 
@@ -183,7 +188,9 @@ def test_plus_one_point_is_the_same_from_every_solver(seed, solver):
         cost = np.bincount(t, weights=share * problem.usd_per_day[t, m], minlength=problem.eligible.shape[0])
         return threshold_plus_one(problem, solution, cost)[0]
 
-    np.testing.assert_allclose(figures(other), figures(reference), rtol=1e-6, atol=1e-7 * max(1.0, reference.objective_usd_per_day))
+    np.testing.assert_allclose(
+        figures(other), figures(reference), rtol=1e-6, atol=1e-7 * max(1.0, reference.objective_usd_per_day)
+    )
 
 
 def the_consultant_case():
@@ -204,10 +211,28 @@ def the_consultant_case():
     catalog = with_models(bare, **{"ticket-clf-8b": server})
     workload = make_workload(
         [
-            {"department": "Support", "role": "Agent", "task": "ticket triage", "task_type": "classification",
-             "headcount": 10, "invocations_per_day": 200, "input_tokens": 800, "output_tokens": 50, "min_quality": 85},
-            {"department": "Support", "role": "Agent", "task": "summaries", "task_type": "summarization",
-             "headcount": 10, "invocations_per_day": 20, "input_tokens": 2000, "output_tokens": 300, "min_quality": 78},
+            {
+                "department": "Support",
+                "role": "Agent",
+                "task": "ticket triage",
+                "task_type": "classification",
+                "headcount": 10,
+                "invocations_per_day": 200,
+                "input_tokens": 800,
+                "output_tokens": 50,
+                "min_quality": 85,
+            },
+            {
+                "department": "Support",
+                "role": "Agent",
+                "task": "summaries",
+                "task_type": "summarization",
+                "headcount": 10,
+                "invocations_per_day": 20,
+                "input_tokens": 2000,
+                "output_tokens": 300,
+                "min_quality": 78,
+            },
         ]
     )
     return build_problem(catalog, workload, Policy(), Mode.STRICT)
@@ -217,9 +242,19 @@ def test_an_unprovisioned_deployment_is_held_off_by_its_fixed_cost():
     problem = the_consultant_case()
     solution = solve(problem)
     settings = Settings(
-        catalog="c", catalog_path=None, prices_as_of="2025-01-01", workload="w", workload_path=None, policy_path=None,
-        mode=Mode.STRICT, objective="cost", min_quality=None, baseline_model="large", baseline_tier="Commercial Large",
-        solver="auto", days_per_year=DAYS_PER_YEAR,
+        catalog="c",
+        catalog_path=None,
+        prices_as_of="2025-01-01",
+        workload="w",
+        workload_path=None,
+        policy_path=None,
+        mode=Mode.STRICT,
+        objective="cost",
+        min_quality=None,
+        baseline_model="large",
+        baseline_tier="Commercial Large",
+        solver="auto",
+        days_per_year=DAYS_PER_YEAR,
     )
     result = build_result(problem, solution, settings, decisions=True)
     (deployment,) = result.deployments

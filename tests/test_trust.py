@@ -59,7 +59,7 @@ def test_optimize_runs_without_network(no_network, tmp_path):
     invoke("optimize", "-f", "focus", "-o", str(tmp_path / "plan-focus.csv"))
     html = (tmp_path / "plan.html").read_text()
     assert "<svg" in html
-    for fetch in ('src="http', "src='http", '<link', "@import", "url(http", "<script", "<iframe"):
+    for fetch in ('src="http', "src='http", "<link", "@import", "url(http", "<script", "<iframe"):
         assert fetch not in html, fetch  # nothing for a browser to fetch either
     assert (tmp_path / "plan.xlsx").read_bytes()[:2] == b"PK"
     x = ["-c", str(EXAMPLES / "catalog.yaml"), "-w", str(EXAMPLES / "workload.csv")]
@@ -81,15 +81,27 @@ def test_two_blended_runs_give_identical_json():
 def test_identical_json_across_processes_and_hash_seeds(tmp_path):
     """Set and dict order of strings changes with PYTHONHASHSEED between processes; the result must not."""
     args = [
-        "optimize", "-f", "json", "--explain",
-        "-c", str(EXAMPLES / "catalog.yaml"), "-w", str(EXAMPLES / "workload.csv"), "-p", str(EXAMPLES / "vendor-cap.yaml"),
+        "optimize",
+        "-f",
+        "json",
+        "--explain",
+        "-c",
+        str(EXAMPLES / "catalog.yaml"),
+        "-w",
+        str(EXAMPLES / "workload.csv"),
+        "-p",
+        str(EXAMPLES / "vendor-cap.yaml"),
     ]
     outputs = []
     for seed in ("1", "2"):
         env = os.environ | {"PYTHONHASHSEED": seed}
         run = subprocess.run(
             [sys.executable, "-c", "from router_opt.cli import app; app()", *args],
-            check=False, capture_output=True, env=env, cwd=tmp_path, timeout=120,
+            check=False,
+            capture_output=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
         )
         assert run.returncode == 0, run.stderr.decode()
         outputs.append(run.stdout)
@@ -105,7 +117,9 @@ def test_json_to_a_file_is_byte_identical_to_stdout(tmp_path):
 def test_results_record_price_date_input_hashes_and_solver():
     settings = json.loads(invoke("optimize", "-f", "json", "--mode", "blended").output)["settings"]
     catalog_path, workload_path, policy_path = (
-        bundled_path(DEFAULT_CATALOG), bundled_path(DEFAULT_WORKLOAD), bundled_path(DEFAULT_POLICY)
+        bundled_path(DEFAULT_CATALOG),
+        bundled_path(DEFAULT_WORKLOAD),
+        bundled_path(DEFAULT_POLICY),
     )
     assert settings["prices_as_of"] == load_catalog(catalog_path).prices_as_of.isoformat()
     assert date.fromisoformat(settings["prices_as_of"]) == date(2025, 12, 31)
@@ -118,7 +132,9 @@ def test_results_record_price_date_input_hashes_and_solver():
     assert settings["mode"] == "blended"
     # Paths are recorded as the README names the bundled files, not where router-opt is installed.
     assert (settings["catalog_path"], settings["workload_path"], settings["policy_path"]) == (
-        DEFAULT_CATALOG, DEFAULT_WORKLOAD, DEFAULT_POLICY
+        DEFAULT_CATALOG,
+        DEFAULT_WORKLOAD,
+        DEFAULT_POLICY,
     )
 
 

@@ -30,7 +30,9 @@ def capacitated() -> Inputs:
     free = solve(problem, solver="highspy")
     mtok = problem.tasks["tokens_per_day"] / 1e6
     load = (free.shares * mtok[:, None]).sum(axis=0)
-    limits = {m.id: {"capacity_mtok_per_day": float(load[i] * 0.5)} for i, m in enumerate(catalog.models) if i and load[i] > 0}
+    limits = {
+        m.id: {"capacity_mtok_per_day": float(load[i] * 0.5)} for i, m in enumerate(catalog.models) if i and load[i] > 0
+    }
     return Inputs(with_models(catalog, **limits), workload, Policy(), "catalog", "workload", "policy")
 
 
@@ -71,7 +73,9 @@ def _frontier_figures(curve):
 def test_frontier_warm_start_gives_the_cold_and_full_lp_curve(capacitated, start_prices_seen):
     # The sweep sets the bar of rows without their own: take the rows' bars away.
     workload = capacitated.workload
-    unbarred = workload.model_copy(update={"tasks": tuple(t.model_copy(update={"min_quality": None}) for t in workload.tasks)})
+    unbarred = workload.model_copy(
+        update={"tasks": tuple(t.model_copy(update={"min_quality": None}) for t in workload.tasks)}
+    )
     capacitated = dataclasses.replace(capacitated, workload=unbarred)
     warm = frontier(capacitated, points=5, solver="decompose")
     assert start_prices_seen[0] is None and all(p is not None for p in start_prices_seen[1:])

@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 
 from router_opt.errors import InputError
 from router_opt.frame import build_problem
-from router_opt.io import load_catalog, load_policy, load_workload
-from router_opt.io import loaders
+from router_opt.io import load_catalog, load_policy, load_workload, loaders
 from router_opt.models import TaskDemand, TaskRows, Workload
 
 EXAMPLES = settings(
-    derandomize=True, max_examples=150, deadline=None, database=None,
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 _counter = itertools.count()
@@ -159,8 +161,9 @@ def test_task_rows_behave_as_the_tuple_of_rows(tmp_path):
     as_tuple = tuple(tasks)
     assert tasks == as_tuple and tasks == list(as_tuple) and hash(tasks) == hash(as_tuple)
     assert tasks[2:4] == as_tuple[2:4] and tasks[-1] is as_tuple[-1] and as_tuple[0] in tasks
-    again = Workload(name=workload.name, tasks=as_tuple, source_path=workload.source_path,
-                     source_lines=workload.source_lines)
+    again = Workload(
+        name=workload.name, tasks=as_tuple, source_path=workload.source_path, source_lines=workload.source_lines
+    )
     assert again == workload and hash(again) == hash(workload)
     assert again.columns() == workload.columns()
     assert pickle.loads(pickle.dumps(workload)) == workload == copy.deepcopy(workload)

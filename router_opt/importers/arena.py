@@ -118,8 +118,10 @@ def quality_from_arena(
         models=scores,
     )
     notes = [
-        (f"{len(scores)} models x {len(mapping.task_types)} task types from {len(set(mapping.task_types.values()))} "
-        f"Arena categories; score = {method}; scale {scale.min:g}..{scale.max:g} elo (thresholds must be ratings too)")
+        (
+            f"{len(scores)} models x {len(mapping.task_types)} task types from {len(set(mapping.task_types.values()))} "
+            f"Arena categories; score = {method}; scale {scale.min:g}..{scale.max:g} elo (thresholds must be ratings too)"
+        )
     ]
     return quality, notes
 

@@ -248,8 +248,12 @@ def build_catalog(
         "models": [],
     }
     for model_id, model, tier, tier_reason, qname, scores in entries:
-        sources = [(f"price: {source.label}, {model.provider_key + ' ' if model.provider_key else ''}{model.id}, "
-                   f"as of {source.prices_as_of.isoformat()}")]
+        sources = [
+            (
+                f"price: {source.label}, {model.provider_key + ' ' if model.provider_key else ''}{model.id}, "
+                f"as of {source.prices_as_of.isoformat()}"
+            )
+        ]
         sources += [f"price: {note}" for note in model.notes]
         if model.cached_input_usd_per_mtok is not None:
             sources.append(

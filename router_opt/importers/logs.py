@@ -50,9 +50,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("timestamp", "department", "role", "user", "task_type", "input_tokens", "output_tokens")
 FORMATS = {
-    ".parquet": "parquet", ".pq": "parquet",
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".jsonl": "json", ".ndjson": "json", ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
 }
 
 
@@ -85,7 +90,9 @@ def _format_of(path: Path) -> str:
     if suffixes and suffixes[-1] in {".gz", ".zst"}:
         suffixes = suffixes[:-1]
     if not suffixes or suffixes[-1] not in FORMATS:
-        raise InputError.single(str(path), "unknown log format: use .csv, .jsonl (or .json) or .parquet (optionally .gz)")
+        raise InputError.single(
+            str(path), "unknown log format: use .csv, .jsonl (or .json) or .parquet (optionally .gz)"
+        )
     return FORMATS[suffixes[-1]]
 
 
@@ -156,7 +163,19 @@ def _number(column: str, kind: str) -> str:
     return f"TRY_CAST({col} AS DOUBLE)"
 
 
-_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
+_NUMERIC = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+}
 
 
 def _day(column: str, kind: str) -> str:
@@ -268,7 +287,8 @@ def workload_from_logs(
         valid_days = sorted(d for ok, d, _ in day_rows if ok and d is not None)
         if used == 0:
             raise InputError.single(
-                str(files[0]), f"no usable rows: all {skipped:,} rows lack a timestamp, department, role, user or task type"
+                str(files[0]),
+                f"no usable rows: all {skipped:,} rows lack a timestamp, department, role, user or task type",
             )
         log_days = len(valid_days)
         n_days = days or log_days
@@ -326,14 +346,18 @@ def workload_from_logs(
             }
         )
     notes = [
-        (f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
-        f"({valid_days[0].isoformat()} to {valid_days[-1].isoformat()}): "
-        f"{len(workload_rows)} tasks in {len(headcounts)} roles, {sum(headcounts.values()):,} users"),
+        (
+            f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
+            f"({valid_days[0].isoformat()} to {valid_days[-1].isoformat()}): "
+            f"{len(workload_rows)} tasks in {len(headcounts)} roles, {sum(headcounts.values()):,} users"
+        ),
     ]
     if days:
         notes.append(f"rates per day over {days} day(s) (--days), not the log's {log_days}")
     if skipped:
-        notes.append(f"skipped {skipped:,} rows missing a timestamp, department, role, user or task type, or with negative tokens")
+        notes.append(
+            f"skipped {skipped:,} rows missing a timestamp, department, role, user or task type, or with negative tokens"
+        )
     if columns.get("model") is None:
         notes.append("no model column: the current routing is unknown")
     renamed = [f"{k}={v}" for k, v in columns.items() if v and v != k]
@@ -352,8 +376,27 @@ def workload_from_logs(
     )
 
 
-WORKLOAD_HEADER = ("department", "role", "headcount", "task", "task_type", "invocations_per_day", "input_tokens", "output_tokens")
-ROUTING_HEADER = ("department", "role", "task", "task_type", "model", "requests", "share", "input_tokens", "output_tokens")
+WORKLOAD_HEADER = (
+    "department",
+    "role",
+    "headcount",
+    "task",
+    "task_type",
+    "invocations_per_day",
+    "input_tokens",
+    "output_tokens",
+)
+ROUTING_HEADER = (
+    "department",
+    "role",
+    "task",
+    "task_type",
+    "model",
+    "requests",
+    "share",
+    "input_tokens",
+    "output_tokens",
+)
 
 
 def _csv(header: tuple[str, ...], rows: list[dict]) -> str:

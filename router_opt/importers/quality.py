@@ -165,7 +165,9 @@ def quality_from_evals(
         task_type_column = next((lowered[c] for c in TASK_TYPE_COLUMNS if c in lowered), None)
         if task_type_column is None:
             raise InputError.single(
-                where, f"no task-type column (looked for {', '.join(TASK_TYPE_COLUMNS)}); name it with --task-type-column", line=1
+                where,
+                f"no task-type column (looked for {', '.join(TASK_TYPE_COLUMNS)}); name it with --task-type-column",
+                line=1,
             )
     elif task_type_column not in header:
         raise InputError.single(where, f"no column '{task_type_column}' (columns: {', '.join(header)})", line=1)
@@ -194,7 +196,9 @@ def quality_from_evals(
         if skipped:
             notes.append(f"columns skipped (not 1/0 or scores in [0, 1]): {', '.join(skipped)}")
         if not columns:
-            raise InputError.single(where, "no model columns: no column other than the task type holds 1/0 or scores in [0, 1]", line=1)
+            raise InputError.single(
+                where, "no model columns: no column other than the task type holds 1/0 or scores in [0, 1]", line=1
+            )
 
     sums: dict[tuple[str, str], list[float]] = {}
     problems: list[Problem] = []
@@ -207,7 +211,14 @@ def quality_from_evals(
             try:
                 value = _cell_value(cells[j]) if j < len(cells) else None
             except ValueError as exc:
-                problems.append(Problem(where, f"{cells[j].strip()!r}: must be 1/0 or a score in [0, 1] ({exc})", line=line, field=header[j]))
+                problems.append(
+                    Problem(
+                        where,
+                        f"{cells[j].strip()!r}: must be 1/0 or a score in [0, 1] ({exc})",
+                        line=line,
+                        field=header[j],
+                    )
+                )
                 continue
             if value is not None:
                 acc = sums.setdefault((header[j], task_type), [0, 0.0])
@@ -238,7 +249,9 @@ def quality_from_evals(
         models=scores,
         evidence=evidence,
     )
-    notes.insert(0, f"{len(scores)} models x {len({t for _, t in sums})} task types from {len(rows)} prompts; score = {method}")
+    notes.insert(
+        0, f"{len(scores)} models x {len({t for _, t in sums})} task types from {len(rows)} prompts; score = {method}"
+    )
     return quality, notes
 
 

@@ -74,8 +74,10 @@ def describe(error: dict) -> str:
     if kind in {"too_short"}:
         return "must not be empty"
     message = error["msg"].removeprefix("Value error, ")
-    if got is not None and kind != "value_error" and (
-        getattr(getattr(got, "tag", None), "value", None) or not isinstance(got, (dict, list, tuple))
+    if (
+        got is not None
+        and kind != "value_error"
+        and (getattr(getattr(got, "tag", None), "value", None) or not isinstance(got, (dict, list, tuple)))
     ):
         message += f", got {_short(got)}"
     return message
@@ -135,7 +137,9 @@ def problems_from(
         loc: Loc = prefix + tuple(err["loc"])
         messages = [describe(err)]
         if err["type"] == "extra_forbidden" and model is not None:
-            messages = [describe(err).replace("; see README for the allowed fields)", ")") + _allowed_fields(model, loc[:-1])]
+            messages = [
+                describe(err).replace("; see README for the allowed fields)", ")") + _allowed_fields(model, loc[:-1])
+            ]
         if err["type"] == "value_error":
             messages = describe(err).split("\n")
         for message in messages:

@@ -65,8 +65,11 @@ def load_policy(path: str | Path) -> Policy:
     if "source_path" in data:
         line, column = yaml_locator(data)(("source_path",))
         raise InputError.single(
-            str(path), "not a policy setting (router-opt records where the policy came from); remove this line",
-            line=line, column=column, field="source_path",
+            str(path),
+            "not a policy setting (router-opt records where the policy came from); remove this line",
+            line=line,
+            column=column,
+            field="source_path",
         )
     try:
         return Policy.model_validate(dict(data) | {"source_path": str(path)})
@@ -96,8 +99,11 @@ def _workload_from_yaml(path: Path) -> Workload:
         if key in data:  # set by the loader; from the file they would mislabel every error
             line, column = locate((key,))
             raise InputError.single(
-                str(path), "not a workload setting (router-opt records where the workload came from); remove this line",
-                line=line, column=column, field=key,
+                str(path),
+                "not a workload setting (router-opt records where the workload came from); remove this line",
+                line=line,
+                column=column,
+                field=key,
             )
     tasks = data.get("tasks")
     name = data.get("name", path.stem)
@@ -203,7 +209,9 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
     blank = [i + 1 for i, c in enumerate(header) if c == ""]
     if blank:
         problems.append(
-            Problem(where, f"column(s) {', '.join(map(str, blank))} have no name in the header; name or delete them", line=1)
+            Problem(
+                where, f"column(s) {', '.join(map(str, blank))} have no name in the header; name or delete them", line=1
+            )
         )
     missing = [c for c in WORKLOAD_REQUIRED if c not in header]
     unknown = [c for c in header if c and c not in WORKLOAD_COLUMNS]
@@ -245,7 +253,9 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
         problems += problems_from(exc, where, lambda loc: (lines[loc[0]], None) if loc else (None, None))
         # Report the row-level field names without the list index.
         problems = [
-            Problem(p.path, p.message, p.line, p.column, p.field.split(".", 1)[1] if p.field and "." in p.field else p.field)
+            Problem(
+                p.path, p.message, p.line, p.column, p.field.split(".", 1)[1] if p.field and "." in p.field else p.field
+            )
             for p in problems
         ]
         # The checks across rows (a task twice in a role, a role with two headcounts) still run over
@@ -346,6 +356,7 @@ def detect_kind(path: str | Path) -> str:
         if set(data) & (set(Policy.model_fields) - {"source_path"}):
             return "policy"
     raise InputError.single(
-        str(path), "cannot tell what this file is: a catalog has `models:`, a workload `tasks:`, a policy one of "
-        + ", ".join(f"`{k}:`" for k in Policy.model_fields if k != "source_path")
+        str(path),
+        "cannot tell what this file is: a catalog has `models:`, a workload `tasks:`, a policy one of "
+        + ", ".join(f"`{k}:`" for k in Policy.model_fields if k != "source_path"),
     )

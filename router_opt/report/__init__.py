@@ -48,16 +48,24 @@ def _closing_rows(result: Result, label: str, first: str, second: str) -> list[t
     if t.fixed_usd_per_day > 0:
         rows.append((label, first, "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
     rows.append(
-        ("TOTAL", second, fmt.count(t.workers),
-         *_money(t.optimal_usd_per_day, t.baseline_usd_per_day, t.savings_usd_per_day, t.overspend_ratio))
+        (
+            "TOTAL",
+            second,
+            fmt.count(t.workers),
+            *_money(t.optimal_usd_per_day, t.baseline_usd_per_day, t.savings_usd_per_day, t.overspend_ratio),
+        )
     )
     return rows
 
 
 def role_section(result: Result) -> Section:
     rows = [
-        (r.department, r.role, fmt.count(r.headcount),
-         *_money(r.optimal_usd_per_day, r.baseline_usd_per_day, r.savings_usd_per_day, r.overspend_ratio))
+        (
+            r.department,
+            r.role,
+            fmt.count(r.headcount),
+            *_money(r.optimal_usd_per_day, r.baseline_usd_per_day, r.savings_usd_per_day, r.overspend_ratio),
+        )
         for r in result.roles
     ]
     rows += _closing_rows(result, "Fixed deployments", "shared", f"{len(result.roles)} roles")
@@ -72,8 +80,12 @@ def role_section(result: Result) -> Section:
 
 def department_section(result: Result) -> Section:
     rows = [
-        (d.department, fmt.count(d.roles), fmt.count(d.headcount),
-         *_money(d.optimal_usd_per_day, d.baseline_usd_per_day, d.savings_usd_per_day, d.overspend_ratio))
+        (
+            d.department,
+            fmt.count(d.roles),
+            fmt.count(d.headcount),
+            *_money(d.optimal_usd_per_day, d.baseline_usd_per_day, d.savings_usd_per_day, d.overspend_ratio),
+        )
         for d in sorted(result.departments, key=lambda d: -d.savings_usd_per_day)
     ]
     rows += _closing_rows(result, "Fixed deployments (shared)", "", fmt.count(len(result.roles)))
@@ -123,12 +135,22 @@ def totals_section(result: Result) -> Section:
             "Per worker",
             f"{fmt.usd(t.optimal_usd_per_worker_per_day)}/day optimal vs {fmt.usd(t.baseline_usd_per_worker_per_day)}/day all-large ({fmt.count(t.workers)} workers)",
         ),
-        ("Invocations routed away from the baseline", f"{fmt.percent(t.share_routed_away_from_baseline)} of {fmt.count(t.invocations_per_day)}/day"),
-        ("Quality (invocation-weighted)", f"plan {fmt.quality(t.plan_quality)} vs all-large {fmt.quality(t.baseline_quality)}"),
+        (
+            "Invocations routed away from the baseline",
+            f"{fmt.percent(t.share_routed_away_from_baseline)} of {fmt.count(t.invocations_per_day)}/day",
+        ),
+        (
+            "Quality (invocation-weighted)",
+            f"plan {fmt.quality(t.plan_quality)} vs all-large {fmt.quality(t.baseline_quality)}",
+        ),
         ("Tasks the baseline falls short on", fmt.count(t.baseline_tasks_below_threshold)),
         ("Year", f"{s.days_per_year} days"),
-        ("Solver", f"{s.solver} · {result.solve.status}" + (
-            f" · gap {fmt.percent(result.solve.mip_gap)}" if result.solve.mip_gap is not None else "") + _proof_note(result)),
+        (
+            "Solver",
+            f"{s.solver} · {result.solve.status}"
+            + (f" · gap {fmt.percent(result.solve.mip_gap)}" if result.solve.mip_gap is not None else "")
+            + _proof_note(result),
+        ),
         ("Objective", f"{s.objective} · mode {s.mode}"),
     )
     if t.fixed_usd_per_day > 0:
@@ -266,7 +288,9 @@ def _with_warnings(result: Result, text: str) -> str:
 
 def to_table(result: Result, top: int = 10, explain: bool = False, width: int = 160) -> str:
     """The report for a terminal."""
-    return sections_as_text(sections(result, top, explain), preamble=_with_warnings(result, headline(result)), width=width)
+    return sections_as_text(
+        sections(result, top, explain), preamble=_with_warnings(result, headline(result)), width=width
+    )
 
 
 def _markdown_table(section: Section) -> str:

@@ -45,6 +45,8 @@ def render_catalog(catalog: Catalog, output_format: str) -> str:
         writer = SafeCsvWriter(out)  # a model id or provider like "=cmd|..." must not run in a spreadsheet
         writer.writerow(("id", "tier", "provider", "input_usd_per_mtok", "output_usd_per_mtok", "task_types"))
         for m in catalog.models:
-            writer.writerow((m.id, str(m.tier), m.provider, repr(m.input_usd_per_mtok), repr(m.output_usd_per_mtok), len(m.quality)))
+            writer.writerow(
+                (m.id, str(m.tier), m.provider, repr(m.input_usd_per_mtok), repr(m.output_usd_per_mtok), len(m.quality))
+            )
         return out.getvalue()
     return sections_as_text([section])

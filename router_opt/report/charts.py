@@ -47,10 +47,20 @@ def department_chart(result: Result) -> str:
     names = [d.department for d in departments]
     figure, axes = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.2))
     positions = range(len(names))
-    axes.barh([p + 0.2 for p in positions], [d.baseline_usd_per_day for d in departments], height=0.4,
-              color=BASELINE_COLOUR, label="All-large")
-    axes.barh([p - 0.2 for p in positions], [d.optimal_usd_per_day for d in departments], height=0.4,
-              color=PLAN_COLOUR, label="Optimal")
+    axes.barh(
+        [p + 0.2 for p in positions],
+        [d.baseline_usd_per_day for d in departments],
+        height=0.4,
+        color=BASELINE_COLOUR,
+        label="All-large",
+    )
+    axes.barh(
+        [p - 0.2 for p in positions],
+        [d.optimal_usd_per_day for d in departments],
+        height=0.4,
+        color=PLAN_COLOUR,
+        label="Optimal",
+    )
     for p, d in zip(positions, departments):
         axes.text(d.baseline_usd_per_day, p + 0.2, f"  {d.overspend_ratio:.1f}x", va="center", fontsize=8)
     axes.set_yticks(list(positions), names)
@@ -102,7 +112,9 @@ def frontier_chart(result: Result) -> str:
     points = result.frontier.points
     bars = [p.min_quality for p in points]
     figure, axes = plt.subplots(figsize=(7.5, 3.0))
-    axes.plot(bars, [p.optimal_usd_per_day for p in points], marker="o", markersize=3, color=PLAN_COLOUR, label="Optimal plan")
+    axes.plot(
+        bars, [p.optimal_usd_per_day for p in points], marker="o", markersize=3, color=PLAN_COLOUR, label="Optimal plan"
+    )
     axes.plot(bars, [p.baseline_usd_per_day for p in points], linestyle="--", color=BASELINE_COLOUR, label="All-large")
     axes.set_xlabel("Quality bar every task must meet")
     axes.set_ylabel("$ per day")

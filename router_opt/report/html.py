@@ -52,7 +52,9 @@ def _table(section: Section) -> str:
             for i, c in enumerate(row)
         )
         body.append(f'<tr class="total">{cells}</tr>' if total else f"<tr>{cells}</tr>")
-    return f"<h2>{escape(section.title)}</h2>\n<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<h2>{escape(section.title)}</h2>\n<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _assumptions(result: Result) -> str:
@@ -64,8 +66,8 @@ def _assumptions(result: Result) -> str:
     )
     return (
         "<h2>Assumptions: prices and where they come from</h2>"
-        "<table><thead><tr><th>Model</th><th>Tier</th><th>Provider</th><th class=\"num\">Input $/M tok</th>"
-        f"<th class=\"num\">Output $/M tok</th><th>Sources</th></tr></thead><tbody>{rows}</tbody></table>"
+        '<table><thead><tr><th>Model</th><th>Tier</th><th>Provider</th><th class="num">Input $/M tok</th>'
+        f'<th class="num">Output $/M tok</th><th>Sources</th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
 
