@@ -600,6 +600,13 @@ def _unprovisioned_reason(d: Deployment) -> str:
     return f"not provisioned: its fixed cost, {fixed}, is more than the {fmt.usd(d.saving_if_provisioned_usd_per_day)}/day it would save"
 
 
+def _fixed_against_saving(d: Deployment) -> str:
+    """The two figures behind an unprovisioned deployment, short enough for a table cell."""
+    if d.saving_if_provisioned_usd_per_day is None:
+        return f"{fmt.usd(d.fixed_usd_per_day)}/day fixed"
+    return f"{fmt.usd(d.fixed_usd_per_day)}/day fixed > {fmt.usd(d.saving_if_provisioned_usd_per_day)}/day saved"
+
+
 def _constraint_rows(
     solution: Solution, objective: Objective, deployments: tuple[Deployment, ...] = ()
 ) -> tuple[ConstraintRow, ...]:
@@ -791,7 +798,7 @@ def _binding_reasons(
         elif c.kind == "total_budget":
             holds[:, k] = True
     labels = np.array(
-        [f"fixed_cost {d.model} ({_unprovisioned_reason(d)})" for d in off]
+        [f"fixed_cost {d.model} ({_fixed_against_saving(d)})" for d in off]
         + [f"{c.kind} {c.subject}" for c in binding],
         dtype=object,
     )
