@@ -103,8 +103,10 @@ def _handled(command):
         except (typer.Exit, typer.Abort):
             raise
         except InputError as exc:
-            count = len(exc.problems)
-            _fail(f"error: {count} problem(s) in the input:\n" + "\n".join(f"  {p}" for p in exc.problems), 2)
+            from router_opt.errors import render_problems
+
+            lines = render_problems(exc.problems)  # the first few of each kind, and a count of the rest
+            _fail(f"error: {len(exc.problems):,} problem(s) in the input:\n" + "\n".join(f"  {p}" for p in lines), 2)
         except RouterOptError as exc:
             _fail(f"error: {exc}", 2)
         except KeyboardInterrupt:

@@ -3,6 +3,7 @@ exit code 2; anything else is an internal failure (exit 1)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -30,12 +31,45 @@ class Problem:
         return f"{where}: {what}{self.message}"
 
 
+# How many problems of one kind (same file, field and message but for the values in it) are shown,
+# and how many lines in all: one systematic mistake in a 20,000-row file is one fix, not 20,000 lines.
+SHOWN_PER_KIND = 3
+SHOWN_AT_MOST = 40
+_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|-?\d[\d,.]*(?:e[+-]?\d+)?")
+
+
+def _kind(problem: Problem) -> tuple[str, str | None, str]:
+    """What makes two problems the same mistake: file, field and the message without its values
+    (quoted text and numbers: `got 'ten'` and `got 'eleven'` are one kind)."""
+    return problem.path, problem.field, _VALUES.sub("…", problem.message)
+
+
+def render_problems(problems: list[Problem]) -> list[str]:
+    """One line per problem, in order, but at most SHOWN_PER_KIND of each kind and SHOWN_AT_MOST in
+    all; then, per kind with problems left out, one line counting them."""
+    shown: list[str] = []
+    seen: dict[tuple, int] = {}
+    left_out: dict[tuple, int] = {}
+    for problem in problems:
+        kind = _kind(problem)
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= SHOWN_PER_KIND and len(shown) < SHOWN_AT_MOST:
+            shown.append(str(problem))
+        else:
+            left_out[kind] = left_out.get(kind, 0) + 1
+    for (path, name, message), count in left_out.items():
+        what = f"{name}: " if name else ""
+        shown.append(f"... and {count:,} more like this ({path}: {what}{message})")
+    return shown
+
+
 class InputError(RouterOptError):
-    """One or more problems in input files, all reported together."""
+    """One or more problems in input files, all reported together (the message shows the first few
+    of each kind and counts the rest: `render_problems`)."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(render_problems(self.problems)))
 
     @classmethod
     def single(cls, path: str, message: str, **where) -> InputError:
