@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,8 @@ def test_genai_prices_import_loads_and_optimizes(tmp_path):
     assert {"gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"} <= ids
     assert "gpt-5.4" not in ids  # no quality: left out, and commented at the end of the file
     text = out.read_text()
-    assert "#  - {id: gpt-5.4," in text and "genai-prices 0.2.3" in text.split("models:")[0]
+    installed = metadata.version("genai-prices")  # the snapshot is the installed package's: name it
+    assert "#  - {id: gpt-5.4," in text and f"genai-prices {installed}" in text.split("models:")[0]
     assert catalog.prices_as_of == AS_OF
     by_id = {m.id: m for m in catalog.models}
     assert (by_id["gpt-4o"].input_usd_per_mtok, by_id["gpt-4o"].output_usd_per_mtok) == (2.5, 10.0)
