@@ -98,8 +98,12 @@ def _handled(command):
         gc_was_enabled = gc.isenabled()
         gc.disable()
         _keep_freed_memory()
+        from router_opt.io.text import tracking_files
+
         try:
-            return command(*args, **kwargs)
+            # The files a command reads are recorded, so that no output overwrites one of them.
+            with tracking_files():
+                return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except InputError as exc:
@@ -186,25 +190,39 @@ class _progress:
 
 
 def _emit(text: str | bytes, output: Path | None) -> None:
-    from router_opt.io import write_atomic
+    """Print, or write to --output under router_opt.io.writers' rules (never one of the command's
+    inputs, never replacing a pipe or a device, atomic for a regular file)."""
+    from router_opt.io.writers import OutputError, descriptor_of, write_output
 
-    if output is None:
-        # Bytes here are UTF-8 text (JSON): commands whose format is binary (xlsx) refuse to run
-        # without --output before they get this far.
-        buffer = getattr(sys.stdout, "buffer", None)  # absent on StringIO, some notebook consoles
-        if isinstance(text, bytes) and buffer is not None:
-            sys.stdout.flush()
-            buffer.write(text)
-            buffer.flush()
-        elif isinstance(text, bytes):
-            sys.stdout.write(text.decode("utf-8"))
-            sys.stdout.flush()
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+    descriptor = descriptor_of(output) if output is not None else None
+    if output is None or descriptor in (1, 2):
+        stream = sys.stderr if descriptor == 2 else sys.stdout
+        try:
+            _print(text, stream)
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            raise typer.Exit(0) from None
+        except OSError as exc:
+            where = str(output) if output is not None else "standard output"
+            raise OutputError(where, f"cannot write: {exc.strerror or exc}") from None
         return
-    write_atomic(output, text)
+    write_output(output, text)
     typer.echo(f"wrote {output}", err=True)
+
+
+def _print(text: str | bytes, stream) -> None:
+    # Bytes here are UTF-8 text (JSON): commands whose format is binary (xlsx) refuse to run
+    # without --output before they get this far.
+    buffer = getattr(stream, "buffer", None)  # absent on StringIO, some notebook consoles
+    if isinstance(text, bytes) and buffer is not None:
+        stream.flush()
+        buffer.write(text)
+        buffer.flush()
+    elif isinstance(text, bytes):
+        stream.write(text.decode("utf-8"))
+        stream.flush()
+    else:
+        stream.write(text)
+        stream.flush()
 
 
 CatalogOption = Annotated[

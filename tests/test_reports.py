@@ -180,7 +180,9 @@ def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path, monkeyp
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    from router_opt.io.writers import OutputError
+
+    with pytest.raises(OutputError, match="plan.json: cannot write: disk full"):
         write_atomic(target, "new contents")
     assert target.read_text() == "old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temporary file left
