@@ -14,8 +14,10 @@ Per (department, role, task type):
   without a token count are left out of that mean);
 - task = the task type (or label).
 
-A row missing its timestamp, department, role, user or task type, or with negative tokens, is skipped
-and counted. Timestamps may be ISO text (an offset is converted to UTC), native timestamps, or Unix
+A row missing its timestamp, department, role, user or task type is skipped and counted; so is a row
+whose token count is there but is not a number, not finite (nan, inf, 1e400), negative, or above
+`MAX_TOKENS_PER_REQUEST` (the notes say how many for each reason, in which file, with an example).
+If no row is left, the import fails naming the file and the reasons. Timestamps may be ISO text (an offset is converted to UTC), native timestamps, or Unix
 epoch numbers (seconds; numbers above 10¹¹ are read as milliseconds).
 
 The routing actually used (`routing`): per task, each model's share of its requests. It prices the
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from router_opt.errors import InputError, RouterOptError
+from router_opt.io.text import check_regular
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "ts", "time", "created_at", "request_time", "start_time", "datetime", "date"),
@@ -47,6 +50,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "model": ("model", "model_name", "model_id", "llm"),
     "input_tokens": ("input_tokens", "prompt_tokens", "tokens_in", "input_token_count"),
     "output_tokens": ("output_tokens", "completion_tokens", "tokens_out", "output_token_count"),
+}
+# No model reads or writes this many tokens in one request (the largest context windows are 1-10M).
+MAX_TOKENS_PER_REQUEST = 10_000_000
+_FILE_COLUMN = "__router_opt_file"
+TOKEN_PROBLEMS = {
+    "text": "not a number",
+    "non-finite": "not a finite number",
+    "negative": "negative",
+    "huge": f"above {MAX_TOKENS_PER_REQUEST:,} tokens a request",
 }
 REQUIRED = ("timestamp", "department", "role", "user", "task_type", "input_tokens", "output_tokens")
 FORMATS = {
@@ -105,9 +117,9 @@ def _expand(paths: list[str | Path]) -> list[Path]:
             raise InputError.single(text, "no file matches this pattern")
         for match in matches:
             path = Path(match)
-            if not path.is_file():
-                raise InputError.single(str(path), "file not found" if not path.exists() else "is not a file")
-            if path.stat().st_size == 0:
+            # A regular file (never a FIFO, device, directory or /proc file), of any size; recorded as an
+            # input of the command so that no output overwrites it.
+            if check_regular(path).st_size == 0:
                 raise InputError.single(str(path), "file is empty")
             files.append(path)
     if not files:
@@ -117,11 +129,12 @@ def _expand(paths: list[str | Path]) -> list[Path]:
 
 def _reader(fmt: str, files: list[Path]) -> str:
     listed = "[" + ", ".join(_quote_str(str(f)) for f in files) + "]"
+    named = f"union_by_name = true, filename = {_quote_str(_FILE_COLUMN)}"
     if fmt == "parquet":
-        return f"read_parquet({listed}, union_by_name = true)"
+        return f"read_parquet({listed}, {named})"
     if fmt == "csv":
-        return f"read_csv_auto({listed}, union_by_name = true)"
-    return f"read_json_auto({listed}, format = 'auto', union_by_name = true)"
+        return f"read_csv_auto({listed}, {named})"
+    return f"read_json_auto({listed}, format = 'auto', {named})"
 
 
 def _resolve(columns: dict[str, str], mapping: dict[str, str], where: str) -> dict[str, str | None]:
@@ -163,6 +176,16 @@ def _number(column: str, kind: str) -> str:
     return f"TRY_CAST({col} AS DOUBLE)"
 
 
+def _token_problem(column: str, kind: str) -> str:
+    """SQL: why a token cell that is there cannot be used (a key of TOKEN_PROBLEMS), else NULL."""
+    raw, number = _text(column, kind), _number(column, kind)
+    return (
+        f"CASE WHEN {raw} IS NULL THEN NULL WHEN {number} IS NULL THEN 'text' "
+        f"WHEN NOT isfinite({number}) THEN 'non-finite' WHEN {number} < 0 THEN 'negative' "
+        f"WHEN {number} > {MAX_TOKENS_PER_REQUEST} THEN 'huge' END"
+    )
+
+
 _NUMERIC = {
     "TINYINT",
     "SMALLINT",
@@ -197,7 +220,7 @@ def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tu
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except Exception as exc:  # noqa: BLE001 - duckdb raises its own error classes
         raise InputError.single(str(files[0]), f"cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
-    columns = {row[0]: row[1] for row in described}
+    columns = {row[0]: row[1] for row in described if row[0] != _FILE_COLUMN}
     cols = _resolve(columns, mapping, str(files[0]) if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)")
     model = _text(cols["model"], columns[cols["model"]]) if cols["model"] else "CAST(NULL AS VARCHAR)"
     select = (
@@ -208,7 +231,12 @@ def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tu
         f"{model} AS model, "
         f"{_day(cols['timestamp'], columns[cols['timestamp']])} AS day, "
         f"{_number(cols['input_tokens'], columns[cols['input_tokens']])} AS input_tokens, "
-        f"{_number(cols['output_tokens'], columns[cols['output_tokens']])} AS output_tokens "
+        f"{_number(cols['output_tokens'], columns[cols['output_tokens']])} AS output_tokens, "
+        f"{_token_problem(cols['input_tokens'], columns[cols['input_tokens']])} AS in_problem, "
+        f"{_token_problem(cols['output_tokens'], columns[cols['output_tokens']])} AS out_problem, "
+        f"{_text(cols['input_tokens'], columns[cols['input_tokens']])} AS in_raw, "
+        f"{_text(cols['output_tokens'], columns[cols['output_tokens']])} AS out_raw, "
+        f"{_quote_ident(_FILE_COLUMN)} AS source_file "
         f"FROM {reader}"
     )
     return select, cols
@@ -262,34 +290,50 @@ def workload_from_logs(
         source = " UNION ALL ".join(f"({s})" for s in selects)
         query = f"""
             WITH src AS ({source}),
+            checked AS (
+                SELECT *, CASE WHEN in_problem IS NOT NULL THEN 'input_tokens'
+                               WHEN out_problem IS NOT NULL THEN 'output_tokens' END AS token_field,
+                          COALESCE(in_problem, out_problem) AS token_problem,
+                          CASE WHEN in_problem IS NOT NULL THEN in_raw ELSE out_raw END AS token_value
+                FROM src
+            ),
             flagged AS (
                 SELECT *, (department IS NOT NULL AND role IS NOT NULL AND user_name IS NOT NULL
-                           AND task_type IS NOT NULL AND day IS NOT NULL
-                           AND COALESCE(input_tokens, 0) >= 0 AND COALESCE(output_tokens, 0) >= 0) AS ok
-                FROM src
+                           AND task_type IS NOT NULL AND day IS NOT NULL AND token_problem IS NULL) AS ok
+                FROM checked
             )
             SELECT GROUPING(task_type) AS g_task, GROUPING(user_name) AS g_user, GROUPING(day) AS g_day,
-                   ok, department, role, task_type, model, user_name, day,
+                   ok, department, role, task_type, model, user_name, day, token_field, token_problem, source_file,
                    COUNT(*) AS n,
                    SUM(input_tokens) AS s_in, COUNT(input_tokens) AS c_in,
-                   SUM(output_tokens) AS s_out, COUNT(output_tokens) AS c_out
+                   SUM(output_tokens) AS s_out, COUNT(output_tokens) AS c_out,
+                   MIN(token_value) AS example
             FROM flagged
-            GROUP BY GROUPING SETS ((ok, department, role, task_type, model), (ok, department, role, user_name), (ok, day))
+            GROUP BY GROUPING SETS ((ok, department, role, task_type, model), (ok, department, role, user_name),
+                                    (ok, day), (token_field, token_problem, source_file))
         """
         try:
             con.execute(f"CREATE TEMP TABLE agg AS {query}")
         except duckdb.Error as exc:
             raise RouterOptError(f"reading the logs failed: {str(exc).splitlines()[0]}") from None
 
-        day_rows = con.execute("SELECT ok, day, n FROM agg WHERE g_day = 0").fetchall()
+        day_rows = con.execute("SELECT ok, day, n FROM agg WHERE g_day = 0 AND ok IS NOT NULL").fetchall()
         used = sum(n for ok, _, n in day_rows if ok)
         skipped = sum(n for ok, _, n in day_rows if not ok)
         valid_days = sorted(d for ok, d, _ in day_rows if ok and d is not None)
+        bad_tokens = con.execute(
+            """SELECT token_field, token_problem, source_file, n, example FROM agg
+               WHERE ok IS NULL AND token_problem IS NOT NULL ORDER BY source_file, token_field, token_problem"""
+        ).fetchall()
+        token_notes = [
+            (file, f"skipped {n:,} row(s) whose {field_} is {TOKEN_PROBLEMS[problem]} (e.g. {example!r})")
+            for field_, problem, file, n, example in bad_tokens
+        ]
         if used == 0:
-            raise InputError.single(
-                str(files[0]),
-                f"no usable rows: all {skipped:,} rows lack a timestamp, department, role, user or task type",
+            reasons = "; ".join(text if len(files) == 1 else f"{file}: {text}" for file, text in token_notes) or (
+                f"all {skipped:,} rows lack a timestamp, department, role, user or task type"
             )
+            raise InputError.single(str(files[0]), f"no usable rows: {reasons}")
         log_days = len(valid_days)
         n_days = days or log_days
         headcounts = {
@@ -354,10 +398,12 @@ def workload_from_logs(
     ]
     if days:
         notes.append(f"rates per day over {days} day(s) (--days), not the log's {log_days}")
-    if skipped:
+    skipped_tokens = sum(row[3] for row in bad_tokens)
+    if skipped - skipped_tokens:
         notes.append(
-            f"skipped {skipped:,} rows missing a timestamp, department, role, user or task type, or with negative tokens"
+            f"skipped {skipped - skipped_tokens:,} rows missing a timestamp, department, role, user or task type"
         )
+    notes += [f"{file}: {text}" for file, text in token_notes]
     if columns.get("model") is None:
         notes.append("no model column: the current routing is unknown")
     renamed = [f"{k}={v}" for k, v in columns.items() if v and v != k]

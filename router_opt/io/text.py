@@ -124,6 +124,21 @@ def check_readable(path: Path) -> os.stat_result:
     """The file's status, if it is a regular file router-opt may read; else a message naming what it
     is. Opens nothing (a FIFO is never opened, so this never blocks)."""
     path = Path(path)
+    st = check_regular(path)
+    size = st.st_size
+    if size == 0:
+        raise InputError.single(str(path), "file is empty")
+    if size > MAX_INPUT_BYTES:
+        raise InputError.single(
+            str(path), f"file is {_size(size)}; router-opt reads inputs up to {_size(MAX_INPUT_BYTES)}"
+        )
+    return st
+
+
+def check_regular(path: Path) -> os.stat_result:
+    """The file's status, if it is a regular file outside /proc and /sys (any size; recorded as an
+    input of the command); else a message naming what it is. Opens nothing."""
+    path = Path(path)
     st = _stat(path)
     kind = kind_of(st)
     if kind is not None:
@@ -137,13 +152,6 @@ def check_readable(path: Path) -> os.stat_result:
             str(path),
             f"is a file of the kernel's /{os.path.realpath(path).split('/')[1]} file system "
             f"({os.path.realpath(path)}), not a data file; copy what you need into a regular file",
-        )
-    size = st.st_size
-    if size == 0:
-        raise InputError.single(str(path), "file is empty")
-    if size > MAX_INPUT_BYTES:
-        raise InputError.single(
-            str(path), f"file is {_size(size)}; router-opt reads inputs up to {_size(MAX_INPUT_BYTES)}"
         )
     note_input(path, st)
     return st
