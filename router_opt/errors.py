@@ -11,6 +11,11 @@ class RouterOptError(Exception):
     """Base class: a problem with the user's input or request, not a bug."""
 
 
+class InputNote(UserWarning):
+    """Something the user should know about how an input was read (which sheet of a workbook, a
+    title row skipped), issued with `warnings.warn`; the CLI prints it as `note: ...` on stderr."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in one input file, located as precisely as the format allows."""

@@ -129,7 +129,7 @@ def test_csv_missing_and_unknown_columns(tmp_path):
         load_workload(path)
     found = messages(caught)
     assert found[0].startswith(f"{path}:1: missing column(s): headcount, task_type, invocations_per_day")
-    assert found[1].startswith(f"{path}:1: unknown column(s): task_typ; allowed: department")
+    assert found[1].startswith(f"{path}:1: unknown column(s): task_typ (did you mean 'task_type'?); allowed: department")
 
 
 def test_duplicate_rows_and_conflicting_headcount(tmp_path):

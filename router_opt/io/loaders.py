@@ -3,9 +3,10 @@ problems of a file are reported together."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,22 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from router_opt.errors import InputError, Problem
 from router_opt.io.errors import problems_from
-from router_opt.io.text import check_readable, read_text
-from router_opt.io.yaml_io import parse_yaml, parse_yaml_fast, sequence_lines, yaml_locator
+from router_opt.io.tables import (
+    HEADER_SEARCH_ROWS,
+    Record,
+    Sheet,
+    csv_records,
+    did_you_mean,
+    has_invisible,
+    invisible,
+    merged_problems,
+    normalized,
+    note,
+    shown,
+    xlsx_records,
+)
+from router_opt.io.text import read_text
+from router_opt.io.yaml_io import parse_yaml, sequence_lines, yaml_locator
 from router_opt.models import Catalog, Policy, TaskDemand, TaskRows, Workload
 
 WORKLOAD_REQUIRED = (
@@ -29,6 +44,34 @@ WORKLOAD_REQUIRED = (
 )
 WORKLOAD_OPTIONAL = ("min_quality", "complexity", "region", "max_latency_ms")
 WORKLOAD_COLUMNS = WORKLOAD_REQUIRED + WORKLOAD_OPTIONAL
+# The most a workload table may say (larger is a unit or a zero off, and past 2**63 the engine's
+# integers overflow): refused with this explanation.
+WORKLOAD_MAXIMA = {
+    "headcount": (10_000_000, "workers in one role"),
+    "invocations_per_day": (1_000_000, "calls per worker per day (one every 0.09 s, day and night)"),
+    "input_tokens": (10_000_000, "tokens per call (the largest context window on offer)"),
+    "output_tokens": (10_000_000, "tokens per call"),
+}
+# Cells that name things: an invisible character in one makes a different department (or task type).
+_TEXT_FIELDS = ("department", "role", "task", "task_type", "complexity", "region")
+
+
+@dataclass(frozen=True)
+class WorkloadOptions:
+    """How to read a workload table (CSV or XLSX); the CLI's --sheet, --header-row and --map."""
+
+    sheet: str | None = None
+    """The workbook's sheet to read (default: a visible sheet named 'workload', else the first visible)."""
+    header_row: int | None = None
+    """Line (CSV) or row (XLSX) of the header (default: the first non-blank row, or the first naming
+    workload columns within the next few rows when it does not: a title above the header)."""
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Workload field -> the header of the column that holds it (`--map task_type=Category`)."""
+
+    @property
+    def given(self) -> bool:
+        return self.sheet is not None or self.header_row is not None or bool(self.columns)
+
 
 _TASKS = TypeAdapter(list[TaskDemand])
 
@@ -43,14 +86,6 @@ def _mapping_document(path: Path, what: str) -> object:
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate a catalog YAML file."""
     path = Path(path)
-    # Fast path: most catalogs are valid, and the round-trip parser that remembers positions costs
-    # about 2 ms per model. Only a file that fails (to parse or to validate) is read again with it.
-    fast = parse_yaml_fast(path)
-    if isinstance(fast, dict):
-        try:
-            return Catalog.model_validate(fast)
-        except ValidationError:
-            pass
     data = _mapping_document(path, "catalog")
     try:
         return Catalog.model_validate(data)
@@ -77,19 +112,33 @@ def load_policy(path: str | Path) -> Policy:
         raise InputError(problems_from(exc, str(path), yaml_locator(data), model=Policy)) from None
 
 
-def load_workload(path: str | Path) -> Workload:
-    """Read and validate a workload: CSV, XLSX or YAML, chosen by the file's extension."""
+def load_workload(path: str | Path, options: WorkloadOptions | None = None) -> Workload:
+    """Read and validate a workload: CSV, XLSX or YAML, chosen by the file's extension. `options`
+    (CLI --sheet, --header-row, --map) say how to read a CSV or XLSX table."""
     path = Path(path)
+    options = options or WorkloadOptions()
     suffix = path.suffix.lower()
     if suffix in {".yaml", ".yml"}:
+        if options.given:
+            raise InputError.single(str(path), "--sheet, --header-row and --map read CSV and XLSX workloads, not YAML")
         return _workload_from_yaml(path)
+    merged: list[str] = []
     if suffix in {".xlsx", ".xlsm"}:
-        header, rows = _xlsx_rows(path)
+        sheet = _xlsx_rows(path, options.sheet)
+        records, merged, unit = sheet.records, sheet.merged, "row"
     elif suffix in {".csv", ".txt", ""}:
-        header, rows = _csv_rows(path)
+        if options.sheet is not None:
+            raise InputError.single(
+                str(path), f"--sheet {options.sheet!r} names a sheet of a workbook (.xlsx); this is CSV"
+            )
+        records, unit = _csv_rows(path), "line"
     else:
         raise InputError.single(str(path), f"unknown workload format '{suffix}': use .csv, .xlsx or .yaml")
-    return _workload_from_rows(path, header, rows)
+    header_line, header, rows = _header_and_rows(path, records, options, unit)
+    problems = merged_problems(str(path), header_line, merged, header, unit)
+    if unit == "row":
+        problems += _formula_problems(path, header, rows)
+    return _workload_from_rows(path, header, rows, header_line=header_line, columns=options.columns, problems=problems)
 
 
 def _workload_from_yaml(path: Path) -> Workload:
@@ -116,116 +165,169 @@ def _workload_from_yaml(path: Path) -> Workload:
         raise InputError(problems_from(exc, str(path), locate, model=Workload)) from None
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line, cells) per non-blank row. Comma-separated; semicolon-separated files (as
-    some spreadsheet locales export) are recognised by their header."""
-    text = read_text(path)
-    first_line = next((line for line in io.StringIO(text) if line.strip()), "")  # the header (read lazily)
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    # strict: a stray quote is an error, not a cell that silently swallows the rest of the file.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    start = 1  # line the next record starts on (a quoted cell may span lines)
-    try:
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not "".join(cells).strip():  # blank (one C call; a generator per row cost 60 ms at 50,000)
-                continue
-            if header is None:
-                header = [cell.strip() for cell in cells]
-                continue
-            rows.append((line, cells))
-    except csv.Error as exc:
-        reason = str(exc)
-        if "end of data" in reason:
-            reason = 'a quoted cell starting on this line is never closed (a stray " ?)'
-        raise InputError.single(str(path), f"not valid CSV: {reason}", line=start) from None
-    if header is None:
-        raise InputError.single(str(path), "file is empty")
-    return header, rows
-
-
-def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (row number, cells) from the first sheet (or one named 'workload')."""
-    check_readable(path)
-    from openpyxl import load_workbook
-
-    def unreadable(exc: Exception) -> InputError:
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-        return InputError.single(
-            str(path),
-            f"not a readable .xlsx workbook ({exc.__class__.__name__}{': ' + detail if detail else ''}); "
-            "open it in Excel or LibreOffice and save it as .xlsx",
+def _csv_rows(path: Path) -> list[Record]:
+    """The non-blank records of a workload CSV (router_opt.io.tables.csv_records: limits, a stray
+    quote). A workload cell is one line: a record running over several is a quote left open."""
+    records = csv_records(path, read_text(path))
+    spanning = [r for r in records if r.last_line != r.line]
+    if spanning:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    f"a quoted cell starting on this line runs on to line {r.last_line}, swallowing "
+                    f'{r.last_line - r.line} line(s) into one row (a stray or unclosed " ?); a workload cell '
+                    "is one line",
+                    line=r.line,
+                )
+                for r in spanning
+            ]
         )
+    if not records:
+        raise InputError.single(str(path), "file is empty")
+    return records
 
-    # openpyxl raises many kinds of exception on a damaged or unusual file (zip, XML, attribute and
-    # index errors from its parsers), while opening and while reading rows (read-only mode is lazy).
-    try:
-        book = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # noqa: BLE001 - see above
-        raise unreadable(exc) from None
-    sheets = book.worksheets
-    named = [s for s in sheets if s.title == "workload"]
-    if not sheets:
-        book.close()
-        raise InputError.single(str(path), "the workbook has no worksheet (only charts?); put the workload on a sheet")
-    sheet = named[0] if named else sheets[0]
-    try:
-        values_by_row = list(sheet.iter_rows(values_only=True))
-    except Exception as exc:  # noqa: BLE001 - see above
-        raise unreadable(exc) from None
-    finally:
-        book.close()
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    problems: list[Problem] = []
-    for number, values in enumerate(values_by_row, start=1):
-        cells = ["" if v is None else str(v) for v in values]
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = [c.strip() for c in cells]
-            continue
+
+def _xlsx_rows(path: Path, sheet: str | None = None) -> Sheet:
+    """The non-blank rows of the workbook's sheet (router_opt.io.tables.xlsx_records: `sheet`, else a
+    visible sheet named 'workload', else the first visible one; cells read as they are, not padded
+    to the sheet's declared dimension)."""
+    read = xlsx_records(path, sheet)
+    if not read.records:
+        raise InputError.single(str(path), f"the sheet is empty (sheet '{read.title}')")
+    return read
+
+
+def _header_and_rows(
+    path: Path, records: list[Record], options: WorkloadOptions, unit: str
+) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """The header's line (row), its cells, and the (line, cells) of the rows below it. The header is
+    the --header-row given, else the first non-blank row, unless that names fewer than 3 workload
+    columns and one of the next HEADER_SEARCH_ROWS rows names 3 or more (a title above the header:
+    skipped, and said)."""
+    where = str(path)
+    if options.header_row is not None:
+        for i, record in enumerate(records):
+            if record.line == options.header_row:
+                break
+        else:
+            first = ", ".join(str(r.line) for r in records[:5])
+            raise InputError.single(
+                where,
+                f"--header-row {options.header_row}: {unit} {options.header_row} is blank or past the end "
+                f"(the first non-blank {unit}s are {first})",
+                line=options.header_row,
+            )
+    else:
+        known = set(WORKLOAD_COLUMNS) | {normalized(c) for c in options.columns.values()}
+
+        def names(record: Record) -> int:
+            return sum(normalized(c) in known for c in record.cells[: len(WORKLOAD_COLUMNS) * 4])
+
+        i = 0
+        if names(records[0]) < 3:
+            later = next((j for j, r in enumerate(records[1:HEADER_SEARCH_ROWS], 1) if names(r) >= 3), None)
+            if later is not None:
+                i = later
+                line = records[i].line
+                note(
+                    f"{where}: the header is on {unit} {line}; {i} non-blank {unit}(s) above it skipped "
+                    f"(a title?); say so with --header-row {line}"
+                )
+    record = records[i]
+    return record.line, [c.strip() for c in record.cells], [(r.line, r.cells) for r in records[i + 1 :]]
+
+
+def _formula_problems(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> list[Problem]:
+    problems = []
+    for number, cells in rows:
         for col, cell in enumerate(cells):
             if cell.startswith("="):
-                name = header[col] if col < len(header) else f"column {col + 1}"
+                name = header[col] if col < len(header) and header[col] else f"column {col + 1}"
                 problems.append(
                     Problem(str(path), f"is a formula ({cell[:40]}); paste values instead", line=number, field=name)
                 )
-        rows.append((number, cells))
-    if problems:
-        raise InputError(problems)
-    if header is None:
-        raise InputError.single(str(path), "the sheet is empty")
-    return header, rows
+    return problems
 
 
-def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> Workload:
-    where = str(path)
+def _resolved_header(
+    where: str, header: list[str], header_line: int, columns: Mapping[str, str]
+) -> tuple[list[str], list[Problem]]:
+    """Each header cell as the workload field it names (`--map FIELD=COLUMN` first, then by name,
+    case- and space-insensitively), and the header's problems (blank, missing, unknown with a
+    "did you mean", given twice), each at the header's line."""
     problems: list[Problem] = []
+    resolved = list(header)
+    mapped: set[int] = set()
+
+    def problem(message: str) -> None:
+        problems.append(Problem(where, message, line=header_line))
+
+    for field_name, column in columns.items():
+        if field_name not in WORKLOAD_COLUMNS:
+            problem(
+                f"--map {field_name}={column}: no workload field '{field_name}'"
+                f"{did_you_mean(field_name, WORKLOAD_COLUMNS)}; fields: {', '.join(WORKLOAD_COLUMNS)}"
+            )
+            continue
+        at = [i for i, c in enumerate(header) if c == column.strip()] or [
+            i for i, c in enumerate(header) if c and normalized(c) == normalized(column)
+        ]
+        if len(at) != 1:
+            problem(
+                f"--map {field_name}={column}: "
+                + (f"{len(at)} columns are named '{column}'" if at else f"no column '{column}' in the header")
+                + f" (columns: {', '.join(c for c in header if c)})"
+            )
+            continue
+        resolved[at[0]] = field_name
+        mapped.add(at[0])
+    by_name = {normalized(c): c for c in WORKLOAD_COLUMNS}
+    for i, cell in enumerate(header):
+        if i not in mapped and cell:
+            resolved[i] = by_name.get(normalized(cell), cell)
+    blank = [i + 1 for i, c in enumerate(resolved) if c == ""]
+    if blank:
+        problem(f"column(s) {', '.join(map(str, blank))} have no name in the header; name or delete them")
+    present = set(resolved)
+    missing = [c for c in WORKLOAD_REQUIRED if c not in present]
+    unknown = [c for c in resolved if c and c not in WORKLOAD_COLUMNS]
+    if missing:
+        problem(f"missing column(s): {', '.join(missing)}")
+    if unknown:
+        described = [
+            (repr(c) + f" (holds {invisible(c)})" if has_invisible(c) else c)
+            + did_you_mean(c, [m for m in WORKLOAD_COLUMNS if m not in present])
+            for c in unknown[:20]
+        ]
+        problem(
+            f"unknown column(s): {', '.join(described)}{', ...' if len(unknown) > 20 else ''}; allowed: "
+            f"{', '.join(WORKLOAD_COLUMNS)} (any case and spacing; or say which column is which with --map FIELD=COLUMN)"
+        )
+    counts = Counter(c for c in resolved if c)
+    for name, count in counts.items():
+        if count > 1:
+            at = [str(i + 1) for i, c in enumerate(resolved) if c == name]
+            problem(f"column(s) given twice: {name} (columns {', '.join(at)}); keep one")
+    return resolved, problems
+
+
+def _workload_from_rows(
+    path: Path,
+    header: list[str],
+    rows: list[tuple[int, list[str]]],
+    header_line: int = 1,
+    columns: Mapping[str, str] | None = None,
+    problems: list[Problem] | None = None,
+) -> Workload:
+    where = str(path)
     while header and header[-1] == "":  # a trailing separator, or a sheet whose rows are wider
         header = header[:-1]
-    blank = [i + 1 for i, c in enumerate(header) if c == ""]
-    if blank:
-        problems.append(
-            Problem(
-                where, f"column(s) {', '.join(map(str, blank))} have no name in the header; name or delete them", line=1
-            )
-        )
-    missing = [c for c in WORKLOAD_REQUIRED if c not in header]
-    unknown = [c for c in header if c and c not in WORKLOAD_COLUMNS]
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if missing:
-        problems.append(Problem(where, f"missing column(s): {', '.join(missing)}", line=1))
-    if unknown:
-        problems.append(
-            Problem(where, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(WORKLOAD_COLUMNS)}", line=1)
-        )
-    if duplicated:
-        problems.append(Problem(where, f"column(s) given twice: {', '.join(duplicated)}", line=1))
+    raw_header = header
+    header, header_faults = _resolved_header(where, header, header_line, columns or {})
+    problems = list(problems or []) + header_faults
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: p.line or 0))
     if not rows:
         raise InputError.single(where, "has a header but no rows")
     width = len(header)
@@ -235,15 +337,40 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
     if fast is not None:
         return fast
 
+    unit = "row" if path.suffix.lower() in {".xlsx", ".xlsm"} else "line"
+    repeated_header = [c.casefold() for c in raw_header]
     records: list[dict[str, str]] = []
     lines: list[int] = []
     for line, cells in rows:
         if line in too_wide:
             problems.append(Problem(where, f"has {len(cells)} cells but the header has {len(header)}", line=line))
+        stripped = list(map(str.strip, cells))
+        if [c.casefold() for c in stripped[:width]] == repeated_header:
+            problems.append(
+                Problem(
+                    where,
+                    f"repeats the header ({unit} {header_line}): two files pasted together? delete this {unit}",
+                    line=line,
+                )
+            )
+            continue
         # An empty cell is an absent value (a missing required one is reported by validation).
-        record = dict(zip(header, map(str.strip, cells)))
+        record = dict(zip(header, stripped))
         if "" in record.values():
             record = {name: value for name, value in record.items() if value != ""}
+        hidden = [(name, record[name]) for name in _TEXT_FIELDS if name in record and has_invisible(record[name])]
+        for name, value in hidden:
+            problems.append(
+                Problem(
+                    where,
+                    f"{shown(value)} holds {invisible(value)}, invisible in a spreadsheet but a different name "
+                    "from the one without it; delete it",
+                    line=line,
+                    field=name,
+                )
+            )
+        if hidden:
+            continue
         records.append(record)
         lines.append(line)
     try:
@@ -264,6 +391,26 @@ def _workload_from_rows(path: Path, header: list[str], rows: list[tuple[int, lis
         kept = [i for i in range(len(records)) if i not in failed]
         tasks = _TASKS.validate_python([records[i] for i in kept])
         kept_lines = [lines[i] for i in kept]
+    implausible = [
+        (i, name, limit, what)
+        for i, task in enumerate(tasks)
+        for name, (limit, what) in WORKLOAD_MAXIMA.items()
+        if getattr(task, name) > limit
+    ]
+    for i, name, limit, what in implausible:
+        value = getattr(tasks[i], name)
+        problems.append(
+            Problem(
+                where,
+                f"{value:,.6g} is above the most router-opt accepts, {limit:,} {what}; is a unit or a zero off?",
+                line=kept_lines[i],
+                field=name,
+            )
+        )
+    if implausible:
+        dropped = {i for i, *_ in implausible}
+        kept = [i for i in range(len(tasks)) if i not in dropped]
+        tasks, kept_lines = [tasks[i] for i in kept], [kept_lines[i] for i in kept]
     workload, across = _workload_or_problems(path, tasks, kept_lines) if tasks else (None, [])
     problems += across
     if problems:
@@ -331,7 +478,11 @@ def _workload_by_columns(path: Path, header: list[str], rows: list[tuple[int, li
                 if field.is_required():
                     return None
                 cells = [cell or field.default for cell in cells]
+            if name in _TEXT_FIELDS and has_invisible(" ".join(c for c in cells if c)):
+                return None
             columns[name] = _column_adapter(name).validate_python(cells)
+            if name in WORKLOAD_MAXIMA and max(columns[name]) > WORKLOAD_MAXIMA[name][0]:
+                return None
         return Workload(
             name=path.stem,
             tasks=TaskRows.from_columns(columns),
