@@ -85,6 +85,34 @@ def _keep_freed_memory() -> None:
     mallopt(m_trim_threshold, one_gib)
 
 
+class _printing_notes:
+    """Print the notes loaders issue (router_opt.errors.InputNote: which sheet of a workbook was read,
+    a title row skipped) as `note: ...` on stderr, each once; other warnings as Python shows them."""
+
+    def __enter__(self):
+        import warnings
+
+        from router_opt.errors import InputNote
+
+        self.saved = warnings.catch_warnings()
+        self.saved.__enter__()
+        warnings.simplefilter("default", InputNote)
+        shown = warnings.showwarning
+
+        def show(message, category, *args, **kwargs):
+            if issubclass(category, InputNote):
+                typer.echo(f"note: {message}", err=True)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc):
+        self.saved.__exit__(*exc)
+        return False
+
+
 def _handled(command):
     """Run a command, turning router-opt's own errors into a message and exit code 2, and anything
     unexpected into a one-line internal error with exit code 1 (ROUTER_OPT_DEBUG=1 shows the traceback)."""
@@ -102,7 +130,7 @@ def _handled(command):
 
         try:
             # The files a command reads are recorded, so that no output overwrites one of them.
-            with tracking_files():
+            with tracking_files(), _printing_notes():
                 return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
@@ -235,6 +263,47 @@ WorkloadOption = Annotated[
         "--workload", "-w", help="Workload CSV, XLSX or YAML. Default: the bundled workloads/enterprise-14-roles.csv."
     ),
 ]
+SheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        help="Workbook sheet to read the workload from (default: a visible sheet named 'workload', else the first visible one).",
+    ),
+]
+HeaderRowOption = Annotated[
+    int | None,
+    typer.Option(
+        "--header-row",
+        min=1,
+        help="Line (CSV) or row (XLSX) of the workload's header (default: the first non-blank one, "
+        "or the first naming workload columns when a title is above it).",
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="FIELD=COLUMN: read workload FIELD (task_type, headcount, ...) from the column headed COLUMN. Repeatable.",
+    ),
+]
+
+
+def _workload_options(sheet: str | None, header_row: int | None, map_: list[str] | None):
+    """--sheet, --header-row and --map as the loader's WorkloadOptions (None when none is given)."""
+    from router_opt.io.loaders import WorkloadOptions
+
+    columns: dict[str, str] = {}
+    for item in map_ or []:
+        name, sep, column = item.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise RouterOptError(f"--map {item}: expected FIELD=COLUMN, e.g. --map task_type=Category")
+        if name.strip() in columns:
+            raise RouterOptError(f"--map {item}: {name.strip()} is mapped twice")
+        columns[name.strip()] = column.strip()
+    options = WorkloadOptions(sheet=sheet, header_row=header_row, columns=columns)
+    return options if options.given else None
+
+
 PolicyOption = Annotated[
     Path | None,
     typer.Option(
@@ -259,6 +328,9 @@ def _note_bars(inputs, min_quality: float | None = None):
 def optimize(
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     policy: PolicyOption = None,
     mode: Annotated[
         Mode,
@@ -329,7 +401,9 @@ def optimize(
         raise RouterOptError("--format xlsx writes a workbook: give --output FILE.xlsx")
     from router_opt.plan import load_inputs, optimize_inputs
 
-    inputs, bar_note = _note_bars(load_inputs(catalog, workload, policy), min_quality)
+    inputs, bar_note = _note_bars(
+        load_inputs(catalog, workload, policy, _workload_options(sheet, header_row, map_)), min_quality
+    )
     with _working("Optimising the routing plan"):
         result = optimize_inputs(
             inputs,
@@ -362,6 +436,9 @@ def validate(
             "--catalog", "-c", help="Catalog to check workloads against when none is among FILES (default: bundled)."
         ),
     ] = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
 ) -> None:
     """Check files without solving: formats, fields, and (for workloads) task types and thresholds
     against a catalog."""
@@ -369,12 +446,14 @@ def validate(
     from router_opt.frame import build_problem
     from router_opt.io import detect_kind, load_catalog, load_policy, load_workload
 
+    workload_options = _workload_options(sheet, header_row, map_)
     problems, loaded = [], {"catalog": [], "workload": [], "policy": []}
     loaders = {"catalog": load_catalog, "workload": load_workload, "policy": load_policy}
     for path in files:
         try:
             kind = detect_kind(path)
-            loaded[kind].append((path, loaders[kind](path)))
+            reading = (workload_options,) if kind == "workload" else ()
+            loaded[kind].append((path, loaders[kind](path, *reading)))
         except InputError as exc:
             problems += exc.problems
     if loaded["workload"]:
@@ -441,6 +520,9 @@ class PolicyFormat(StrEnum):
 def export_policy(
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     policy: PolicyOption = None,
     plan: Annotated[
         Path | None,
@@ -480,7 +562,9 @@ def export_policy(
         from router_opt.plan import optimize as run_optimize
 
         with _working("Optimising the routing plan"):
-            result = run_optimize(catalog, workload, policy, mode=mode)
+            result = run_optimize(
+                catalog, workload, policy, mode=mode, workload_options=_workload_options(sheet, header_row, map_)
+            )
     if output_format is PolicyFormat.json:
         _emit(json.dumps(to_policy(result), indent=2) + "\n", output)
     else:
@@ -554,6 +638,9 @@ def _render_analysis(result, output_format: AnalysisFormat, output: Path | None)
 def frontier_command(
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     policy: PolicyOption = None,
     low: Annotated[
         float | None,
@@ -582,7 +669,7 @@ def frontier_command(
 
     with _progress("Sweeping the quality bar") as on_step:
         result = frontier(
-            _note_bars(load_inputs(catalog, workload, policy))[0],
+            _note_bars(load_inputs(catalog, workload, policy, _workload_options(sheet, header_row, map_)))[0],
             low=low,
             high=high,
             points=points,
@@ -598,6 +685,9 @@ def frontier_command(
 def frontier_budget_command(
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     policy: PolicyOption = None,
     factors: Annotated[
         str | None,
@@ -634,7 +724,10 @@ def frontier_budget_command(
     with _progress("Sweeping the budget") as on_step:
         result = frontier_by_budget(
             load_inputs(
-                catalog, workload, policy or (bundled_path(EXAMPLE_BUDGET_POLICY) if workload is None else None)
+                catalog,
+                workload,
+                policy or (bundled_path(EXAMPLE_BUDGET_POLICY) if workload is None else None),
+                _workload_options(sheet, header_row, map_),
             ),
             factors=grid,
             points=points,
@@ -668,6 +761,9 @@ def reasoning_command(
     ] = None,
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     reasoning_model: Annotated[
         str | None,
         typer.Option(help="Catalog model id on the reasoning side. Default: the first Reasoning-tier model."),
@@ -698,7 +794,7 @@ def reasoning_command(
     else:
         from router_opt.plan import load_inputs
 
-        inputs = load_inputs(catalog, workload)
+        inputs = load_inputs(catalog, workload, workload_options=_workload_options(sheet, header_row, map_))
         result = reasoning_from_catalog(
             inputs.catalog,
             inputs.workload,
@@ -715,6 +811,9 @@ def reasoning_command(
 def trajectory_command(
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     policy: PolicyOption = None,
     prices: Annotated[
         Path | None,
@@ -751,7 +850,7 @@ def trajectory_command(
         raise RouterOptError(f"--to-year {last_year} is before --from-year {first_year}")
     with _progress("Re-optimising each year") as on_step:
         result = trajectory(
-            _note_bars(load_inputs(catalog, workload, policy))[0],
+            _note_bars(load_inputs(catalog, workload, policy, _workload_options(sheet, header_row, map_)))[0],
             prices=load_price_trajectory(prices),
             years=range(first_year, last_year + 1),
             base_year=base_year,
@@ -770,6 +869,9 @@ def trajectory_command(
 def breakeven_command(
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     api_model: Annotated[
         str | None,
         typer.Option(
@@ -826,7 +928,7 @@ def breakeven_command(
     from router_opt.analyses.breakeven import breakeven, load_self_hosting
     from router_opt.plan import load_inputs
 
-    inputs = load_inputs(catalog, workload)
+    inputs = load_inputs(catalog, workload, workload_options=_workload_options(sheet, header_row, map_))
     result = breakeven(
         inputs.catalog,
         inputs.workload,
@@ -906,6 +1008,9 @@ def training_cost_command(
     ] = None,
     catalog: CatalogOption = None,
     workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
     horizon_months: Annotated[int, typer.Option(min=1, help="Payback: months to total the net saving over.")] = 12,
     examples: Annotated[
         Path | None,
@@ -926,7 +1031,7 @@ def training_cost_command(
     if task_type:
         from router_opt.plan import load_inputs
 
-        inputs = load_inputs(catalog, workload)
+        inputs = load_inputs(catalog, workload, workload_options=_workload_options(sheet, header_row, map_))
     result = training_report(
         load_training_examples(examples),
         gpus=gpus,

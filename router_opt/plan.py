@@ -10,6 +10,7 @@ import numpy as np
 from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY, DEFAULT_WORKLOAD, bundled_path
 from router_opt.frame import Mode, build_problem
 from router_opt.io import load_catalog, load_policy, load_workload
+from router_opt.io.loaders import WorkloadOptions
 from router_opt.models import Catalog, Policy, Workload
 from router_opt.result import Result, Settings, build_result
 from router_opt.solver import Objective, solve
@@ -48,8 +49,10 @@ def load_inputs(
     catalog: str | Path | None = None,
     workload: str | Path | None = None,
     policy: str | Path | None = None,
+    workload_options: WorkloadOptions | None = None,
 ) -> Inputs:
-    """Load each input from its file, or the bundled default where a path is None."""
+    """Load each input from its file, or the bundled default where a path is None; `workload_options`
+    say how to read a workload table (sheet, header row, column map)."""
 
     def resolve(given, default):
         return (Path(given), str(given)) if given is not None else (bundled_path(default), default)
@@ -57,7 +60,7 @@ def load_inputs(
     catalog_path, catalog_name = resolve(catalog, DEFAULT_CATALOG)
     workload_path, workload_name = resolve(workload, DEFAULT_WORKLOAD)
     policy_path, policy_name = resolve(policy, DEFAULT_POLICY)
-    loaded_workload = load_workload(workload_path)
+    loaded_workload = load_workload(workload_path, workload_options)
     if workload is None:
         # Error messages about the bundled workload should name it the way README does.
         loaded_workload = loaded_workload.model_copy(update={"source_path": workload_name})
@@ -164,10 +167,11 @@ def optimize(
     solver: str = "auto",
     objective: Objective | str = Objective.COST,
     time_limit_seconds: float | None = None,
+    workload_options: WorkloadOptions | None = None,
 ) -> Result:
     """Load the inputs (bundled defaults where None) and return the optimal routing plan."""
     return optimize_inputs(
-        load_inputs(catalog, workload, policy),
+        load_inputs(catalog, workload, policy, workload_options),
         mode=mode,
         min_quality=min_quality,
         solver=solver,
