@@ -15,9 +15,9 @@ For fractional scores p is the mean score, an approximation (Wilson assumes Bern
 
 from __future__ import annotations
 
-import csv
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from router_opt.errors import InputError, Problem
 from router_opt.io.errors import problems_from
+from router_opt.io.tables import Record, csv_records, has_invisible, invisible, shown
 from router_opt.io.text import read_text
 from router_opt.io.yaml_io import parse_yaml, yaml_locator
 from router_opt.models import QualityScale
@@ -129,6 +130,40 @@ def _cell_value(text: str) -> float | None:
     return value
 
 
+MAX_EVAL_CELL_CHARS = 2**20
+"""An eval cell may hold a long prompt or answer: up to 1 MiB of text (a workload cell: 10,000)."""
+
+
+def _check_eval_table(where: str, header: list[str], records: list[Record]) -> None:
+    """Refuse what would be read wrong: two columns of one name (their scores would be merged), a
+    row with more cells than the header, and a quoted cell running over lines into a row of the
+    wrong width (an unclosed quote swallowing the lines after it)."""
+    problems = []
+    counts = Counter(h for h in header if h)
+    for name, count in counts.items():
+        if count > 1:
+            at = ", ".join(str(i + 1) for i, h in enumerate(header) if h == name)
+            problems.append(
+                Problem(where, f"column '{name}' given {count} times (columns {at}); rename or delete one", line=1)
+            )
+    width = len(header)
+    for record in records[1:]:
+        cells = record.cells
+        if record.last_line != record.line and len(cells) != width:
+            problems.append(
+                Problem(
+                    where,
+                    f"a quoted cell starting on this line runs on to line {record.last_line}, making one row of "
+                    f'{len(cells)} cells where the header has {width} (an unclosed or stray " ?)',
+                    line=record.line,
+                )
+            )
+        elif len(cells) > width and any(c.strip() for c in cells[width:]):
+            problems.append(Problem(where, f"has {len(cells)} cells but the header has {width}", line=record.line))
+    if problems:
+        raise InputError(problems)
+
+
 def quality_from_evals(
     path: str | Path,
     use: str = "mean",
@@ -145,19 +180,12 @@ def quality_from_evals(
     where = str(path)
     if use not in {"mean", "lower-bound"}:
         raise ValueError("use must be 'mean' or 'lower-bound'")
-    text = read_text(path)
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = [c.strip() for c in cells]
-        else:
-            rows.append((reader.line_num, cells))
+    records = csv_records(path, read_text(path), max_cell_chars=MAX_EVAL_CELL_CHARS)
+    if not records:
+        raise InputError.single(where, "needs a header and at least one row (one row per prompt)")
+    header = [c.strip() for c in records[0].cells]
+    rows = [(r.line, r.cells) for r in records[1:]]
+    _check_eval_table(where, header, records)
     if header is None or not rows:
         raise InputError.single(where, "needs a header and at least one row (one row per prompt)")
     if task_type_column is None:
@@ -207,6 +235,17 @@ def quality_from_evals(
         if not task_type:
             problems.append(Problem(where, "task type is empty", line=line, field=task_type_column))
             continue
+        if has_invisible(task_type):
+            problems.append(
+                Problem(
+                    where,
+                    f"{shown(task_type)} holds {invisible(task_type)}, invisible in a spreadsheet but a different "
+                    "task type from the one without it; delete it",
+                    line=line,
+                    field=task_type_column,
+                )
+            )
+            continue
         for j in columns:
             try:
                 value = _cell_value(cells[j]) if j < len(cells) else None
@@ -214,7 +253,7 @@ def quality_from_evals(
                 problems.append(
                     Problem(
                         where,
-                        f"{cells[j].strip()!r}: must be 1/0 or a score in [0, 1] ({exc})",
+                        f"{shown(cells[j].strip())}: must be 1/0 or a score in [0, 1] ({exc})",
                         line=line,
                         field=header[j],
                     )
@@ -225,7 +264,7 @@ def quality_from_evals(
                 acc[0] += 1
                 acc[1] += value
     if problems:
-        raise InputError(problems[:50])
+        raise InputError(problems)
 
     scores: dict[str, dict[str, float]] = {}
     evidence: dict[str, dict[str, dict[str, int | float]]] = {}
