@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -129,7 +128,9 @@ def test_csv_missing_and_unknown_columns(tmp_path):
         load_workload(path)
     found = messages(caught)
     assert found[0].startswith(f"{path}:1: missing column(s): headcount, task_type, invocations_per_day")
-    assert found[1].startswith(f"{path}:1: unknown column(s): task_typ (did you mean 'task_type'?); allowed: department")
+    assert found[1].startswith(
+        f"{path}:1: unknown column(s): task_typ (did you mean 'task_type'?); allowed: department"
+    )
 
 
 def test_duplicate_rows_and_conflicting_headcount(tmp_path):
@@ -248,10 +249,10 @@ def test_bundled_files_load():
     assert all(baseline.quality[k] >= v for k, v in policy.min_quality_by_task_type.items())
 
 
-def test_fast_catalog_parse_reads_what_the_round_trip_parser_reads(tmp_path):
-    """load_catalog parses with the C safe loader and falls back to the round-trip parser only on
-    a problem: both must read every catalog alike, YAML 1.2 scalars included ('no', 'on', 010)."""
-    from router_opt.io.yaml_io import parse_yaml, parse_yaml_fast
+def test_yaml_reads_core_schema_scalars(tmp_path):
+    """One parser for every YAML file (events from libyaml, values by YAML 1.2's core schema):
+    'no', 'on', 'off', 'Yes' are text, 010 is ten, 1e-1 a number, a date is text the field checks."""
+    from router_opt.io.yaml_io import parse_yaml
     from router_opt.models import Catalog
 
     tricky = tmp_path / "tricky.yaml"
@@ -262,10 +263,19 @@ def test_fast_catalog_parse_reads_what_the_round_trip_parser_reads(tmp_path):
         "  - {id: off, tier: Instruct, provider: Yes, input_usd_per_mtok: 0.1, output_usd_per_mtok: 1e-1,"
         " quality: {faq: 80}}\n"
     )
-    bundled = Path(__file__).resolve().parent.parent / "catalogs" / "seven-tiers-2025.yaml"
-    for path in (bundled, tricky):
-        assert parse_yaml_fast(path) == parse_yaml(path), path
-        assert load_catalog(path) == Catalog.model_validate(parse_yaml(path)), path
+    data = parse_yaml(tricky)
+    assert data["prices_as_of"] == "2025-06-30"
+    first, second = data["models"]
+    assert (first["provider"], first["quality"], second["id"], second["provider"]) == (
+        "on",
+        {"faq": 10, "yes": 90.5},
+        "off",
+        "Yes",
+    )
+    assert second["output_usd_per_mtok"] == 0.1
+    catalog = load_catalog(tricky)
+    assert catalog == Catalog.model_validate(data)
+    assert str(catalog.prices_as_of) == "2025-06-30"
 
 
 def test_deep_flow_nesting_is_refused_not_a_crash(tmp_path):

@@ -1,5 +1,22 @@
-"""YAML reading that keeps line numbers (ruamel.yaml, YAML 1.2, round-trip loader: it builds only
-plain maps, lists and scalars, never arbitrary Python objects)."""
+"""YAML reading that keeps line numbers, and refuses what router-opt's files never need.
+
+The document is built here from the parser's events (libyaml's C parser through ruamel.yaml.clib
+where installed, else ruamel's own), not by a YAML constructor, so the rules are one place:
+
+- Values are YAML 1.2 core-schema scalars (text, numbers, true/false, null), mappings and lists.
+  A date like `2025-12-31` is read as text; the field that wants a date checks it.
+- Any explicit tag (`!!binary`, `!!set`, `!!omap`, `!!timestamp`, `!!str`, `!!python/...`, `!foo`,
+  a bare `!`) is refused with its line and column: nothing is built from a tag.
+- Anchors, aliases and merge keys (`<<: *defaults`) work, within limits counted on the document as
+  if every alias were written out: MAX_EXPANDED_NODES values and MAX_EXPANDED_BYTES of text. The
+  count is kept while reading, so an alias bomb stops at the alias that crosses the limit.
+- Mappings nest at most MAX_DEPTH levels; a file is at most MAX_YAML_BYTES; one document per file.
+- A key given twice is an error at its second use (explicit keys may override merged ones, as
+  YAML's merge key means); keys are scalars, not lists or mappings.
+
+Mappings and lists are ruamel's CommentedMap / CommentedSeq with `.lc` positions (0-based) for the
+locator below; a value that came from an alias is placed where the alias is used.
+"""
 
 from __future__ import annotations
 
@@ -8,116 +25,319 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from router_opt.errors import InputError
 from router_opt.io.errors import Loc
-from router_opt.io.text import read_text
+from router_opt.io.text import check_readable, read_text
 
-# Measured: 20,000 levels of flow nesting load fine through libyaml, 100,000 crash it.
-MAX_FAST_BRACKETS = 10_000
+# Catalogs and policies are kilobytes; a YAML workload of 50,000 tasks is about 8 MiB (larger ones
+# belong in CSV, which is read far faster).
+MAX_YAML_BYTES = 8 * 2**20
+# Counted as if every alias were written out ("billion laughs": a small file describing a huge
+# document). Bytes matter as much as values: 300,000 aliases of one 64 KiB string are few values.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_EXPANDED_BYTES = 16 * 2**20
+# Catalogs, workloads and policies nest a few levels (models -> model -> quality -> score).
+MAX_DEPTH = 50
+_TOO_DEEP = f"nests lists/mappings more than {MAX_DEPTH} levels deep; router-opt files nest a few levels"
+_MERGE = "<<"
 
 
-def parse_yaml_fast(path: Path) -> object | None:
-    """The document in `path` as plain dicts and lists, through ruamel's safe loader (libyaml's C
-    parser when ruamel.yaml.clib is installed: about 4x faster than the round-trip parser on a
-    100-model catalog), or None when that parse fails: then `parse_yaml` reads it again and reports
-    the problem with its position. Positions are not kept; a caller that must place a validation
-    error re-parses with `parse_yaml`."""
-    text = read_text(path)
-    # libyaml builds nested collections by C recursion that ignores Python's recursion limit: flow
-    # nesting of about 100,000 levels overflows the C stack (a crash, not an exception). Flow depth
-    # is at most the number of '[' and '{'; above a bound far past any real file, leave the document
-    # to the round-trip parser, which refuses it with a message. (Block nesting that deep needs
-    # indentation far beyond MAX_INPUT_BYTES.)
-    if text.count("[") + text.count("{") > MAX_FAST_BRACKETS:
-        return None
-    try:
-        data = YAML(typ="safe").load(text)
-    except Exception:  # noqa: BLE001 - any failure: the round-trip parse says what and where
-        return None
-    if data is None:
-        return None
-    _check_expanded_size(data, path)
-    return data
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.message, self.mark = message, mark
 
 
 def parse_yaml(path: Path) -> object:
-    """The document in `path`, as ruamel's commented maps and sequences (which remember positions)."""
+    """The document in `path`: CommentedMap / CommentedSeq (which remember positions) and plain
+    scalars. Raises InputError naming file, line and column for anything the rules above refuse."""
+    path = Path(path)
+    check_readable(path)
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise InputError.single(
+            str(path),
+            f"file is {_size(size)}; router-opt reads YAML files up to {_size(MAX_YAML_BYTES)} "
+            "(a workload that large belongs in a CSV file)",
+        )
     text = read_text(path)
-    yaml = YAML(typ="rt", pure=True)
     try:
-        data = yaml.load(text)
+        data = _Builder(text).build()
+    except _Refused as exc:
+        line, column = _position(exc.mark)
+        raise InputError.single(str(path), exc.message, line=line, column=column) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        if "'\\t'" in problem:
+        line, column = _position(mark)
+        if "'\\t'" in problem or _char_at(text, mark) == "\t":
             problem += " (YAML indents with spaces, not tabs)"
-        raise InputError.single(
-            str(path),
-            f"not valid YAML: {problem}",
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
+        raise InputError.single(str(path), f"not valid YAML: {problem}", line=line, column=column) from None
     except YAMLError as exc:
         raise InputError.single(str(path), f"not valid YAML: {exc}") from None
-    except RecursionError:  # ruamel composes nested collections recursively
-        raise InputError.single(str(path), _TOO_DEEP) from None
     if data is None:
         raise InputError.single(str(path), "file is empty")
-    _check_expanded_size(data, path)
     return data
 
 
-# A YAML alias is a reference, so a small file can describe a huge document ("billion laughs"):
-# validating it would visit every expanded node. Real catalogs and workloads are far below this.
-MAX_EXPANDED_NODES = 2_000_000
-# Catalogs, workloads and policies nest a few levels (models -> model -> quality -> score); a deeply
-# nested document is a mistake or an attack, and would exhaust Python's recursion limit downstream.
-MAX_DEPTH = 50
-_TOO_DEEP = f"nests lists/mappings more than {MAX_DEPTH} levels deep; router-opt files nest a few levels"
+def _position(mark) -> tuple[int | None, int | None]:
+    if mark is None:
+        return None, None
+    return mark.line + 1, mark.column + 1
 
 
-def _check_expanded_size(data: object, path: Path) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES; stops counting at the limit."""
-    count = 0
-    stack = [(data, 0)]
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if depth > MAX_DEPTH:
-            raise InputError.single(str(path), _TOO_DEEP)
-        if count > MAX_EXPANDED_NODES:
-            raise InputError.single(
-                str(path),
-                f"expands to more than {MAX_EXPANDED_NODES:,} values through YAML aliases (&anchor/*alias); "
-                "write the values out or remove the aliases",
+def _char_at(text: str, mark) -> str:
+    if mark is None:
+        return ""
+    index = getattr(mark, "index", None)
+    if isinstance(index, int) and 0 <= index < len(text):
+        return text[index]
+    return ""
+
+
+def _tag_name(tag: str) -> str:
+    tag = str(tag)
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _refuse_tag(tag, mark) -> None:
+    raise _Refused(
+        f"YAML tag {_tag_name(tag)} is not accepted: router-opt reads plain values (text, numbers, "
+        "true/false, null), mappings and lists; remove the tag",
+        mark,
+    )
+
+
+class _Scalars:
+    """Plain scalars as YAML 1.2's core schema reads them (ruamel's resolver and constructors), with
+    dates left as text. Cached by text: files repeat the same few values."""
+
+    def __init__(self):
+        loader = YAML(typ="safe", pure=True)  # its resolver and constructor, for single scalars
+        self._resolver, self._constructor = loader.resolver, loader.constructor
+        self._cache: dict[str, object] = {}
+
+    def plain(self, text: str) -> object:
+        try:
+            return self._cache[text]
+        except KeyError:
+            pass
+        from ruamel.yaml.nodes import ScalarNode
+
+        tag = str(self._resolver.resolve(ScalarNode, text, (True, False)))
+        kind = tag.removeprefix("tag:yaml.org,2002:")
+        if kind == "null":
+            value = None
+        elif kind == "bool":
+            value = text.lower() == "true"
+        elif kind in ("int", "float"):
+            node = ScalarNode(tag, text)
+            construct = (
+                self._constructor.construct_yaml_int if kind == "int" else self._constructor.construct_yaml_float
             )
-        if isinstance(node, dict):
-            stack.extend((value, depth + 1) for value in node.values())
-        elif isinstance(node, list):
-            stack.extend((item, depth + 1) for item in node)
+            try:
+                value = construct(node)
+            except ValueError:
+                value = text
+        else:  # str, timestamp (a date is checked by the field that wants one), anything else
+            value = text
+        if len(self._cache) < 100_000:
+            self._cache[text] = value
+        return value
+
+
+class _Frame:
+    __slots__ = ("anchor", "bytes_at_start", "key", "merged", "nodes_at_start", "obj", "start")
+
+    def __init__(self, obj, start, anchor, nodes, bytes_):
+        self.obj, self.start, self.anchor = obj, start, anchor
+        self.nodes_at_start, self.bytes_at_start = nodes, bytes_
+        self.key = None  # a mapping's key awaiting its value: (key, mark, is_merge)
+        self.merged: set = set()  # keys a merge put there, which an explicit key may override
+
+
+class _Builder:
+    def __init__(self, text: str):
+        self.text = text
+        self.nodes = 0  # values so far, aliases expanded
+        self.bytes = 0  # scalar text so far, aliases expanded
+        self.expanded = False  # did an alias add anything
+        self.anchors: dict[str, tuple[object, int, int]] = {}  # name -> (value, nodes, bytes)
+        self.open_anchors: set[str] = set()
+        self.stack: list[_Frame] = []
+        self.root = None
+        self.documents = 0
+        self.scalars = _Scalars()
+
+    def _events(self):
+        try:
+            return YAML(typ="safe").parse(self.text)  # libyaml's C parser where installed
+        except Exception:  # noqa: BLE001 - no C extension: ruamel's parser emits the same events
+            return YAML(typ="safe", pure=True).parse(self.text)
+
+    def build(self) -> object:
+        for event in self._events():
+            kind = type(event)
+            mark = event.start_mark
+            if kind is ScalarEvent:
+                if event.tag is not None:
+                    _refuse_tag(event.tag, mark)
+                value = event.value
+                if event.style in (None, "") and event.implicit[0]:
+                    value = self.scalars.plain(value)
+                self._count(1, len(event.value), mark)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1, len(event.value))
+                self._add(value, mark, is_scalar=True, plain=event.style in (None, "") and event.value == _MERGE)
+            elif kind is AliasEvent:
+                self._alias(event.anchor, mark)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if event.tag is not None:
+                    _refuse_tag(event.tag, mark)
+                if self.stack and isinstance(self.stack[-1].obj, CommentedMap) and self.stack[-1].key is None:
+                    raise _Refused("a mapping key must be plain text, not a list or mapping", mark)
+                if len(self.stack) >= MAX_DEPTH:
+                    raise _Refused(_TOO_DEEP, mark)
+                obj = CommentedMap() if kind is MappingStartEvent else CommentedSeq()
+                obj.lc.line, obj.lc.col = mark.line, mark.column
+                obj.lc.data = {}
+                self._count(1, 0, mark)
+                if event.anchor:
+                    self.open_anchors.add(event.anchor)
+                self.stack.append(_Frame(obj, mark, event.anchor, self.nodes - 1, self.bytes))
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = self.stack.pop()
+                if frame.anchor:
+                    self.open_anchors.discard(frame.anchor)
+                    size = (self.nodes - frame.nodes_at_start, self.bytes - frame.bytes_at_start)
+                    self.anchors[frame.anchor] = (frame.obj, *size)
+                self._add(frame.obj, frame.start)
+            elif kind is DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise _Refused("holds more than one YAML document (`---`); put everything in one", mark)
+                version = getattr(event, "version", None)
+                if version and tuple(version) != (1, 2):
+                    raise _Refused(
+                        f"declares YAML {'.'.join(map(str, version))}; router-opt reads YAML 1.2 "
+                        "(remove the %YAML line)",
+                        mark,
+                    )
+        return self.root
+
+    def _count(self, nodes: int, bytes_: int, mark) -> None:
+        self.nodes += nodes
+        self.bytes += bytes_
+        if self.nodes > MAX_EXPANDED_NODES or self.bytes > MAX_EXPANDED_BYTES:
+            what = (
+                f"more than {MAX_EXPANDED_NODES:,} values"
+                if self.nodes > MAX_EXPANDED_NODES
+                else f"more than {_size(MAX_EXPANDED_BYTES)} of text"
+            )
+            if self.expanded:
+                raise _Refused(
+                    f"expands to {what} through YAML aliases (&anchor/*alias), counting each alias as "
+                    "its anchor's whole value; this alias crosses the limit: write the values out or "
+                    "use fewer aliases",
+                    mark,
+                )
+            raise _Refused(f"holds {what}; router-opt files are far smaller", mark)
+
+    def _alias(self, name: str, mark) -> None:
+        if name in self.open_anchors:
+            raise _Refused(f"alias *{name} is inside its own anchor &{name} (a value cannot contain itself)", mark)
+        if name not in self.anchors:
+            raise _Refused(f"alias *{name} names no anchor (&{name}) above it", mark)
+        value, nodes, bytes_ = self.anchors[name]
+        self.expanded = True
+        self._count(nodes, bytes_, mark)
+        self._add(value, mark, is_scalar=not isinstance(value, (CommentedMap, CommentedSeq)))
+
+    def _add(self, value, mark, is_scalar: bool = False, plain: bool = False) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        frame = self.stack[-1]
+        obj = frame.obj
+        if isinstance(obj, CommentedSeq):
+            obj.lc.data[len(obj)] = [mark.line, mark.column]
+            obj.append(value)
+            return
+        if frame.key is None:  # this value is a key
+            if not is_scalar:
+                raise _Refused("a mapping key must be plain text, not a list or mapping", mark)
+            frame.key = (value, mark, plain)
+            return
+        key, key_mark, is_merge = frame.key
+        frame.key = None
+        if is_merge:
+            self._merge(frame, value, mark)
+            return
+        if key in obj and key not in frame.merged:
+            first = obj.lc.data[key]
+            raise _Refused(f"key {key!r} is given twice in this mapping (first at line {first[0] + 1})", key_mark)
+        frame.merged.discard(key)
+        obj[key] = value
+        obj.lc.data[key] = [key_mark.line, key_mark.column, mark.line, mark.column]
+
+    def _merge(self, frame: _Frame, value, mark) -> None:
+        """`<<: *defaults` (or a list of them): keys not already given, placed at the merge."""
+        sources = value if isinstance(value, CommentedSeq) else [value]
+        if not all(isinstance(s, CommentedMap) for s in sources):
+            raise _Refused("`<<` (a merge key) takes a mapping, or a list of mappings, to copy keys from", mark)
+        obj = frame.obj
+        for source in sources:
+            for key, item in source.items():
+                if key not in obj:
+                    obj[key] = item
+                    obj.lc.data[key] = [mark.line, mark.column, mark.line, mark.column]
+                    frame.merged.add(key)
 
 
 def yaml_locator(root: object):
-    """A `Locator` for a parsed document: the deepest position along `loc` that the file knows."""
+    """A `Locator` for a parsed document: the deepest position along `loc` that the file knows. A
+    value reached through an alias (or a merge) is placed where the alias is used, not at its anchor."""
 
     def locate(loc: Loc) -> tuple[int | None, int | None]:
         node, position = root, (None, None)
         for depth, key in enumerate(loc):
             last = depth == len(loc) - 1
-            if isinstance(node, CommentedMap) and key in node:
-                line, col = node.lc.value(key) if last else node.lc.key(key)
+            data = getattr(getattr(node, "lc", None), "data", None) or {}
+            if isinstance(node, CommentedMap) and key in node and key in data:
+                entry = data[key]
+                line, col = (entry[2], entry[3]) if last or len(entry) < 4 else (entry[0], entry[1])
                 if line is None:
-                    line, col = node.lc.key(key)
+                    line, col = entry[0], entry[1]
                 position = (line + 1, col + 1)
+                value_at = (entry[2], entry[3]) if len(entry) >= 4 else None
                 node = node[key]
-            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-                line, col = node.lc.item(key)
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node) and key in data:
+                line, col = data[key][0], data[key][1]
                 position = (line + 1, col + 1)
+                value_at = (line, col)
                 node = node[key]
             else:
                 if depth == 0 and isinstance(node, (CommentedMap, CommentedSeq)):
                     position = (node.lc.line + 1, node.lc.col + 1)
+                break
+            own = (node.lc.line, node.lc.col) if isinstance(node, (CommentedMap, CommentedSeq)) else None
+            if own is not None and value_at is not None and own != value_at:
+                # Reached through an alias: the anchor's lines are shared by every use; stop here.
+                position = (value_at[0] + 1, value_at[1] + 1)
                 break
         return position
 
