@@ -3,13 +3,16 @@ quarter's workload)."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from router_opt.errors import InputError, Problem
+from router_opt.io.errors import field_name
 from router_opt.io.text import read_text
-from router_opt.result import Result
+from router_opt.result import SCHEMA_VERSION, Result
 
 
 class _Out(BaseModel):
@@ -43,19 +46,213 @@ class PlanDiff(_Out):
     new_overspend_ratio: float
 
 
+# A saved plan's problems listed before "... and N more".
+MAX_PLAN_PROBLEMS = 20
+# Shares are fractions of a task's volume; a task's shares sum to 1 within this.
+SHARE_TOLERANCE = 1e-6
+
+
 def load_result(path: str | Path) -> Result:
-    """A result saved with `router-opt optimize --format json`."""
+    """A result saved with `router-opt optimize --format json`, checked: valid JSON (not nested past
+    Python's recursion limit), a schema this version reads, every number finite, every share in
+    [0, 1] and each task's shares summing to 1, and every decision and assignment naming a task and
+    models of the plan. Any failure names the file and the field."""
     path = Path(path)
     text = read_text(path)
+    data = _parse_json(path, text)
+    if not isinstance(data, dict):
+        raise InputError.single(
+            str(path),
+            f"is a JSON {type(data).__name__}, expected a plan written by `router-opt optimize --format json`",
+        )
+    _check_schema(path, data.get("schema_version"))
     try:
-        return Result.model_validate_json(text)
+        result = Result.model_validate(data)
     except ValidationError as exc:
         problems = [
             Problem(str(path), err["msg"], field=".".join(str(p) for p in err["loc"]) or None)
-            for err in exc.errors(include_url=False)[:10]
+            for err in exc.errors(include_url=False, include_input=False)[:10]
         ]
         problems.append(Problem(str(path), "expected a JSON result written by `router-opt optimize --format json`"))
         raise InputError(problems) from None
+    problems = plan_problems(str(path), result)
+    if problems:
+        shown = problems[:MAX_PLAN_PROBLEMS]
+        if len(problems) > len(shown):
+            shown.append(Problem(str(path), f"... and {len(problems) - len(shown):,} more problems"))
+        shown.append(
+            Problem(str(path), "the saved plan is inconsistent: save it again with `router-opt optimize -f json`")
+        )
+        raise InputError(shown)
+    return result
+
+
+def _parse_json(path: Path, text: str):
+    non_finite = []
+
+    def number(token: str) -> float:
+        value = float(token)
+        if not math.isfinite(value):
+            non_finite.append(token)
+        return value
+
+    def constant(token: str) -> float:
+        non_finite.append(token)
+        return float(token.replace("Infinity", "inf"))
+
+    try:
+        data = json.loads(text, parse_float=number, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        truncated = " (the file ends too early: truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        raise InputError.single(
+            str(path), f"not valid JSON: {exc.msg}{truncated}", line=exc.lineno, column=exc.colno
+        ) from None
+    except RecursionError:
+        raise InputError.single(
+            str(path), "not a plan: JSON nested deeper than Python can read (a plan nests a few levels)"
+        ) from None
+    if non_finite:
+        where = _first_non_finite(data)
+        raise InputError.single(
+            str(path),
+            f"must be a finite number, got {non_finite[0]} ({len(non_finite):,} such number(s) in the file)",
+            field=where,
+        )
+    return data
+
+
+def _first_non_finite(data) -> str | None:
+    """The path (field name) of the first NaN or infinite number in parsed JSON."""
+    stack = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return field_name(loc) or None
+        if isinstance(value, dict):
+            stack.extend((loc + (k,), v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((loc + (i,), v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def _check_schema(path: Path, version: object) -> None:
+    ours = tuple(int(p) for p in SCHEMA_VERSION.split("."))
+    parts = version.split(".") if isinstance(version, str) else []
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise InputError.single(
+            str(path),
+            f"expected a version like {SCHEMA_VERSION!r}, got {version!r}: not a plan written by "
+            "`router-opt optimize --format json`",
+            field="schema_version",
+        )
+    theirs = (int(parts[0]), int(parts[1]))
+    if theirs[0] != ours[0] or theirs > ours:
+        raise InputError.single(
+            str(path),
+            f"{version!r}: this router-opt reads plans of schema {ours[0]}.0 to {SCHEMA_VERSION}"
+            + (" (the plan is from a newer router-opt: upgrade)" if theirs > ours else ""),
+            field="schema_version",
+        )
+
+
+def plan_problems(path: str, result: Result) -> list[Problem]:
+    """What makes a parsed plan inconsistent: shares outside [0, 1] or not summing to 1 per task,
+    assignments and decisions naming tasks or models the plan does not have."""
+    problems: list[Problem] = []
+    tasks = {(t.department, t.role, t.task) for t in result.tasks}
+    models = {m.id for m in result.models}
+
+    def unknown_model(model: str) -> bool:
+        return bool(models) and model not in models
+
+    for i, t in enumerate(result.tasks):
+        if unknown_model(t.model):
+            problems.append(
+                Problem(
+                    path, f"names model {t.model!r}, which the plan's models do not list", field=f"tasks[{i}].model"
+                )
+            )
+    sums: dict[tuple[str, str, str], tuple[int, float]] = {}
+    for i, a in enumerate(result.assignments):
+        key = (a.department, a.role, a.task)
+        if key not in tasks:
+            problems.append(
+                Problem(
+                    path,
+                    f"names task {'/'.join(key)!r}, which the plan's tasks do not list",
+                    field=f"assignments[{i}].task",
+                )
+            )
+        if unknown_model(a.model):
+            problems.append(
+                Problem(
+                    path,
+                    f"names model {a.model!r}, which the plan's models do not list",
+                    field=f"assignments[{i}].model",
+                )
+            )
+        if not 0 <= a.share <= 1 + SHARE_TOLERANCE:
+            problems.append(
+                Problem(path, f"must be a share in [0, 1], got {a.share:g}", field=f"assignments[{i}].share")
+            )
+        first, total = sums.get(key, (i, 0.0))
+        sums[key] = (first, total + a.share)
+    for key, (first, total) in sums.items():
+        if abs(total - 1) > SHARE_TOLERANCE:
+            problems.append(
+                Problem(
+                    path,
+                    f"task {'/'.join(key)!r}: its shares sum to {total:g}, not 1",
+                    field=f"assignments[{first}].share",
+                )
+            )
+    if result.decisions is not None:
+        seen: set[tuple[str, str, str]] = set()
+        for i, d in enumerate(result.decisions):
+            key = (d.department, d.role, d.task)
+            where = f"decisions[{i}]"
+            if key not in tasks:
+                problems.append(
+                    Problem(
+                        path, f"names task {'/'.join(key)!r}, which the plan's tasks do not list", field=f"{where}.task"
+                    )
+                )
+            elif key in seen:
+                problems.append(Problem(path, f"a second decision for task {'/'.join(key)!r}", field=f"{where}.task"))
+            seen.add(key)
+            if len(d.models) != len(d.shares) or not d.models:
+                problems.append(
+                    Problem(path, f"{len(d.models)} model(s) but {len(d.shares)} share(s)", field=f"{where}.shares")
+                )
+            for j, share in enumerate(d.shares):
+                if not 0 <= share <= 1 + SHARE_TOLERANCE:
+                    problems.append(
+                        Problem(path, f"must be a share in [0, 1], got {share:g}", field=f"{where}.shares[{j}]")
+                    )
+            if d.shares and abs(sum(d.shares) - 1) > SHARE_TOLERANCE:
+                problems.append(Problem(path, f"shares sum to {sum(d.shares):g}, not 1", field=f"{where}.shares"))
+            named = [(f"models[{j}]", m) for j, m in enumerate(d.models)]
+            named += [(f"fallbacks[{j}]", m) for j, m in enumerate(d.fallbacks)]
+            named += [("cheapest_eligible", d.cheapest_eligible)] + (
+                [("runner_up", d.runner_up)] if d.runner_up else []
+            )
+            for name, model in named:
+                if unknown_model(model):
+                    problems.append(
+                        Problem(
+                            path, f"names model {model!r}, which the plan's models do not list", field=f"{where}.{name}"
+                        )
+                    )
+        missing = sorted(tasks - seen)
+        if missing:
+            problems.append(
+                Problem(
+                    path,
+                    f"{len(missing):,} task(s) have no decision record, e.g. {'/'.join(missing[0])!r}",
+                    field="decisions",
+                )
+            )
+    return problems
 
 
 def diff_results(old: Result, new: Result, old_name: str = "old", new_name: str = "new") -> PlanDiff:
