@@ -307,7 +307,9 @@ def _workload_options(sheet: str | None, header_row: int | None, map_: list[str]
 PolicyOption = Annotated[
     Path | None,
     typer.Option(
-        "--policy", "-p", help="Policy YAML (quality thresholds). Default: the bundled policies/default.yaml."
+        "--policy",
+        "-p",
+        help="Policy YAML (quality thresholds). Default: the bundled policies/default.yaml for the bundled catalog; for a catalog of your own, each task type's bar is the baseline's own quality on it.",
     ),
 ]
 

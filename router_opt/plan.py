@@ -144,7 +144,7 @@ def optimize_inputs(
         workload=inputs.workload.name,
         workload_path=inputs.workload_name,
         policy_path=inputs.policy_name,
-        quality_bars=inputs.quality_bars,
+        quality_bars="--min-quality" if min_quality is not None else inputs.quality_bars,
         mode=mode,
         objective=objective,
         min_quality=min_quality,

@@ -53,9 +53,9 @@ class Settings(_Out):
     policy_path: str | None
     """Policy file (None for the bundled default policy)."""
     quality_bars: str | None = None
-    """Where the policy's bars came from: "policy" (the file given), "bundled policy", or
-    "baseline" (a catalog of one's own without a policy: each task type's bar is the baseline's own
-    quality on it). A row's own min_quality and --min-quality come first either way."""
+    """Where the bars came from (a row's own min_quality comes first either way): "--min-quality"
+    (one bar for every task), "policy" (the file given), "bundled policy", or "baseline" (a catalog
+    of one's own without a policy: each task type's bar is the baseline's own quality on it)."""
     mode: Mode
     """strict, blended or single."""
     objective: Objective
@@ -268,7 +268,8 @@ class Decision(_Out):
     """The next choice up: the cheapest eligible model the plan does not use that costs at least
     what the plan pays for the task."""
     runner_up_extra_usd_per_day: float | None
-    """What moving the whole task to the runner-up would add, $/day."""
+    """What moving the whole task to the runner-up would add, $/day, every other task and deployment
+    held as planned (a fixed cost the move would free is not counted; "+1 quality point" re-solves)."""
     binding: tuple[str, ...]
     """Constraints that keep the task off its cheapest eligible model."""
     excluded_cheaper: tuple[str, ...]
@@ -701,7 +702,10 @@ def _decisions(
     scratch = np.where(problem.eligible, cost, np.inf)
     cheapest = scratch.argmin(axis=1)
     # The runner-up is the next choice up: an unused model that costs at least what the plan pays
-    # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`).
+    # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`), and
+    # could take the whole task: in blended mode a model below the bar cannot.
+    if problem.mode is Mode.BLENDED:
+        scratch = np.where(problem.meets_threshold, cost, np.inf)
     scratch[t_idx, m_idx] = np.inf
     scratch[scratch < (task_usd_per_day * (1 - 1e-12))[:, None]] = np.inf
     runner_up = scratch.argmin(axis=1)

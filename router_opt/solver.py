@@ -916,9 +916,13 @@ def _used_cells(
     shape: tuple[int, int], pair_task: np.ndarray, pair_model: np.ndarray, values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`Solution.used` (the positive cells, row-major) from one value per (task, model) column of
-    the program."""
+    the program. Each task's shares are divided by their sum: a plan's shares add up to 1 (a lone
+    model carries exactly 1.0, not the solver's 0.9999999999999979 that a gateway would load as a
+    weight)."""
     positive = values > 0
     task, model, share = pair_task[positive], pair_model[positive], values[positive]
+    total = np.bincount(task, weights=share, minlength=shape[0])
+    share = share / total[task]
     cell = task.astype(np.int64) * shape[1] + model
     if cell.size > 1 and not (cell[1:] > cell[:-1]).all():  # columns are built row-major; make sure
         order = np.argsort(cell, kind="stable")

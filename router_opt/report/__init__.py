@@ -234,7 +234,16 @@ def decision_section(result: Result) -> Section:
         )
     return Section(
         "Decisions: where each task went and why",
-        ("Role", "Task", "Plan", "Runner-up", "Held off its cheapest by", "Fallbacks", "+1 quality point $/day"),
+        (
+            "Role",
+            "Task",
+            "Plan",
+            "Runner-up",
+            "Held off its cheapest by",
+            "Fallbacks",
+            # Blended: the quality row's shadow price, a rate at the bar (a whole point may cost more).
+            "$/day per quality point at the bar" if result.settings.mode == "blended" else "+1 quality point $/day",
+        ),
         tuple(rows),
         frozenset({6}),
     )
