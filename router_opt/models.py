@@ -14,7 +14,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import core_schema
 
 
@@ -30,9 +39,48 @@ class Tier(StrEnum):
     SPECIALIST = "Specialist"
 
 
+def _not_bool(value):
+    """true/false is not a number (pydantic would read it as 1 or 0: `default_min_quality: true`
+    would be a bar of 1.0)."""
+    if isinstance(value, bool):
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError, as a validation error
+            f"must be a number, got {str(value).lower()} (true/false is not a number)"
+        )
+    return value
+
+
+def _visible(text: str) -> str:
+    """A name may not hold a character that shows as nothing (controls such as NUL or a line break,
+    U+FEFF, zero-width and direction marks, a no-break space): it would be a different name from the
+    one a reader sees."""
+    if text.isprintable():
+        return text
+    at, char = next((i, c) for i, c in enumerate(text) if not c.isprintable())
+    import unicodedata
+
+    name = unicodedata.name(char, "a control character")
+    raise ValueError(
+        f"{text[:40]!r}{'...' if len(text) > 40 else ''} holds U+{ord(char):04X} ({name}) at character {at + 1}, "
+        "which shows as nothing (or as a plain space) but makes a different name; delete it"
+    )
+
+
 Complexity = Literal["simple", "medium", "hard", "frontier"]
-NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Number = BeforeValidator(_not_bool)
+Finite = Annotated[float, Field(allow_inf_nan=False), Number]
+NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False), Number]
+Identifier = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_visible)]
+# The largest figures a file may give: far past any real catalog or policy, and small enough that
+# sums and products over a workload stay finite (1e308 budgets overflowed the solver).
+MAX_USD_PER_MTOK = 1e6
+MAX_USD = 1e12
+MAX_MTOK_PER_DAY = 1e12
+MAX_MS = 1e9
+MAX_CONTEXT_TOKENS = 10**9
+MAX_SCALE = 1e6
+Price = Annotated[NonNegativeFinite, Field(le=MAX_USD_PER_MTOK)]
+Usd = Annotated[NonNegativeFinite, Field(le=MAX_USD)]
+Milliseconds = Annotated[NonNegativeFinite, Field(le=MAX_MS)]
 
 
 class _Frozen(BaseModel):
@@ -69,11 +117,11 @@ def rows_from_columns(cls: type[BaseModel], columns: dict[str, list]) -> tuple:
 class QualityScale(_Frozen):
     """The scale a catalog's quality scores and every threshold against it are on."""
 
-    min: float = 0.0
+    min: Annotated[Finite, Field(ge=-MAX_SCALE, le=MAX_SCALE)] = 0.0
     """Lowest possible score."""
-    max: float = 100.0
+    max: Annotated[Finite, Field(ge=-MAX_SCALE, le=MAX_SCALE)] = 100.0
     """Highest possible score."""
-    unit: str = "percent"
+    unit: Identifier = "percent"
     """What a score means, e.g. `percent` (accuracy) or `elo` (arena rating)."""
 
     @model_validator(mode="after")
@@ -92,25 +140,25 @@ class ModelSpec(_Frozen):
     """Which of the seven categories the model belongs to."""
     provider: Identifier
     """Who serves it (vendor, or `Self-hosted`)."""
-    input_usd_per_mtok: NonNegativeFinite
+    input_usd_per_mtok: Price
     """Price of one million input (prompt) tokens, USD."""
-    output_usd_per_mtok: NonNegativeFinite
+    output_usd_per_mtok: Price
     """Price of one million output (completion) tokens, USD."""
-    quality: dict[Identifier, Annotated[float, Field(allow_inf_nan=False)]]
+    quality: dict[Identifier, Finite]
     """Quality per task type on the catalog's quality scale. A task type that is missing cannot be
     served by this model."""
-    context_window: Annotated[int, Field(gt=0)] | None = None
+    context_window: Annotated[int, Field(gt=0, le=MAX_CONTEXT_TOKENS), Number] | None = None
     """Largest prompt the model accepts, tokens."""
-    latency_ms: NonNegativeFinite | None = None
+    latency_ms: Milliseconds | None = None
     """Typical time to a full answer, milliseconds."""
     regions: tuple[Identifier, ...] | None = None
     """Where the model may be served from (e.g. `eu`, `us`); absent means anywhere."""
     deployment: Literal["api", "self-hosted"] | None = None
     """How the model is reached."""
-    capacity_mtok_per_day: NonNegativeFinite | None = None
+    capacity_mtok_per_day: Annotated[NonNegativeFinite, Field(le=MAX_MTOK_PER_DAY)] | None = None
     """Most it can process in a day, input plus output, millions of tokens, across all tasks (GPU
     throughput of a self-hosted deployment, or a rate limit); absent means unlimited."""
-    fixed_usd_per_month: NonNegativeFinite | None = None
+    fixed_usd_per_month: Usd | None = None
     """Fixed cost of running a self-hosted deployment (GPUs, whether busy or not), USD per month.
     When set, the optimizer decides whether to provision the deployment at all: traffic may go to
     it only if it is provisioned, and then the fixed cost is paid."""
@@ -208,7 +256,7 @@ class TaskDemand(_Frozen):
     """Department the role belongs to (rows roll up to it)."""
     role: Identifier
     """Job role within the department."""
-    headcount: Annotated[int, Field(ge=1)]
+    headcount: Annotated[int, Field(ge=1), Number]
     """Workers in the role; a role's $/day covers all of them."""
     task: Identifier
     """Name of the task, unique within the role."""
@@ -216,18 +264,18 @@ class TaskDemand(_Frozen):
     """Which quality column of the catalog applies (e.g. `classification`)."""
     invocations_per_day: NonNegativeFinite
     """Calls per worker per day."""
-    input_tokens: Annotated[int, Field(ge=0)]
+    input_tokens: Annotated[int, Field(ge=0), Number]
     """Prompt tokens per call."""
-    output_tokens: Annotated[int, Field(ge=0)]
+    output_tokens: Annotated[int, Field(ge=0), Number]
     """Completion tokens per call."""
-    min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    min_quality: Finite | None = None
     """Quality bar for this task; absent means the policy decides."""
     complexity: Complexity | None = None
     """Optional difficulty label; the policy may set a threshold per complexity."""
-    region: str | None = None
+    region: Annotated[str, AfterValidator(_visible)] | None = None
     """Regions this task's data may be processed in, separated by `|` (e.g. `eu` or `eu|uk`);
     only models serving from one of them may take it. Absent: the department's policy, else anywhere."""
-    max_latency_ms: NonNegativeFinite | None = None
+    max_latency_ms: Milliseconds | None = None
     """Slowest acceptable answer, milliseconds; models with a larger `latency_ms` are excluded."""
 
     @property
@@ -396,24 +444,24 @@ class Workload(_Frozen):
 class VendorCap(_Frozen):
     """Procurement limits on one provider's part of the plan."""
 
-    max_spend_share: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_spend_share: Annotated[float, Field(gt=0, le=1), Number] | None = None
     """Most of the plan's $/day that may go to this provider (0..1]."""
-    max_volume_share: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_volume_share: Annotated[float, Field(gt=0, le=1), Number] | None = None
     """Most of the plan's invocations that may go to this provider (0..1]."""
 
 
 class Policy(_Frozen):
     """The routing rules that are not facts about models or tasks."""
 
-    default_min_quality: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    default_min_quality: Finite = 0.0
     """Quality bar for a task that gets none from its row, its complexity or its task type."""
-    min_quality_by_task_type: dict[Identifier, Annotated[float, Field(allow_inf_nan=False)]] = {}
+    min_quality_by_task_type: dict[Identifier, Finite] = {}
     """Quality bar per task type."""
-    min_quality_by_complexity: dict[Complexity, Annotated[float, Field(allow_inf_nan=False)]] = {}
+    min_quality_by_complexity: dict[Complexity, Finite] = {}
     """Quality bar per complexity label; wins over the task-type bar for rows that carry a label."""
-    budgets_usd_per_day: dict[Identifier, NonNegativeFinite] = {}
+    budgets_usd_per_day: dict[Identifier, Usd] = {}
     """Most a department may spend per day, USD (all its roles and workers)."""
-    total_budget_usd_per_day: NonNegativeFinite | None = None
+    total_budget_usd_per_day: Usd | None = None
     """Most the whole plan may spend per day, USD."""
     vendor_caps: dict[Identifier, VendorCap] = {}
     """Limits per provider (as spelled in the catalog); the key `*` applies to every provider."""

@@ -157,12 +157,31 @@ def _workload_from_yaml(path: Path) -> Workload:
     tasks = data.get("tasks")
     name = data.get("name", path.stem)
     try:
-        return Workload.model_validate(
+        workload = Workload.model_validate(
             {"name": name, "tasks": tasks, "source_path": str(path), "source_lines": sequence_lines(tasks)}
             | {k: v for k, v in data.items() if k not in {"name", "tasks"}}
         )
     except ValidationError as exc:
         raise InputError(problems_from(exc, str(path), locate, model=Workload)) from None
+    # The figures a table may not exceed (a unit or a zero off; past 2**63 the engine overflows).
+    columns = workload.columns()
+    problems = []
+    for name, (limit, what) in WORKLOAD_MAXIMA.items():
+        for i, value in enumerate(columns[name]):
+            if value > limit:
+                line, column = locate(("tasks", i, name))
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"{value:,.6g} is above the most router-opt accepts, {limit:,} {what}; is a unit or a zero off?",
+                        line=line,
+                        column=column,
+                        field=f"tasks[{i}].{name}",
+                    )
+                )
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: p.line or 0))
+    return workload
 
 
 def _csv_rows(path: Path) -> list[Record]:
