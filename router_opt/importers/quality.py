@@ -75,7 +75,7 @@ def load_quality(path: str | Path) -> QualityFile:
     try:
         return QualityFile.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_from(exc, str(path), yaml_locator(data))) from None
+        raise InputError(problems_from(exc, str(path), yaml_locator(data), model=QualityFile)) from None
 
 
 def z_for(confidence: float) -> float:
@@ -296,8 +296,16 @@ def quality_from_evals(
 
 def quality_yaml(quality: QualityFile, header: list[str]) -> str:
     """The quality file as commented YAML (scores in flow style, one model per line)."""
+    import re
+
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    def key(name: str) -> str:
+        """A name as a key: plain where it is a simple word, else double-quoted (ruamel writes a key
+        such as ': x' unquoted inside a flow mapping, `{: x: 90}`, which no YAML parser reads back)."""
+        return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name) else DoubleQuotedScalarString(name)
 
     root = CommentedMap()
     scale = CommentedMap(quality.quality_scale.model_dump())
@@ -309,9 +317,9 @@ def quality_yaml(quality: QualityFile, header: list[str]) -> str:
         root["method"] = quality.method
     models = CommentedMap()
     for name, scores in quality.models.items():
-        row = CommentedMap(scores)
+        row = CommentedMap((key(task_type), score) for task_type, score in scores.items())
         row.fa.set_flow_style()
-        models[name] = row
+        models[key(name)] = row
     root["models"] = models
     if quality.evidence:
         evidence = CommentedMap()
@@ -320,8 +328,8 @@ def quality_yaml(quality: QualityFile, header: list[str]) -> str:
             for task_type, figures in per_type.items():
                 fig = CommentedMap(figures)
                 fig.fa.set_flow_style()
-                inner[task_type] = fig
-            evidence[name] = inner
+                inner[key(task_type)] = fig
+            evidence[key(name)] = inner
         root["evidence"] = evidence
         root.yaml_set_comment_before_after_key("evidence", before="\nThe figures behind each score, for the record.")
     root.yaml_set_start_comment("\n".join(header))
