@@ -366,6 +366,14 @@ def optimize(
             help="Also sweep the quality bar (as `router-opt frontier`) and add the cost-quality curve to the report.",
         ),
     ] = False,
+    actual: Annotated[
+        Path | None,
+        typer.Option(
+            "--actual",
+            help="Today's routing (`workload from-logs --current-routing` CSV): priced with the catalog and set "
+            "beside the plan and the all-large habit, per department, role and task; savings against today.",
+        ),
+    ] = None,
     output_format: Annotated[
         PlanFormat,
         typer.Option(
@@ -416,6 +424,7 @@ def optimize(
             time_limit_seconds=time_limit,
             # Decision records are a third of a 50,000-task run and half its JSON: made only when shown.
             decisions=explain,
+            actual_routing=actual,
         )
     if with_frontier:
         from router_opt.analyses.frontier import frontier

@@ -122,10 +122,12 @@ def optimize_inputs(
     max_fallbacks: int = 3,
     decisions: bool = True,
     start_prices: tuple[float, ...] | None = None,
+    actual_routing: str | Path | None = None,
 ) -> Result:
     """Solve the routing program for already-loaded inputs. Sweeps pass `decisions=False` (they
     read totals, not decision records) and the previous point's `result.solve.coupling_prices` as
-    `start_prices` (a warm start for the decomposition; ignored by the full LP)."""
+    `start_prices` (a warm start for the decomposition; ignored by the full LP). `actual_routing`:
+    today's routing (`workload from-logs --current-routing`), priced beside the plan as `actual`."""
     mode, objective = Mode(mode), Objective(objective)
     problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
     solution = solve(
@@ -155,7 +157,12 @@ def optimize_inputs(
         time_limit_seconds=time_limit_seconds,
         input_sha256=inputs.sha256,
     )
-    return build_result(problem, solution, settings, max_fallbacks=max_fallbacks, decisions=decisions)
+    result = build_result(problem, solution, settings, max_fallbacks=max_fallbacks, decisions=decisions)
+    if actual_routing is not None:
+        from router_opt.actual import actual_spend
+
+        result = result.model_copy(update={"actual": actual_spend(problem, result, actual_routing)})
+    return result
 
 
 def optimize(

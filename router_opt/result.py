@@ -28,9 +28,10 @@ from router_opt.sensitivity import RESOLVE_BUDGET_SECONDS, provisioning_savings,
 from router_opt.solver import Objective, Solution
 from router_opt.units import MONTHS_PER_YEAR
 
+# 1.6: `actual` (today's routing priced beside the plan, optimize --actual).
 # 1.5: deployments carry saving_if_provisioned_usd_per_day; a decision's threshold_plus_one is the
 # re-solved rise (null also when not computed); fallbacks skip unprovisioned and already-weighted models.
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 
 class _Out(BaseModel):
@@ -285,6 +286,62 @@ class Decision(_Out):
     or when the re-solve budget ran out (a warning says for how many tasks)."""
 
 
+class ActualRow(_Out):
+    """Today's spend beside the plan and the all-large habit, for one department or role."""
+
+    department: str
+    role: str | None
+    """None on a department's row."""
+    actual_usd_per_day: float
+    optimal_usd_per_day: float
+    baseline_usd_per_day: float
+    savings_vs_actual_usd_per_day: float
+    """actual - optimal: what moving to the plan saves against today."""
+
+
+class ActualTask(_Out):
+    """One task as routed today, priced with the catalog."""
+
+    department: str
+    role: str
+    task: str
+    models: tuple[str, ...]
+    """Models the task goes to today, largest share first."""
+    shares: tuple[float, ...]
+    actual_usd_per_day: float
+    optimal_usd_per_day: float
+    baseline_usd_per_day: float
+    savings_vs_actual_usd_per_day: float
+    below_bar: tuple[str, ...]
+    """Models it uses today whose quality on its task type is below its bar (or that do not rate the
+    type): a quality risk today, not a cost."""
+
+
+class ActualSpend(_Out):
+    """Today's routing priced with the catalog: sum over (task, model) of share x the task's
+    invocations per day x (its input tokens on that model x input $/M + output tokens x output $/M)
+    / 10^6. Totals are variable costs; the plan's fixed deployment costs are in `optimal` only."""
+
+    routing: str
+    """The routing file as given (`workload from-logs --current-routing`)."""
+    routing_sha256: str
+    actual_usd_per_day: float
+    optimal_usd_per_day: float
+    baseline_usd_per_day: float
+    savings_vs_actual_usd_per_day: float
+    """The headline: actual - optimal."""
+    savings_vs_actual_share: float
+    """(actual - optimal) / actual; 0 when today costs nothing."""
+    savings_vs_baseline_usd_per_day: float
+    actual_usd_per_year: float
+    savings_vs_actual_usd_per_year: float
+    tasks_below_bar: int
+    """Tasks that use, today, a model below their bar."""
+    departments: tuple[ActualRow, ...]
+    roles: tuple[ActualRow, ...]
+    tasks: tuple[ActualTask, ...]
+
+
 class Result(_Out):
     """A routing plan and everything a report shows about it."""
 
@@ -308,6 +365,8 @@ class Result(_Out):
     """Things in the inputs a reader of the plan should know (e.g. tasks without a quality bar)."""
     frontier: FrontierResult | None = None
     """The cost-quality curve, when the run asked for it (`optimize --frontier`)."""
+    actual: ActualSpend | None = None
+    """Today's routing priced beside the plan, when the run was given it (`optimize --actual`)."""
 
     def top_tasks(self, n: int) -> list[TaskRow]:
         """The n highest-volume tasks (ties: department, role, task)."""

@@ -138,7 +138,7 @@ def test_csv_markdown_and_output_file(tmp_path):
     target = tmp_path / "out" / "plan.json"
     result = invoke("optimize", "--format", "json", "--output", str(target))
     assert result.exit_code == 0
-    assert json.loads(target.read_text())["schema_version"] == "1.5"
+    assert json.loads(target.read_text())["schema_version"] == "1.6"
     assert [p.name for p in target.parent.iterdir()] == ["plan.json"]  # no temp file left behind
 
 
@@ -229,7 +229,7 @@ def test_json_to_a_text_only_stdout(monkeypatch):
             app(["optimize", "-f", "json"], standalone_mode=False)
         except SystemExit as exc:  # pragma: no cover - standalone_mode=False returns instead
             assert exc.code in (0, None)
-    assert json.loads(captured.getvalue())["schema_version"] == "1.5"
+    assert json.loads(captured.getvalue())["schema_version"] == "1.6"
 
 
 def _console_script(*args: str):

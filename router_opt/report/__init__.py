@@ -249,8 +249,51 @@ def decision_section(result: Result) -> Section:
     )
 
 
+def actual_section(result: Result) -> Section:
+    """Today's spend, the plan and the all-large habit per department, with the total (the plan's
+    total includes its fixed deployment costs, on their own row)."""
+    a = result.actual
+    rows = [
+        (
+            d.department,
+            fmt.usd(d.actual_usd_per_day),
+            fmt.usd(d.optimal_usd_per_day),
+            fmt.usd(d.baseline_usd_per_day),
+            fmt.usd(d.savings_vs_actual_usd_per_day),
+            fmt.percent(d.savings_vs_actual_usd_per_day / d.actual_usd_per_day) if d.actual_usd_per_day > 0 else "-",
+        )
+        for d in sorted(a.departments, key=lambda d: -d.savings_vs_actual_usd_per_day)
+    ]
+    fixed = result.totals.fixed_usd_per_day
+    if fixed > 0:
+        rows.append(("Fixed deployments (shared)", fmt.usd(0), fmt.usd(fixed), fmt.usd(0), fmt.usd(-fixed), ""))
+    rows.append(
+        (
+            "TOTAL",
+            fmt.usd(a.actual_usd_per_day),
+            fmt.usd(a.optimal_usd_per_day),
+            fmt.usd(a.baseline_usd_per_day),
+            fmt.usd(a.savings_vs_actual_usd_per_day),
+            fmt.percent(a.savings_vs_actual_share),
+        )
+    )
+    title = (
+        f"Today vs the plan vs all-large, per department (today: {a.routing}; "
+        f"{a.tasks_below_bar} task(s) use a model below their bar today)"
+    )
+    return Section(
+        title,
+        ("Department", "Today $/day", "Optimal $/day", "All-large $/day", "Savings vs today $/day", "Saved"),
+        tuple(rows),
+        frozenset({1, 2, 3, 4, 5}),
+        total_row=True,
+    )
+
+
 def sections(result: Result, top: int, explain: bool = False) -> list[Section]:
     parts = [role_section(result), department_section(result), top_task_section(result, top), totals_section(result)]
+    if result.actual is not None:
+        parts.insert(0, actual_section(result))
     if result.constraints:
         parts.append(constraint_section(result))
     if result.deployments:
