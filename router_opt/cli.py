@@ -1391,6 +1391,46 @@ def workload_from_logs_command(
     _emit(workload_csv(result), output)
 
 
+@app.command()
+@_handled
+def drift(
+    plan: Annotated[Path, typer.Argument(help="A plan saved with `optimize -f json`.")],
+    logs: Annotated[
+        list[Path], typer.Argument(help="Request logs since: CSV, JSONL or Parquet files (as `workload from-logs`).")
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN, as `workload from-logs --map`. Repeatable."),
+    ] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Days the logs cover (default: distinct UTC days).")] = None,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")
+    ] = DiffFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """How far the gateway's real routing is from a saved plan: per task the share of requests sent
+    off-plan, the $/day leaked against routing them as planned (at the plan's prices), and the models
+    the logs use that the plan never named."""
+    from router_opt.diff import load_result
+    from router_opt.drift import drift as measure_drift
+    from router_opt.drift import drift_sections
+    from router_opt.report import render_sections
+
+    mapping: dict[str, str] = {}
+    for item in map_ or []:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise RouterOptError(f"--map {item}: expected FIELD=COLUMN, e.g. --map task_type=label")
+        mapping[field.strip()] = column.strip()
+    saved = load_result(plan)
+    with _working("Reading the logs"):
+        result = measure_drift(saved, str(plan), logs, mapping, days=days)
+    if output_format is DiffFormat.json:
+        _emit(result.model_dump_json(indent=2) + "\n", output)
+    else:
+        _emit(render_sections(drift_sections(result), output_format.value), output)
+
+
 def entry_point() -> None:
     """The `router-opt` console script: run the command, flush what it printed, and leave without
     tearing the interpreter down. A command has written and fsynced its files by the time it returns;
