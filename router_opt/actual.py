@@ -121,6 +121,7 @@ def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> A
         * (tokens_in * models["input_usd_per_mtok"][model] + tokens_out * models["output_usd_per_mtok"][model])
         / TOKENS_PER_MTOK
     )
+    pair_tokens_per_day = share * tasks["invocations_per_day"][task] * (tokens_in + tokens_out)
     actual = np.bincount(task, weights=pair_usd_per_day, minlength=n_tasks)
     optimal = np.array([t.usd_per_day for t in result.tasks])
     baseline = np.array([t.baseline_usd_per_day for t in result.tasks])
@@ -140,6 +141,8 @@ def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> A
             task=str(tasks["task"][i]),
             models=tuple(ids[model[k]] for k in ks),
             shares=tuple(float(share[k]) for k in ks),
+            model_usd_per_day=tuple(float(pair_usd_per_day[k]) for k in ks),
+            model_tokens_per_day=tuple(float(pair_tokens_per_day[k]) for k in ks),
             actual_usd_per_day=float(actual[i]),
             optimal_usd_per_day=float(optimal[i]),
             baseline_usd_per_day=float(baseline[i]),

@@ -308,6 +308,10 @@ class ActualTask(_Out):
     models: tuple[str, ...]
     """Models the task goes to today, largest share first."""
     shares: tuple[float, ...]
+    model_usd_per_day: tuple[float, ...]
+    """Today's $/day on each of `models`."""
+    model_tokens_per_day: tuple[float, ...]
+    """Input plus output tokens per day on each of `models`."""
     actual_usd_per_day: float
     optimal_usd_per_day: float
     baseline_usd_per_day: float

@@ -4,6 +4,7 @@ here request by request from the raw files (csv module, the catalog's YAML price
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from pathlib import Path
@@ -176,3 +177,23 @@ def test_a_routing_file_that_cannot_be_priced_is_refused_by_line(tmp_path):
     assert f"{routing}:2: model: model 'gpt-9' is not in the catalog" in result.output
     assert f"{routing}:3: task: task 'Nowhere / Nobody / Nothing' is not in the workload" in result.output
     assert f"{routing}:4: share: must be a finite number ≥ 0, got 'nan'" in result.output
+
+
+def test_focus_bills_today_and_carries_the_plan(tmp_path):
+    routing = tmp_path / "routing.csv"
+    expected = _random_routing(routing, 11)
+    plan = json.loads(runner.invoke(app, ["optimize", "--actual", str(routing), "-f", "json"]).stdout)
+    focus = runner.invoke(app, ["optimize", "--actual", str(routing), "-f", "focus"])
+    assert focus.exit_code == 0, focus.output
+    rows = list(csv.DictReader(io.StringIO(focus.stdout)))
+    assert sum(float(r["BilledCost"]) for r in rows) == pytest.approx(sum(expected.values()), rel=1e-12)
+    assert sum(float(r["x_PlanCost"]) for r in rows) == pytest.approx(plan["totals"]["optimal_usd_per_day"], rel=1e-12)
+    by_department: dict[str, float] = {}
+    for (department, _), usd in expected.items():
+        by_department[department] = by_department.get(department, 0.0) + usd
+    for department, usd in by_department.items():
+        billed = sum(float(r["BilledCost"]) for r in rows if r["x_Department"] == department)
+        assert billed == pytest.approx(usd, rel=1e-12), department
+    # without --actual the bill is the plan
+    plain = list(csv.DictReader(io.StringIO(runner.invoke(app, ["optimize", "-f", "focus"]).stdout)))
+    assert all(r["BilledCost"] == r["x_PlanCost"] for r in plain)

@@ -1,5 +1,8 @@
 """The plan as FinOps FOCUS-shaped CSV: one row per department x model for one day of the plan, so
-FinOps tools that ingest FOCUS billing data can load a routing plan beside real bills.
+FinOps tools that ingest FOCUS billing data can load a routing plan beside real bills. With today's
+routing (`optimize --actual`) the rows are today's: BilledCost, EffectiveCost, ListCost and the tokens
+are what today's routing costs on that department x model, and the plan's cost for it is the
+`x_PlanCost` column (0 where the plan moves all of it away); without, both are the plan's.
 
 Column names follow the FinOps Open Cost and Usage Specification; router-opt's own figures carry the
 `x_` prefix FOCUS reserves for extensions. A plan is a forecast, not a bill: BilledCost and
@@ -39,6 +42,7 @@ FOCUS_COLUMNS = (
     "x_BaselineCost",
     "x_OverspendRatio",
     "x_Quality",
+    "x_PlanCost",
 )
 
 
@@ -54,6 +58,19 @@ def to_focus(result: Result) -> str:
         g["invocations"] += a.invocations_per_day
         g["quality"] += a.quality * a.invocations_per_day
     tokens = _tokens_by_group(result)
+    billed = {key: g["cost"] for key, g in groups.items()}
+    label = "router-opt plan"
+    if result.actual is not None:
+        # Today's routing is the bill; the plan rides along as x_PlanCost.
+        label = "today's routing"
+        billed, tokens = {}, {}
+        for t in result.actual.tasks:
+            for model_id, usd, tok in zip(t.models, t.model_usd_per_day, t.model_tokens_per_day, strict=True):
+                key = (t.department, model_id)
+                billed[key] = billed.get(key, 0.0) + usd
+                tokens[key] = tokens.get(key, 0.0) + tok
+        for key in billed:
+            groups.setdefault(key, {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0})
     start = datetime.combine(result.settings.prices_as_of, time(0), tzinfo=UTC)
     end = start + timedelta(days=1)
     out = io.StringIO()
@@ -61,21 +78,22 @@ def to_focus(result: Result) -> str:
     writer.writerow(FOCUS_COLUMNS)
     for (department, model_id), g in groups.items():
         model = models[model_id]
+        cost = float(billed.get((department, model_id), 0.0))
         writer.writerow(
             (
                 "USD",
                 start.isoformat().replace("+00:00", "Z"),
                 end.isoformat().replace("+00:00", "Z"),
                 "Usage",
-                f"router-opt plan: {department} on {model_id}",
+                f"{label}: {department} on {model_id}",
                 "AI and Machine Learning",
                 model_id,
                 model.provider,
                 model_id,
-                float(g["cost"]),
-                float(g["cost"]),
-                float(g["cost"]),
-                float(tokens[(department, model_id)]),
+                cost,
+                cost,
+                cost,
+                float(tokens.get((department, model_id), 0.0)),
                 "Tokens",
                 json.dumps({"department": department, "tier": model.tier}, sort_keys=True),
                 department,
@@ -84,6 +102,7 @@ def to_focus(result: Result) -> str:
                 float(g["baseline"]),
                 float(g["baseline"] / g["cost"]) if g["cost"] > 0 else None,
                 float(g["quality"] / g["invocations"]) if g["invocations"] > 0 else None,
+                float(g["cost"]),
             )
         )
     # Self-hosted deployments' fixed cost belongs to no department: one row each, so the file's
@@ -92,6 +111,8 @@ def to_focus(result: Result) -> str:
         if not d.provisioned:
             continue
         model = models[d.model]
+        # Today's routing is priced per token (ActualSpend): a deployment's fixed cost is the plan's.
+        fixed_billed = 0.0 if result.actual is not None else float(d.fixed_usd_per_day)
         writer.writerow(
             (
                 "USD",
@@ -103,9 +124,9 @@ def to_focus(result: Result) -> str:
                 d.model,
                 model.provider,
                 d.model,
-                float(d.fixed_usd_per_day),
-                float(d.fixed_usd_per_day),
-                float(d.fixed_usd_per_day),
+                fixed_billed,
+                fixed_billed,
+                fixed_billed,
                 0.0,
                 "Tokens",
                 json.dumps({"department": "(shared)", "tier": model.tier, "charge": "fixed"}, sort_keys=True),
@@ -115,6 +136,7 @@ def to_focus(result: Result) -> str:
                 0.0,
                 None,
                 None,
+                float(d.fixed_usd_per_day),
             )
         )
     return out.getvalue()
