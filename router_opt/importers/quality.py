@@ -124,7 +124,10 @@ def _cell_value(text: str) -> float | None:
         return 1.0
     if t in _FALSE:
         return 0.0
-    value = float(t)
+    try:
+        value = float(t)
+    except ValueError:
+        raise ValueError("not a number") from None  # float's own message quotes the whole cell
     if not (math.isfinite(value) and 0 <= value <= 1):
         raise ValueError("outside [0, 1]")
     return value
@@ -176,6 +179,31 @@ def quality_from_evals(
     Model columns are `models` if given, else every column whose non-empty cells are all 1/0 (or
     true/false) or numbers in [0, 1]; other columns (prompt ids, texts) are skipped and named in the notes.
     """
+def _swallowing_quote(where: str, header: list[str], rows: list[tuple[int, list[str]]], j: int) -> list[Problem]:
+    """A column of scores but for cells holding line breaks: a quote left open swallowed the lines
+    after it into one cell (a prompt column's multi-line texts hold other words too)."""
+    faults, scores = [], 0
+    for line, cells in rows:
+        if j >= len(cells):
+            continue
+        try:
+            scores += _cell_value(cells[j]) is not None
+        except ValueError:
+            if "\n" not in cells[j]:
+                return []
+            lines = cells[j].count("\n")
+            faults.append(
+                Problem(
+                    where,
+                    f"a quoted cell starting on this line runs on for {lines} more line(s) into one cell of a "
+                    'column of scores (an unclosed or stray " ?)',
+                    line=line,
+                    field=header[j],
+                )
+            )
+    return faults if scores else []
+
+
     path = Path(path)
     where = str(path)
     if use not in {"mean", "lower-bound"}:
@@ -227,6 +255,9 @@ def quality_from_evals(
             raise InputError.single(
                 where, "no model columns: no column other than the task type holds 1/0 or scores in [0, 1]", line=1
             )
+                swallowed = _swallowing_quote(where, header, rows, j)
+                if swallowed:
+                    raise InputError(swallowed) from None
 
     sums: dict[tuple[str, str], list[float]] = {}
     problems: list[Problem] = []

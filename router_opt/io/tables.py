@@ -66,9 +66,9 @@ def normalized(name: str) -> str:
 
 
 def did_you_mean(name: str, choices) -> str:
-    """` (did you mean 'x'?)` for the closest choice, or ''."""
-    close = difflib.get_close_matches(normalized(name), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """` (did you mean 'x'?)` (or 'x' or 'y') for the closest choices, or ''."""
+    close = difflib.get_close_matches(normalized(name), list(choices), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def shown(text: str, limit: int = 40) -> str:
