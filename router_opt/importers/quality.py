@@ -167,18 +167,6 @@ def _check_eval_table(where: str, header: list[str], records: list[Record]) -> N
         raise InputError(problems)
 
 
-def quality_from_evals(
-    path: str | Path,
-    use: str = "mean",
-    confidence: float = 0.95,
-    task_type_column: str | None = None,
-    models: list[str] | None = None,
-) -> tuple[QualityFile, list[str]]:
-    """Per model and task type: n, mean and Wilson interval; the score is 100 × mean or lower bound.
-
-    Model columns are `models` if given, else every column whose non-empty cells are all 1/0 (or
-    true/false) or numbers in [0, 1]; other columns (prompt ids, texts) are skipped and named in the notes.
-    """
 def _swallowing_quote(where: str, header: list[str], rows: list[tuple[int, list[str]]], j: int) -> list[Problem]:
     """A column of scores but for cells holding line breaks: a quote left open swallowed the lines
     after it into one cell (a prompt column's multi-line texts hold other words too)."""
@@ -204,6 +192,18 @@ def _swallowing_quote(where: str, header: list[str], rows: list[tuple[int, list[
     return faults if scores else []
 
 
+def quality_from_evals(
+    path: str | Path,
+    use: str = "mean",
+    confidence: float = 0.95,
+    task_type_column: str | None = None,
+    models: list[str] | None = None,
+) -> tuple[QualityFile, list[str]]:
+    """Per model and task type: n, mean and Wilson interval; the score is 100 × mean or lower bound.
+
+    Model columns are `models` if given, else every column whose non-empty cells are all 1/0 (or
+    true/false) or numbers in [0, 1]; other columns (prompt ids, texts) are skipped and named in the notes.
+    """
     path = Path(path)
     where = str(path)
     if use not in {"mean", "lower-bound"}:
@@ -243,6 +243,9 @@ def _swallowing_quote(where: str, header: list[str], rows: list[tuple[int, list[
             try:
                 values = [_cell_value(cells[j]) for _, cells in rows if j < len(cells)]
             except ValueError:
+                swallowed = _swallowing_quote(where, header, rows, j)
+                if swallowed:
+                    raise InputError(swallowed) from None
                 skipped.append(name)
                 continue
             if any(v is not None for v in values):
@@ -255,9 +258,6 @@ def _swallowing_quote(where: str, header: list[str], rows: list[tuple[int, list[
             raise InputError.single(
                 where, "no model columns: no column other than the task type holds 1/0 or scores in [0, 1]", line=1
             )
-                swallowed = _swallowing_quote(where, header, rows, j)
-                if swallowed:
-                    raise InputError(swallowed) from None
 
     sums: dict[tuple[str, str], list[float]] = {}
     problems: list[Problem] = []
