@@ -277,6 +277,22 @@ def _region_mask(columns: dict[str, list], specs, policy: Policy) -> np.ndarray 
     return table[codes]
 
 
+def did_you_mean(name: str, close: str) -> str:
+    """ " (did you mean 'x'?)", naming the characters of `name` that only look like those of `close`
+    (a Cyrillic 'а' for a Latin 'a' is invisible in the message otherwise)."""
+    import unicodedata
+
+    def spelled(char: str) -> str:
+        return f"U+{ord(char):04X} {unicodedata.name(char, 'an unnamed character')}"
+
+    if len(name) == len(close):
+        odd = [(a, b) for a, b in zip(name, close) if a != b and not a.isascii()]
+        detail = "; ".join(f"{spelled(a)} where '{close}' has '{b}'" for a, b in dict.fromkeys(odd))
+    else:
+        detail = "; ".join(spelled(c) for c in dict.fromkeys(name) if not c.isascii() and c not in close)
+    return f" (did you mean '{close}'? " + f"'{name}' holds {detail})" if detail else f" (did you mean '{close}'?)"
+
+
 def _check_task_types(catalog: Catalog, workload: Workload, columns: dict[str, list]) -> None:
     """A task type no model rates is almost always a typo: name the row and the known types."""
     import difflib
@@ -288,7 +304,7 @@ def _check_task_types(catalog: Catalog, workload: Workload, columns: dict[str, l
     for i, task in enumerate(workload.tasks):
         if task.task_type not in known:
             close = difflib.get_close_matches(task.task_type, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(task.task_type, close[0]) if close else ""
             line = workload.source_lines[i] if workload.source_lines else None
             problems.append(
                 Problem(
@@ -315,7 +331,7 @@ def _check_policy_names(policy: Policy, catalog: Catalog, workload: Workload, co
 
     def unknown(field: str, name: str, known: list[str], what: str, source: str) -> None:
         close = [k for k in known if k.casefold() == name.casefold()] or difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(name, close[0]) if close else ""
         if not locate:
             locate.append(_policy_locator(policy))
         # "[key]" is in no mapping, so the position found is the key `name` itself, not its value.

@@ -49,7 +49,10 @@ def _not_bool(value):
     return value
 
 
-def _visible(text: str) -> str:
+_CONTROL_NAMES = {"\0": "NULL", "\t": "TAB", "\n": "LINE FEED, a line break", "\r": "CARRIAGE RETURN, a line break"}
+
+
+def visible(text: str) -> str:
     """A name may not hold a character that shows as nothing (controls such as NUL or a line break,
     U+FEFF, zero-width and direction marks, a no-break space): it would be a different name from the
     one a reader sees."""
@@ -58,7 +61,7 @@ def _visible(text: str) -> str:
     at, char = next((i, c) for i, c in enumerate(text) if not c.isprintable())
     import unicodedata
 
-    name = unicodedata.name(char, "a control character")
+    name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
     raise ValueError(
         f"{text[:40]!r}{'...' if len(text) > 40 else ''} holds U+{ord(char):04X} ({name}) at character {at + 1}, "
         "which shows as nothing (or as a plain space) but makes a different name; delete it"
@@ -69,7 +72,7 @@ Complexity = Literal["simple", "medium", "hard", "frontier"]
 Number = BeforeValidator(_not_bool)
 Finite = Annotated[float, Field(allow_inf_nan=False), Number]
 NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False), Number]
-Identifier = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_visible)]
+Identifier = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(visible)]
 # The largest figures a file may give: far past any real catalog or policy, and small enough that
 # sums and products over a workload stay finite (1e308 budgets overflowed the solver).
 MAX_USD_PER_MTOK = 1e6
@@ -272,7 +275,7 @@ class TaskDemand(_Frozen):
     """Quality bar for this task; absent means the policy decides."""
     complexity: Complexity | None = None
     """Optional difficulty label; the policy may set a threshold per complexity."""
-    region: Annotated[str, AfterValidator(_visible)] | None = None
+    region: Annotated[str, AfterValidator(visible)] | None = None
     """Regions this task's data may be processed in, separated by `|` (e.g. `eu` or `eu|uk`);
     only models serving from one of them may take it. Absent: the department's policy, else anywhere."""
     max_latency_ms: Milliseconds | None = None

@@ -1103,6 +1103,7 @@ def _diagnose(problem: RoutingProblem, program: LinearProgram, engine: str) -> l
         return ["the elastic problem could not be solved either; check the tasks' limits"]
     slack = raw.x[program.n_cols :]
     out = []
+    where = _policy_lines(problem.policy)
     for k, row in enumerate(program.coupling):
         s = float(slack[k])
         if s <= 1e-9 * max(1.0, scale[k]):
@@ -1124,7 +1125,35 @@ def _diagnose(problem: RoutingProblem, program: LinearProgram, engine: str) -> l
                 f"volume cap on {row.subject} ({row.limit:.0%} of invocations): exceeded by {s:,.4g} invocations/day "
                 f"({s / total_volume:.1%} of volume)"
             )
+        if row.kind in {"budget", "total_budget", "spend_share", "volume_share"}:
+            out[-1] = where(row) + out[-1]  # the policy's file and line, to change
     return out or ["the elastic problem needs no relaxation: the infeasibility lies in the tasks' own limits"]
+
+
+def _policy_lines(policy):
+    """For a budget or cap row, `path:line: ` of the policy setting it comes from ('' without a file):
+    an infeasible plan names the line to change."""
+    from router_opt.frame import _policy_locator
+
+    locate = None
+
+    def where(row: CouplingRow) -> str:
+        nonlocal locate
+        if policy.source_path is None:
+            return ""
+        if row.kind == "budget":
+            loc = ("budgets_usd_per_day", row.subject)
+        elif row.kind == "total_budget":
+            loc = ("total_budget_usd_per_day",)
+        else:
+            key = row.subject if row.subject in policy.vendor_caps else "*"
+            loc = ("vendor_caps", key, "max_spend_share" if row.kind == "spend_share" else "max_volume_share")
+        if locate is None:
+            locate = _policy_locator(policy)
+        line, _ = locate(loc)
+        return f"{policy.source_path}:{line}: " if line is not None else f"{policy.source_path}: "
+
+    return where
 
 
 def cheapest_eligible(problem: RoutingProblem) -> np.ndarray:

@@ -30,7 +30,7 @@ from router_opt.io.errors import problems_from
 from router_opt.io.tables import Record, csv_records, has_invisible, invisible, shown
 from router_opt.io.text import read_text
 from router_opt.io.yaml_io import parse_yaml, yaml_locator
-from router_opt.models import QualityScale
+from router_opt.models import QualityScale, visible
 
 Score = Annotated[float, Field(allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -73,9 +73,21 @@ def load_quality(path: str | Path) -> QualityFile:
     if not isinstance(data, dict):
         raise InputError.single(str(path), "a quality file must be a YAML mapping with `models:`")
     try:
-        return QualityFile.model_validate(data)
+        quality = QualityFile.model_validate(data)
     except ValidationError as exc:
         raise InputError(problems_from(exc, str(path), yaml_locator(data), model=QualityFile)) from None
+    # Names that show as nothing (a NUL, U+FEFF) would match no catalog model or task type, silently.
+    locate, problems = yaml_locator(data), []
+    for model, scores in quality.models.items():
+        for name, loc in [(model, ("models", model))] + [(t, ("models", model, t)) for t in scores]:
+            try:
+                visible(name)
+            except ValueError as exc:
+                line, column = locate((*loc, "[key]"))
+                problems.append(Problem(str(path), f"name {exc}", line=line, column=column, field="models"))
+    if problems:
+        raise InputError(problems)
+    return quality
 
 
 def z_for(confidence: float) -> float:

@@ -32,9 +32,7 @@ def parse_path(path: str) -> Loc:
 
 
 def _short(value: object) -> str:
-    tag = getattr(getattr(value, "tag", None), "value", None)
-    if tag:  # ruamel keeps unknown tags (e.g. !!python/object) as data; it never constructs them
-        return f"a value tagged {tag.replace('tag:yaml.org,2002:', '!!')} (YAML tags are not supported: write a plain value)"
+    # (A YAML tag never gets this far: router_opt.io.yaml_io refuses every one where it is written.)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, (list, tuple)):
@@ -50,6 +48,11 @@ def describe(error: dict) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling; see README for the allowed fields)"
+    if kind == "int_parsing_size":
+        return f"is too large for a whole number, got {_short(got)}"
+    if kind == "string_too_long":
+        length = f"{len(got):,}" if isinstance(got, str) else "more"
+        return f"must be at most {ctx.get('max_length', '?')} characters, got {length}"
     if kind in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
         what = "a whole number" if kind.startswith("int") else "a number"
         return f"must be {what}, got {_short(got)}"
@@ -58,6 +61,8 @@ def describe(error: dict) -> str:
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
         sign = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))
+        if isinstance(bound, float) and abs(bound) >= 1e5:
+            bound = f"{bound:g}"  # 1e+12, not 1000000000000.0
         return f"must be a number {sign} {bound}, got {_short(got)}"
     if kind in {"enum", "literal_error"}:
         return f"must be one of {ctx.get('expected', '?')}, got {_short(got)}"
@@ -74,11 +79,7 @@ def describe(error: dict) -> str:
     if kind in {"too_short"}:
         return "must not be empty"
     message = error["msg"].removeprefix("Value error, ")
-    if (
-        got is not None
-        and kind != "value_error"
-        and (getattr(getattr(got, "tag", None), "value", None) or not isinstance(got, (dict, list, tuple)))
-    ):
+    if got is not None and kind != "value_error" and not isinstance(got, (dict, list, tuple)):
         message += f", got {_short(got)}"
     return message
 
@@ -86,6 +87,8 @@ def describe(error: dict) -> str:
 # Keys a model accepts that are not its fields (a "before" validator turns them into fields), and
 # fields the loaders set, which a file may not.
 _ALSO_ACCEPTED = {"ModelSpec": ("usd_per_mtok",)}
+# Fields a file may give under another key: a problem with the field is placed at that key's line.
+_GIVEN_AS = {"input_usd_per_mtok": "usd_per_mtok", "output_usd_per_mtok": "usd_per_mtok"}
 _NOT_FROM_FILES = {"source_path", "source_lines"}
 
 
@@ -149,6 +152,8 @@ def problems_from(
                 where = loc + parse_path(match.group(1))
                 message = match.group(2)
             line, column = locate(where)
+            if where and where[-1] in _GIVEN_AS and (line, column) == locate(where[:-1]):
+                line, column = locate(where[:-1] + (_GIVEN_AS[where[-1]],))
             if where and where[-1] == "[key]":  # a mapping key is wrong, not its value
                 where, message = where[:-1], f"key {message}"
             problems.append(
