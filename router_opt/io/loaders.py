@@ -238,7 +238,7 @@ def _header_and_rows(
                 line=options.header_row,
             )
     else:
-        known = set(WORKLOAD_COLUMNS) | {normalized(c) for c in options.columns.values()}
+        known = {normalized(c) for c in (*WORKLOAD_COLUMNS, *options.columns.values())}
 
         def names(record: Record) -> int:
             return sum(normalized(c) in known for c in record.cells[: len(WORKLOAD_COLUMNS) * 4])

@@ -60,15 +60,16 @@ def invisible(text: str) -> str | None:
 
 
 def normalized(name: str) -> str:
-    """A header as matched against field names: case, surrounding spaces and runs of spaces,
-    hyphens or underscores do not matter (`Task Type`, ` task-type ` and `task_type` are one)."""
-    return re.sub(r"[\s_\-]+", "_", name.strip().lower()).strip("_")
+    """A header as matched against field names: case, spaces, hyphens and underscores do not
+    matter (`Task Type`, ` task-type `, `TaskType` and `task_type` are one)."""
+    return re.sub(r"[\s_\-]+", "", name.lower())
 
 
 def did_you_mean(name: str, choices) -> str:
     """` (did you mean 'x'?)` (or 'x' or 'y') for the closest choices, or ''."""
-    close = difflib.get_close_matches(normalized(name), list(choices), n=2, cutoff=0.6)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    by_form = {normalized(c): c for c in choices}
+    close = difflib.get_close_matches(normalized(name), list(by_form), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(by_form[c]) for c in close)}?)" if close else ""
 
 
 def shown(text: str, limit: int = 40) -> str:
