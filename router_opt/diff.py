@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from router_opt.errors import InputError, Problem
 from router_opt.io.errors import field_name
@@ -48,6 +48,8 @@ class PlanDiff(_Out):
 
 # A saved plan's problems listed before "... and N more".
 MAX_PLAN_PROBLEMS = 20
+# Items of a list validated at once (see `_check_lists`).
+LIST_CHUNK = 10_000
 # Shares are fractions of a task's volume; a task's shares sum to 1 within this.
 SHARE_TOLERANCE = 1e-6
 
@@ -67,10 +69,11 @@ def load_result(path: str | Path) -> Result:
         )
     _check_schema(path, data.get("schema_version"))
     try:
+        _check_lists(data)
         result = Result.model_validate(data)
     except ValidationError as exc:
         problems = [
-            Problem(str(path), err["msg"], field=".".join(str(p) for p in err["loc"]) or None)
+            Problem(str(path), err["msg"].removeprefix("Value error, "), field=field_name(err["loc"]) or None)
             for err in exc.errors(include_url=False, include_input=False)[:10]
         ]
         problems.append(Problem(str(path), "expected a JSON result written by `router-opt optimize --format json`"))
@@ -85,6 +88,34 @@ def load_result(path: str | Path) -> Result:
         )
         raise InputError(shown)
     return result
+
+
+def _check_lists(data: dict) -> None:
+    """Validate the plan's long lists a chunk at a time, stopping at the first chunk with an error:
+    pydantic reports every error of a list, and a file of millions of wrong items took minutes and
+    gigabytes (8 million: 130 s, 6.8 GB) before a word. Raises a ValidationError whose locations are
+    those of the whole plan."""
+    for name, info in Result.model_fields.items():
+        value = data.get(name)
+        if not isinstance(value, list) or len(value) <= LIST_CHUNK:
+            continue
+        adapter = TypeAdapter(info.annotation)
+        for start in range(0, len(value), LIST_CHUNK):
+            try:
+                adapter.validate_python(value[start : start + LIST_CHUNK])
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False, include_input=False)[:10]
+                shifted = []
+                for err in errors:
+                    loc = list(err["loc"])
+                    index = next((i for i, part in enumerate(loc) if isinstance(part, int)), None)
+                    if index is not None:
+                        loc[index] += start
+                        loc = loc[index:]
+                    shifted.append(
+                        {"type": "value_error", "loc": (name, *loc), "input": None, "ctx": {"error": err["msg"]}}
+                    )
+                raise ValidationError.from_exception_data("Result", shifted) from None
 
 
 def _parse_json(path: Path, text: str):

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from router_opt.errors import RouterOptError
-from router_opt.io.text import files_of_run, kind_of
+from router_opt.io.text import files_of_run, is_virtual, kind_of
 
 # Character devices written into in place: (major, minor) of /dev/null, /dev/zero, /dev/full.
 _MEMORY_DEVICES = {(1, 3), (1, 5), (1, 7)}
@@ -219,6 +219,10 @@ def write_output(path: str | Path, data: str | bytes) -> Path:
     except OSError as exc:  # a symbolic-link loop, permission denied on a folder, a name too long
         raise OutputError(path, f"cannot be reached: {_reason(exc)}") from None
     resolved = os.path.realpath(given)
+    if is_virtual(resolved):
+        raise OutputError(
+            path, f"is in the kernel's /{resolved.split('/')[1]} file system ({resolved}), not a place for files"
+        )
     files = files_of_run()
     if files is not None:
         source = files.input_named(st, resolved)
