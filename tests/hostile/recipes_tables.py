@@ -53,15 +53,17 @@ def many_rows_csv(path: Path, rows: int = 20_000, headcount: str = "10") -> None
     path.write_text("\n".join(lines) + "\n")
 
 
-def _rewrite(path: Path, dimension: str | None = None, hide_all: bool = False) -> None:
-    """Rewrite every worksheet's <dimension ref> (the declared used range), or hide every sheet (which
-    openpyxl refuses to write), in place."""
+def _rewrite(path: Path, dimension: str | None = None, hide_all: bool = False, empty_row: int = 0) -> None:
+    """Rewrite every worksheet's <dimension ref> (the declared used range), add an empty <row> (as
+    Excel writes for a formatted row), or hide every sheet (which openpyxl refuses to write), in place."""
     with zipfile.ZipFile(path) as archive:
         parts = {info.filename: archive.read(info) for info in archive.infolist()}
     for name, data in parts.items():
         if dimension and name.startswith("xl/worksheets/sheet"):
             parts[name] = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(), data)
             assert b"<dimension" in parts[name], name
+        if empty_row and name.startswith("xl/worksheets/sheet"):
+            parts[name] = parts[name].replace(b"</sheetData>", f'<row r="{empty_row}" s="1"/></sheetData>'.encode())
         if hide_all and name == "xl/workbook.xml":
             parts[name] = re.sub(rb"<sheet (?![^>]*state=)", b'<sheet state="hidden" ', data).replace(
                 b'state="visible"', b'state="hidden"'
@@ -71,7 +73,7 @@ def _rewrite(path: Path, dimension: str | None = None, hide_all: bool = False) -
             archive.writestr(name, data)
 
 
-def workbook(path: Path, sheets=None, dimension: str | None = None, hide_all: bool = False) -> None:
+def workbook(path: Path, sheets=None, dimension: str | None = None, hide_all: bool = False, empty_row: int = 0) -> None:
     """An .xlsx of `sheets` (default: one sheet of the base workload). Each sheet: title, state
     (visible, hidden, veryHidden), rows ('base' or a list of rows), above (rows before them, e.g.
     a title), below (rows after them), headcount_times (multiply the base headcounts), header (replace
@@ -100,8 +102,8 @@ def workbook(path: Path, sheets=None, dimension: str | None = None, hide_all: bo
         for ref in spec.get("merged", []):
             sheet.merge_cells(ref)
     book.save(path)
-    if dimension or hide_all:
-        _rewrite(path, dimension, hide_all)
+    if dimension or hide_all or empty_row:
+        _rewrite(path, dimension, hide_all, empty_row)
 
 
 def zip_bomb_xlsx(path: Path, mib: int = 1024) -> None:
