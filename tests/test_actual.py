@@ -197,3 +197,26 @@ def test_focus_bills_today_and_carries_the_plan(tmp_path):
     # without --actual the bill is the plan
     plain = list(csv.DictReader(io.StringIO(runner.invoke(app, ["optimize", "-f", "focus"]).stdout)))
     assert all(r["BilledCost"] == r["x_PlanCost"] for r in plain)
+
+
+def test_html_shows_today_beside_the_plan(tmp_path):
+    routing = tmp_path / "routing.csv"
+    expected = _random_routing(routing, 3)
+    page = tmp_path / "plan.html"
+    result = runner.invoke(app, ["optimize", "--actual", str(routing), "-f", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert "Today&#x27;s cost" in html and "Today vs the plan vs all-large" in html
+    # the task table carries today's $/day per task at full precision
+    import re
+
+    table = html[html.index('<table id="tasks"') :]
+    header = re.findall(r"<th[^>]*>([^<]+)</th>", table[: table.index("</thead>")])
+    assert header[-2:] == ["Today $/day", "Savings vs today $/day"]
+    rows = table[table.index("<tbody>") : table.index("</tbody>")].split("<tr>")[1:]
+    today = {}
+    for row in rows:
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        today[(cells[0], cells[2])] = float(re.findall(r'data-v="([^"]+)"', row)[-2])
+    for key, usd in expected.items():
+        assert today[key] == pytest.approx(usd, rel=1e-12)

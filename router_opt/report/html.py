@@ -1,4 +1,8 @@
-"""One self-contained HTML file: inline CSS, charts as inline SVG, no script, nothing fetched."""
+"""One self-contained HTML file: inline CSS, charts as inline SVG, nothing fetched. One small inline
+script makes the whole task table sortable (click a header) and filterable (type in the box); the
+page reads the same without it. `#sort=COL-asc|desc` and `#filter=TEXT` in the address apply a sort or
+filter on load (the browser test uses them), and the table records how long its last sort took in
+`data-sort-ms`."""
 
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ th { background: #f3f6f9; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total td { font-weight: 700; border-top: 2px solid var(--ink); }
 .note { color: var(--muted); font-size: 12px; }
+#tasks th { cursor: pointer; user-select: none; }
+#tasks tbody tr { content-visibility: auto; contain-intrinsic-size: auto 25px; }
+#task-filter { margin: 4px 0 6px; padding: 4px 6px; width: 320px; max-width: 100%; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
   .cards { grid-template-columns: repeat(4, 1fr); }
@@ -57,6 +64,80 @@ def _table(section: Section) -> str:
     )
 
 
+# Sort and filter the task table. Numbers sort by the full-precision value in data-v, text by its text.
+SCRIPT = """
+(function () {
+  var table = document.getElementById("tasks"), body = table.tBodies[0], box = document.getElementById("task-filter");
+  var heads = table.tHead.rows[0].cells;
+  function sort(col, desc) {
+    var started = performance.now(), numeric = heads[col].classList.contains("num");
+    var rows = Array.prototype.slice.call(body.rows);
+    var keys = rows.map(function (r) { var c = r.cells[col]; return numeric ? parseFloat(c.dataset.v) : c.textContent; });
+    var order = rows.map(function (_, i) { return i; });
+    order.sort(function (a, b) {
+      var x = keys[a], y = keys[b], r = numeric ? x - y : (x < y ? -1 : x > y ? 1 : 0);
+      return (desc ? -r : r) || a - b;
+    });
+    var frag = document.createDocumentFragment();
+    order.forEach(function (i) { frag.appendChild(rows[i]); });
+    body.appendChild(frag);
+    table.dataset.sorted = col + (desc ? "-desc" : "-asc");
+    table.dataset.sortMs = String(Math.round(performance.now() - started));
+  }
+  Array.prototype.forEach.call(heads, function (th, i) {
+    th.title = "Sort";
+    th.addEventListener("click", function () { sort(i, table.dataset.sorted !== i + "-desc"); });
+  });
+  function filter() {
+    var q = box.value.toLowerCase();
+    Array.prototype.forEach.call(body.rows, function (r) {
+      r.style.display = r.textContent.toLowerCase().indexOf(q) < 0 ? "none" : "";
+    });
+  }
+  box.addEventListener("input", filter);
+  var s = /sort=(\\d+)-(asc|desc)/.exec(location.hash);
+  if (s) { sort(+s[1], s[2] === "desc"); }
+  var f = /filter=([^&]*)/.exec(location.hash);
+  if (f) { box.value = decodeURIComponent(f[1]); filter(); }
+})();
+"""
+
+
+def _task_table(result: Result) -> str:
+    """Every task (not only the top ones): plan, all-large and, with --actual, today."""
+    today = {}
+    if result.actual is not None:
+        today = {(t.department, t.role, t.task): t.actual_usd_per_day for t in result.actual.tasks}
+    headers = ["Department", "Role", "Task", "Task type", "Model", "Tier"]
+    numeric = ["Invocations/day", "$/invocation", "Optimal $/day", "All-large $/day", "Savings $/day"]
+    if today:
+        numeric += ["Today $/day", "Savings vs today $/day"]
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers) + "".join(
+        f'<th class="num">{escape(h)}</th>' for h in numeric
+    )
+    rows = []
+    for t in result.tasks:
+        values = [t.invocations_per_day, t.usd_per_invocation, t.usd_per_day, t.baseline_usd_per_day]
+        values.append(t.baseline_usd_per_day - t.usd_per_day)
+        shown = [fmt.count(round(t.invocations_per_day)), fmt.usd(t.usd_per_invocation), fmt.usd(t.usd_per_day),
+                 fmt.usd(t.baseline_usd_per_day), fmt.usd(t.baseline_usd_per_day - t.usd_per_day)]  # fmt: skip
+        if today:
+            actual = today[(t.department, t.role, t.task)]
+            values += [actual, actual - t.usd_per_day]
+            shown += [fmt.usd(actual), fmt.usd(actual - t.usd_per_day)]
+        text = "".join(f"<td>{escape(c)}</td>" for c in (t.department, t.role, t.task, t.task_type, t.model, t.tier))
+        numbers = "".join(
+            f'<td class="num" data-v="{v!r}">{escape(c)}</td>' for v, c in zip(values, shown, strict=True)
+        )
+        rows.append(f"<tr>{text}{numbers}</tr>")
+    return (
+        f"<h2>All {fmt.count(len(result.tasks))} tasks (click a header to sort)</h2>\n"
+        '<input id="task-filter" type="search" placeholder="Filter tasks: department, role, task, model..." '
+        'aria-label="Filter tasks">\n'
+        f'<table id="tasks"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
 def _assumptions(result: Result) -> str:
     rows = "".join(
         f"<tr><td>{escape(m.id)}</td><td>{escape(m.tier)}</td><td>{escape(m.provider)}</td>"
@@ -80,6 +161,12 @@ def to_html(result: Result, top: int = 10, explain: bool = False) -> str:
         ("Savings per year", fmt.usd(t.savings_usd_per_year), "warm"),
         ("Overspend of all-large", fmt.ratio(t.overspend_ratio), "warm"),
     ]
+    if result.actual is not None:
+        a = result.actual
+        cards[:0] = [
+            ("Today's cost", f"{fmt.usd(a.actual_usd_per_day)}/day", ""),
+            ("Savings vs today per year", fmt.usd(a.savings_vs_actual_usd_per_year), "warm"),
+        ]
     card_html = "".join(
         f'<div class="card {cls}"><div class="label">{escape(label)}</div><div class="value">{escape(value)}</div></div>'
         for label, value, cls in cards
@@ -107,8 +194,10 @@ All-large: every task on {escape(s.baseline_model)} ({escape(s.baseline_tier)}).
 {f"<figure>{frontier_chart(result)}</figure>" if result.frontier is not None else ""}
 </div>
 {tables}
+{_task_table(result)}
 {_assumptions(result)}
 <p class="note">Generated by router-opt ({escape(s.solver)}). Schema {escape(result.schema_version)}.</p>
+<script>{SCRIPT}</script>
 </body>
 </html>
 """
