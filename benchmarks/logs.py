@@ -5,8 +5,9 @@
 
 Generates a log of ROWS requests with DuckDB (30 days, 8 departments, 14 roles, 2,000 users, 17 task
 types, 6 models; Parquet, CSV and/or JSONL), then runs the CLI on each file in its own process and reports
-wall time and the child's peak RSS (`ru_maxrss` from wait4, so it is that run's alone). The target in
-issue 6: 10 million rows in under a minute and under 2 GiB. It also checks the output: the workload's
+wall time and the child's peak RSS (`ru_maxrss` from wait4, so it is that run's alone), writing both the
+workload and today's routing (`--current-routing`, what `optimize --actual` prices). Targets: issue 6,
+10 million rows in under a minute and under 2 GiB; issue 17, workload and routing in under 30 s (Parquet). It also checks the output: the workload's
 invocations x headcount x days add up to ROWS.
 """
 
@@ -93,7 +94,18 @@ def run(path: Path, out: Path, memory_limit: str) -> tuple[float, float, int]:
     """Wall seconds, peak RSS MiB, exit code of one CLI run in its own process."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [str(CLI), "workload", "from-logs", str(path), "-o", str(out), "--memory-limit", memory_limit],
+        [
+            str(CLI),
+            "workload",
+            "from-logs",
+            str(path),
+            "-o",
+            str(out),
+            "--memory-limit",
+            memory_limit,
+            "--current-routing",
+            str(out.with_name(out.stem + "-routing.csv")),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
