@@ -123,12 +123,21 @@ def _refuse_tag(tag, mark) -> None:
 
 
 class _Scalars:
-    """Plain scalars as YAML 1.2's core schema reads them (ruamel's resolver and constructors), with
-    dates left as text. Cached by text: files repeat the same few values."""
+    """Plain scalars as YAML 1.2's core schema reads them (ruamel's 1.2 patterns and constructors),
+    with dates left as text. Cached by text: files repeat the same few values."""
 
     def __init__(self):
-        loader = YAML(typ="safe", pure=True)  # its resolver and constructor, for single scalars
-        self._resolver, self._constructor = loader.resolver, loader.constructor
+        from ruamel.yaml.resolver import implicit_resolvers
+
+        # ruamel's YAML 1.2 patterns by the first character they can start with ('' matches the
+        # empty scalar), in its order.
+        patterns: dict[str, list] = {}
+        for versions, tag, pattern, first in implicit_resolvers:
+            if (1, 2) in versions:
+                for char in first:
+                    patterns.setdefault(char, []).append((tag, pattern))
+        self._patterns = {char: tuple(found) for char, found in patterns.items()}
+        self._constructor = YAML(typ="safe", pure=True).constructor  # its int and float readers
         self._cache: dict[str, object] = {}
 
     def plain(self, text: str) -> object:
@@ -136,16 +145,19 @@ class _Scalars:
             return self._cache[text]
         except KeyError:
             pass
-        from ruamel.yaml.nodes import ScalarNode
-
-        tag = str(self._resolver.resolve(ScalarNode, text, (True, False)))
-        kind = tag.removeprefix("tag:yaml.org,2002:")
+        kind = "str"
+        for tag, pattern in self._patterns.get(text[:1], ()):
+            if pattern.match(text):
+                kind = str(tag).removeprefix("tag:yaml.org,2002:")
+                break
         if kind == "null":
             value = None
         elif kind == "bool":
             value = text.lower() == "true"
         elif kind in ("int", "float"):
-            node = ScalarNode(tag, text)
+            from ruamel.yaml.nodes import ScalarNode
+
+            node = ScalarNode(f"tag:yaml.org,2002:{kind}", text)
             construct = (
                 self._constructor.construct_yaml_int if kind == "int" else self._constructor.construct_yaml_float
             )
