@@ -30,12 +30,33 @@ class DepartmentDelta(_Out):
     new_overspend_ratio: float | None
 
 
+class TaskDelta(_Out):
+    """A task whose routing changed between the plans (or that one plan lacks)."""
+
+    department: str
+    role: str
+    task: str
+    old_routes: tuple[str, ...]
+    """`model share` pairs of the old plan, largest share first (empty: not in the old plan)."""
+    new_routes: tuple[str, ...]
+    old_usd_per_day: float | None
+    new_usd_per_day: float | None
+    delta_usd_per_day: float
+    old_quality: float | None
+    new_quality: float | None
+    delta_quality: float | None
+    """New minus old share-weighted quality (None when one plan lacks the task)."""
+
+
 class PlanDiff(_Out):
-    """Per-department and total change from the old plan to the new one."""
+    """Per-department and total change from the old plan to the new one, and every task whose
+    routing changed."""
 
     old: str
     new: str
     departments: tuple[DepartmentDelta, ...]
+    tasks: tuple[TaskDelta, ...] = ()
+    """Tasks that changed model or share (beyond 1e-9), or are in one plan only; largest $/day change first."""
     old_optimal_usd_per_day: float
     new_optimal_usd_per_day: float
     delta_usd_per_day: float
@@ -308,6 +329,7 @@ def diff_results(old: Result, new: Result, old_name: str = "old", new_name: str 
         old=old_name,
         new=new_name,
         departments=tuple(rows),
+        tasks=_task_deltas(old, new),
         old_optimal_usd_per_day=old.totals.optimal_usd_per_day,
         new_optimal_usd_per_day=new.totals.optimal_usd_per_day,
         delta_usd_per_day=delta,
@@ -317,3 +339,47 @@ def diff_results(old: Result, new: Result, old_name: str = "old", new_name: str 
         old_overspend_ratio=old.totals.overspend_ratio,
         new_overspend_ratio=new.totals.overspend_ratio,
     )
+
+
+def _routes(plan: Result) -> dict[tuple[str, str, str], dict[str, float]]:
+    out: dict[tuple[str, str, str], dict[str, float]] = {}
+    for a in plan.assignments:
+        shares = out.setdefault((a.department, a.role, a.task), {})
+        shares[a.model] = shares.get(a.model, 0.0) + a.share
+    return out
+
+
+def _task_deltas(old: Result, new: Result) -> tuple[TaskDelta, ...]:
+    """Tasks whose models or shares differ (a share moved by more than 1e-9), or that one plan lacks."""
+    before, after = _routes(old), _routes(new)
+    old_tasks = {(t.department, t.role, t.task): t for t in old.tasks}
+    new_tasks = {(t.department, t.role, t.task): t for t in new.tasks}
+
+    def label(shares: dict[str, float]) -> tuple[str, ...]:
+        return tuple(f"{m} {s:.6g}" for m, s in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    out = []
+    for key in list(old_tasks) + [k for k in new_tasks if k not in old_tasks]:
+        a, b = before.get(key, {}), after.get(key, {})
+        if a.keys() == b.keys() and all(abs(a[m] - b[m]) <= 1e-9 for m in a):
+            continue
+        t_old, t_new = old_tasks.get(key), new_tasks.get(key)
+        old_usd = t_old.usd_per_day if t_old else None
+        new_usd = t_new.usd_per_day if t_new else None
+        out.append(
+            TaskDelta(
+                department=key[0],
+                role=key[1],
+                task=key[2],
+                old_routes=label(a),
+                new_routes=label(b),
+                old_usd_per_day=old_usd,
+                new_usd_per_day=new_usd,
+                delta_usd_per_day=(new_usd or 0.0) - (old_usd or 0.0),
+                old_quality=t_old.quality if t_old else None,
+                new_quality=t_new.quality if t_new else None,
+                delta_quality=t_new.quality - t_old.quality if t_old and t_new else None,
+            )
+        )
+    out.sort(key=lambda d: (-abs(d.delta_usd_per_day), d.department, d.role, d.task))
+    return tuple(out)

@@ -522,7 +522,27 @@ def diff_sections(diff) -> list[Section]:
         ),
         frozenset({1, 2}),
     )
-    return [departments, totals]
+    parts = [departments, totals]
+    if diff.tasks:
+        parts.append(
+            Section(
+                f"Tasks whose routing changed ({len(diff.tasks)}; largest $/day change first)",
+                ("Department / role", "Task", "Old routing", "New routing", "Change $/day", "Quality change"),
+                tuple(
+                    (
+                        f"{d.department} / {d.role}",
+                        d.task,
+                        ", ".join(d.old_routes) or "(not in the plan)",
+                        ", ".join(d.new_routes) or "(not in the plan)",
+                        fmt.signed_usd(d.delta_usd_per_day),
+                        "-" if d.delta_quality is None else f"{d.delta_quality:+.4g}",
+                    )
+                    for d in diff.tasks
+                ),
+                frozenset({4, 5}),
+            )
+        )
+    return parts
 
 
 def render_sections(parts: list[Section], output_format: str, preamble: str | None = None) -> str:
