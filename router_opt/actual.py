@@ -31,14 +31,13 @@ from router_opt.result import ActualRow, ActualSpend, ActualTask, Result
 REQUIRED = ("department", "role", "task", "model", "share", "input_tokens", "output_tokens")
 
 
-def _number(text: str, path: str, line: int, column: str, problems: list[Problem], whole: bool = False) -> float:
+def _number(text: str, path: str, line: int, column: str, problems: list[Problem]) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0 or (whole and value != int(value)):
-        kind = "a whole number ≥ 0" if whole else "a finite number ≥ 0"
-        problems.append(Problem(path, f"must be {kind}, got {text!r}", line=line, field=column))
+    if not math.isfinite(value) or value < 0:
+        problems.append(Problem(path, f"must be a finite number ≥ 0, got {text!r}", line=line, field=column))
         return 0.0
     return value
 
@@ -87,8 +86,9 @@ def load_routing(path: str | Path, problem: RoutingProblem):
                 )
             )
         share = _number(cells[at["share"]], name, line, "share", problems)
-        tokens_in = _number(cells[at["input_tokens"]], name, line, "input_tokens", problems, whole=True)
-        tokens_out = _number(cells[at["output_tokens"]], name, line, "output_tokens", problems, whole=True)
+        # Mean tokens of the requests on that model: from-logs writes them unrounded.
+        tokens_in = _number(cells[at["input_tokens"]], name, line, "input_tokens", problems)
+        tokens_out = _number(cells[at["output_tokens"]], name, line, "output_tokens", problems)
         if task is not None and model is not None:
             rows.append((task, model, share, tokens_in, tokens_out))
     if not problems:

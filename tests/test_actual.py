@@ -220,3 +220,24 @@ def test_html_shows_today_beside_the_plan(tmp_path):
         today[(cells[0], cells[2])] = float(re.findall(r'data-v="([^"]+)"', row)[-2])
     for key, usd in expected.items():
         assert today[key] == pytest.approx(usd, rel=1e-12)
+
+
+def test_the_readme_example(tmp_path):
+    """examples/actual/routing.csv as README shows it: today's $/day priced here row by row."""
+    prices = _prices(CATALOG)
+    calls = {}
+    with WORKLOAD.open() as handle:
+        for row in csv.DictReader(handle):
+            calls[(row["department"], row["role"], row["task"])] = float(row["invocations_per_day"]) * int(
+                row["headcount"]
+            )
+    today = 0.0
+    with (ROOT / "examples" / "actual" / "routing.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            p_in, p_out = prices[row["model"]]
+            tokens = float(row["input_tokens"]) * p_in + float(row["output_tokens"]) * p_out
+            today += float(row["share"]) * calls[(row["department"], row["role"], row["task"])] * tokens / 1e6
+    result = runner.invoke(app, ["optimize", "--actual", "examples/actual/routing.csv", "-f", "json"])
+    actual = json.loads(result.stdout)["actual"]
+    assert actual["actual_usd_per_day"] == pytest.approx(today, rel=1e-12)
+    assert round(today, 2) == 17.09 and round(actual["savings_vs_actual_usd_per_day"], 2) == 12.07
