@@ -241,3 +241,29 @@ def test_the_readme_example(tmp_path):
     actual = json.loads(result.stdout)["actual"]
     assert actual["actual_usd_per_day"] == pytest.approx(today, rel=1e-12)
     assert round(today, 2) == 17.09 and round(actual["savings_vs_actual_usd_per_day"], 2) == 12.07
+
+
+def test_workbook_has_the_chargeback_sheet_with_its_chart(tmp_path):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    book_path = tmp_path / "plan.xlsx"
+    result = runner.invoke(
+        app, ["optimize", "--actual", "examples/actual/routing.csv", "-f", "xlsx", "-o", str(book_path)]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(runner.invoke(app, ["optimize", "--actual", "examples/actual/routing.csv", "-f", "json"]).stdout)
+    book = load_workbook(book_path)
+    assert book.sheetnames[:2] == ["Summary", "Chargeback"]
+    rows = list(book["Chargeback"].iter_rows(min_row=2, values_only=True))
+    departments = [r for r in rows if r[1] == "(all roles)"]
+    total = next(r for r in rows if r[0] == "TOTAL")
+    assert sum(r[2] for r in departments) == pytest.approx(plan["actual"]["actual_usd_per_day"], rel=1e-12)
+    assert total[2] == plan["actual"]["actual_usd_per_day"] and total[3] == plan["totals"]["optimal_usd_per_day"]
+    roles = [r for r in rows if r[1] not in (None, "(all roles)")]
+    assert len(roles) == len(plan["actual"]["roles"])
+    assert sum(r[2] for r in roles) == pytest.approx(plan["actual"]["actual_usd_per_day"], rel=1e-12)
+    with zipfile.ZipFile(book_path) as package:
+        charts = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/charts/chart")]
+    assert any("Chargeback!$C$2" in c and "Chargeback!$D$2" in c for c in charts)

@@ -95,6 +95,8 @@ def to_xlsx(result: Result) -> bytes:
     formats["label"] = book.add_format({"bold": True})
 
     _summary(book, formats, result)
+    if result.actual is not None:
+        _chargeback(book, formats, result)
     departments = _departments(book, formats, result)
     _roles(book, formats, result)
     _tasks(book, formats, result)
@@ -249,6 +251,75 @@ def _departments(book, formats, result: Result):
         chart.set_size({"width": 760, "height": 120 + 36 * len(ordered)})
         sheet.insert_chart(table.row + 2, 0, chart)
     return sheet
+
+
+def _chargeback(book, formats, result: Result) -> None:
+    """The sheet a CFO forwards: per department, then per role, what the routing costs today, what
+    the plan would cost, the all-large habit, and the saving against today (`optimize --actual`)."""
+    a = result.actual
+    days = result.settings.days_per_year
+    table = _Sheet(
+        book,
+        formats,
+        "Chargeback",
+        [
+            ("Department", None),
+            ("Role", None),
+            ("Today $/day", USD_PER_DAY),
+            ("Optimal $/day", USD_PER_DAY),
+            ("All-large $/day", USD_PER_DAY),
+            ("Savings vs today $/day", USD_PER_DAY),
+            ("Savings vs today $/year", USD_PER_YEAR),
+            ("Saved", SHARE),
+        ],
+    )
+
+    def saved(row) -> float | None:
+        return row.savings_vs_actual_usd_per_day / row.actual_usd_per_day if row.actual_usd_per_day > 0 else None
+
+    ordered = sorted(a.departments, key=lambda d: -d.savings_vs_actual_usd_per_day)
+    for d in ordered:
+        table.add(
+            [d.department, "(all roles)", d.actual_usd_per_day, d.optimal_usd_per_day, d.baseline_usd_per_day,
+             d.savings_vs_actual_usd_per_day, d.savings_vs_actual_usd_per_day * days, saved(d)]
+        )  # fmt: skip
+    last_department_row = table.row - 1
+    fixed = result.totals.fixed_usd_per_day
+    if fixed > 0:
+        table.add(["Fixed deployments (shared)", None, 0.0, fixed, 0.0, -fixed, -fixed * days, None])
+    table.add(
+        ["TOTAL", None, a.actual_usd_per_day, a.optimal_usd_per_day, a.baseline_usd_per_day,
+         a.savings_vs_actual_usd_per_day, a.savings_vs_actual_usd_per_year, a.savings_vs_actual_share],
+        bold=True,
+    )  # fmt: skip
+    for r in sorted(a.roles, key=lambda r: (r.department, -r.savings_vs_actual_usd_per_day)):
+        table.add(
+            [r.department, r.role, r.actual_usd_per_day, r.optimal_usd_per_day, r.baseline_usd_per_day,
+             r.savings_vs_actual_usd_per_day, r.savings_vs_actual_usd_per_day * days, saved(r)]
+        )  # fmt: skip
+    table.finish()
+    if ordered:
+        chart = book.add_chart({"type": "bar"})
+        for col, name, colour in (
+            (4, "All-large $/day", "#9AA5B1"),
+            (2, "Today $/day", "#E07B39"),
+            (3, "Optimal $/day", "#1F77B4"),
+        ):
+            chart.add_series(
+                {
+                    "name": name,
+                    "categories": ["Chargeback", 1, 0, last_department_row, 0],
+                    "values": ["Chargeback", 1, col, last_department_row, col],
+                    "fill": {"color": colour},
+                    "gap": 60,
+                }
+            )
+        chart.set_title({"name": "Today vs optimal vs all-large, $/day", "name_font": {"size": 12}})
+        chart.set_x_axis({"num_format": '"$"#,##0.00'})
+        chart.set_y_axis({"reverse": True, "crossing": "max"})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 760, "height": 140 + 48 * len(ordered)})
+        table.sheet.insert_chart(1, len(table.columns) + 1, chart)
 
 
 def _roles(book, formats, result: Result) -> None:
