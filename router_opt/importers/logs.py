@@ -20,7 +20,8 @@ whose token count is there but is not a number, not finite (nan, inf, 1e400), ne
 If no row is left, the import fails naming the file and the reasons. Timestamps may be ISO text (an offset is converted to UTC), native timestamps, or Unix
 epoch numbers (seconds; numbers above 10¹¹ are read as milliseconds).
 
-The routing actually used (`routing`): per task, each model's share of its requests. It prices the
+The routing actually used (`routing`): per task, each model's share of its requests and the mean
+tokens of those requests (not rounded, unlike the workload's). It prices the
 company's current spend with a catalog's prices (Σ share × requests × tokens × $/M) for comparison
 with the plan and with the all-large baseline; the log's model names must then match catalog ids.
 
@@ -127,13 +128,15 @@ def _expand(paths: list[str | Path]) -> list[Path]:
     return files
 
 
-def _reader(fmt: str, files: list[Path]) -> str:
+def _reader(fmt: str, files: list[Path], as_text: tuple[str, ...] = ()) -> str:
+    """DuckDB's reader of the files; `as_text`: CSV columns read as text, not as the sniffer guesses."""
     listed = "[" + ", ".join(_quote_str(str(f)) for f in files) + "]"
     named = f"union_by_name = true, filename = {_quote_str(_FILE_COLUMN)}"
     if fmt == "parquet":
         return f"read_parquet({listed}, {named})"
     if fmt == "csv":
-        return f"read_csv_auto({listed}, {named})"
+        types = ", ".join(f"{_quote_str(c)}: 'VARCHAR'" for c in as_text)
+        return f"read_csv_auto({listed}, {named}" + (f", types = {{{types}}})" if types else ")")
     return f"read_json_auto({listed}, format = 'auto', {named})"
 
 
@@ -214,14 +217,31 @@ def _day(column: str, kind: str) -> str:
     )
 
 
-def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tuple[str, dict[str, str | None]]:
-    reader = _reader(fmt, files)
+def _describe(con, fmt: str, files: list[Path], reader: str) -> dict[str, str]:
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except Exception as exc:  # noqa: BLE001 - duckdb raises its own error classes
         raise InputError.single(str(files[0]), f"cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
-    columns = {row[0]: row[1] for row in described if row[0] != _FILE_COLUMN}
+    return {row[0]: row[1] for row in described if row[0] != _FILE_COLUMN}
+
+
+def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tuple[str, dict[str, str | None]]:
+    reader = _reader(fmt, files)
+    columns = _describe(con, fmt, files, reader)
     cols = _resolve(columns, mapping, str(files[0]) if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)")
+    # A token column the CSV sniffer took for dates or booleans ('inf' reads as the infinite DATE):
+    # read it as text, so that each cell is judged as a number.
+    odd = tuple(
+        cols[k]
+        for k in ("input_tokens", "output_tokens")
+        if cols[k]
+        and columns[cols[k]] not in _NUMERIC
+        and not columns[cols[k]].startswith("DECIMAL")
+        and columns[cols[k]] not in ("VARCHAR", "JSON")
+    )
+    if odd and fmt == "csv":
+        reader = _reader(fmt, files, odd)
+        columns = _describe(con, fmt, files, reader)
     model = _text(cols["model"], columns[cols["model"]]) if cols["model"] else "CAST(NULL AS VARCHAR)"
     select = (
         f"SELECT {_text(cols['department'], columns[cols['department']])} AS department, "
@@ -385,8 +405,10 @@ def workload_from_logs(
                 "model": model if model is not None else "",
                 "requests": int(n),
                 "share": _rate(n / total),
-                "input_tokens": _int_tokens(s_in, c_in),
-                "output_tokens": _int_tokens(s_out, c_out),
+                # Unrounded means (10 significant digits): priced, the routing file gives back the
+                # log's own token spend (`optimize --actual`), which whole-token means would not.
+                "input_tokens": _rate(s_in / c_in) if c_in and s_in is not None else 0,
+                "output_tokens": _rate(s_out / c_out) if c_out and s_out is not None else 0,
             }
         )
     notes = [
