@@ -162,6 +162,23 @@ RECIPES = {
 # --- checks: what an exit-0 case must have produced ---
 
 
+def _refused_as_failure(check):
+    """A file the check reads back that router-opt itself refuses fails the check (an
+    AssertionError the runner reports), not the runner."""
+    import functools
+
+    from router_opt.errors import InputError
+
+    @functools.wraps(check)
+    def run(case_dir: Path, stdout: str, stderr: str) -> None:
+        try:
+            check(case_dir, stdout, stderr)
+        except InputError as exc:
+            raise AssertionError(f"router-opt refuses what the command wrote or read: {exc}") from None
+
+    return run
+
+
 def _load_catalog(path: Path):
     from router_opt.io.loaders import load_catalog
 
@@ -232,12 +249,12 @@ def many_task_types_rated(case_dir: Path, stdout: str, stderr: str) -> None:
 
 
 CHECKS = {
-    "yaml_same_catalog_as_bundled": same_catalog_as_bundled,
-    "yaml_same_policy_as_bundled": same_policy_as_bundled,
-    "yaml_aliased_quality_shared": aliased_quality_shared,
-    "yaml_merged_model": merged_model,
-    "yaml_yaml_1_2_names": yaml_1_2_names,
-    "yaml_workload_yaml_matches_csv": workload_yaml_matches_csv,
-    "yaml_quality_reads_back": quality_reads_back,
-    "yaml_many_task_types_rated": many_task_types_rated,
+    "yaml_same_catalog_as_bundled": _refused_as_failure(same_catalog_as_bundled),
+    "yaml_same_policy_as_bundled": _refused_as_failure(same_policy_as_bundled),
+    "yaml_aliased_quality_shared": _refused_as_failure(aliased_quality_shared),
+    "yaml_merged_model": _refused_as_failure(merged_model),
+    "yaml_yaml_1_2_names": _refused_as_failure(yaml_1_2_names),
+    "yaml_workload_yaml_matches_csv": _refused_as_failure(workload_yaml_matches_csv),
+    "yaml_quality_reads_back": _refused_as_failure(quality_reads_back),
+    "yaml_many_task_types_rated": _refused_as_failure(many_task_types_rated),
 }
