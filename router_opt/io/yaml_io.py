@@ -14,8 +14,8 @@ where installed, else ruamel's own), not by a YAML constructor, so the rules are
 - A key given twice is an error at its second use (explicit keys may override merged ones, as
   YAML's merge key means); keys are scalars, not lists or mappings.
 
-Mappings and lists are ruamel's CommentedMap / CommentedSeq with `.lc` positions (0-based) for the
-locator below; a value that came from an alias is placed where the alias is used.
+Mappings and lists are dicts and lists (YamlMap, YamlSeq) with `.lc` positions (0-based, as ruamel's
+`LineCol`) for the locator below; a value that came from an alias is placed where the alias is used.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -63,7 +62,7 @@ class _Refused(Exception):
 
 
 def parse_yaml(path: Path) -> object:
-    """The document in `path`: CommentedMap / CommentedSeq (which remember positions) and plain
+    """The document in `path`: YamlMap / YamlSeq (which remember positions) and plain
     scalars. Raises InputError naming file, line and column for anything the rules above refuse."""
     path = Path(path)
     check_readable(path)
@@ -172,14 +171,50 @@ class _Scalars:
         return value
 
 
+class Positions:
+    """Where a mapping or list and each of its entries are (0-based), as ruamel's `LineCol`:
+    `line`, `col`; `key(k)` and `value(k)` of a mapping's entry, `item(i)` of a list's."""
+
+    __slots__ = ("col", "data", "line")
+
+    def __init__(self, line: int, col: int):
+        self.line, self.col, self.data = line, col, {}
+
+    def key(self, k) -> tuple[int, int]:
+        entry = self.data[k]
+        return entry[0], entry[1]
+
+    def value(self, k) -> tuple[int, int]:
+        entry = self.data[k]
+        return entry[2], entry[3]
+
+    def item(self, i: int) -> tuple[int, int]:
+        entry = self.data[i]
+        return entry[0], entry[1]
+
+
+class YamlMap(dict):
+    """A mapping read from a file, with its positions in `.lc`."""
+
+    __slots__ = ("lc",)
+
+
+class YamlSeq(list):
+    """A list read from a file, with its positions in `.lc`."""
+
+    __slots__ = ("lc",)
+
+
 class _Frame:
-    __slots__ = ("anchor", "bytes_at_start", "key", "merged", "nodes_at_start", "obj", "start")
+    __slots__ = ("anchor", "bytes_at_start", "is_map", "key", "merged", "nodes_at_start", "obj", "positions", "start")
 
     def __init__(self, obj, start, anchor, nodes, bytes_):
         self.obj, self.start, self.anchor = obj, start, anchor
+        self.positions = obj.lc.data
+        self.is_map = type(obj) is YamlMap
         self.nodes_at_start, self.bytes_at_start = nodes, bytes_
         self.key = None  # a mapping's key awaiting its value: (key, mark, is_merge)
-        self.merged: set = set()  # keys a merge put there, which an explicit key may override
+        self.merged: set | None = None  # keys a merge put there, which an explicit key may override
 
 
 class _Builder:
@@ -202,32 +237,39 @@ class _Builder:
             return YAML(typ="safe", pure=True).parse(self.text)
 
     def build(self) -> object:
+        plain = self.scalars.plain
+        add = self._add
         for event in self._events():
             kind = type(event)
-            mark = event.start_mark
             if kind is ScalarEvent:
+                mark = event.start_mark
                 if event.tag is not None:
                     _refuse_tag(event.tag, mark)
-                value = event.value
-                if event.style in (None, "") and event.implicit[0]:
-                    value = self.scalars.plain(value)
-                self._count(1, len(event.value), mark)
+                text = event.value
+                is_plain = not event.style and event.implicit[0]
+                value = plain(text) if is_plain else text
+                self.nodes += 1
+                self.bytes += len(text)
+                if self.bytes > MAX_EXPANDED_BYTES or self.nodes > MAX_EXPANDED_NODES:
+                    self._over(mark)
                 if event.anchor:
-                    self.anchors[event.anchor] = (value, 1, len(event.value))
-                self._add(value, mark, is_scalar=True, plain=event.style in (None, "") and event.value == _MERGE)
+                    self.anchors[event.anchor] = (value, 1, len(text))
+                add(value, mark, True, is_plain and text == _MERGE)
             elif kind is AliasEvent:
-                self._alias(event.anchor, mark)
+                self._alias(event.anchor, event.start_mark)
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                mark = event.start_mark
                 if event.tag is not None:
                     _refuse_tag(event.tag, mark)
-                if self.stack and isinstance(self.stack[-1].obj, CommentedMap) and self.stack[-1].key is None:
+                if self.stack and self.stack[-1].is_map and self.stack[-1].key is None:
                     raise _Refused("a mapping key must be plain text, not a list or mapping", mark)
                 if len(self.stack) >= MAX_DEPTH:
                     raise _Refused(_TOO_DEEP, mark)
-                obj = CommentedMap() if kind is MappingStartEvent else CommentedSeq()
-                obj.lc.line, obj.lc.col = mark.line, mark.column
-                obj.lc.data = {}
-                self._count(1, 0, mark)
+                obj = YamlMap() if kind is MappingStartEvent else YamlSeq()
+                obj.lc = Positions(mark.line, mark.column)
+                self.nodes += 1
+                if self.nodes > MAX_EXPANDED_NODES:
+                    self._over(mark)
                 if event.anchor:
                     self.open_anchors.add(event.anchor)
                 self.stack.append(_Frame(obj, mark, event.anchor, self.nodes - 1, self.bytes))
@@ -237,8 +279,9 @@ class _Builder:
                     self.open_anchors.discard(frame.anchor)
                     size = (self.nodes - frame.nodes_at_start, self.bytes - frame.bytes_at_start)
                     self.anchors[frame.anchor] = (frame.obj, *size)
-                self._add(frame.obj, frame.start)
+                add(frame.obj, frame.start)
             elif kind is DocumentStartEvent:
+                mark = event.start_mark
                 self.documents += 1
                 if self.documents > 1:
                     raise _Refused("holds more than one YAML document (`---`); put everything in one", mark)
@@ -251,23 +294,21 @@ class _Builder:
                     )
         return self.root
 
-    def _count(self, nodes: int, bytes_: int, mark) -> None:
-        self.nodes += nodes
-        self.bytes += bytes_
-        if self.nodes > MAX_EXPANDED_NODES or self.bytes > MAX_EXPANDED_BYTES:
-            what = (
-                f"more than {MAX_EXPANDED_NODES:,} values"
-                if self.nodes > MAX_EXPANDED_NODES
-                else f"more than {_size(MAX_EXPANDED_BYTES)} of text"
+    def _over(self, mark) -> None:
+        """Past MAX_EXPANDED_NODES or MAX_EXPANDED_BYTES: refused where the count crossed it."""
+        what = (
+            f"more than {MAX_EXPANDED_NODES:,} values"
+            if self.nodes > MAX_EXPANDED_NODES
+            else f"more than {_size(MAX_EXPANDED_BYTES)} of text"
+        )
+        if self.expanded:
+            raise _Refused(
+                f"expands to {what} through YAML aliases (&anchor/*alias), counting each alias as "
+                "its anchor's whole value; this alias crosses the limit: write the values out or "
+                "use fewer aliases",
+                mark,
             )
-            if self.expanded:
-                raise _Refused(
-                    f"expands to {what} through YAML aliases (&anchor/*alias), counting each alias as "
-                    "its anchor's whole value; this alias crosses the limit: write the values out or "
-                    "use fewer aliases",
-                    mark,
-                )
-            raise _Refused(f"holds {what}; router-opt files are far smaller", mark)
+        raise _Refused(f"holds {what}; router-opt files are far smaller", mark)
 
     def _alias(self, name: str, mark) -> None:
         if name in self.open_anchors:
@@ -276,47 +317,54 @@ class _Builder:
             raise _Refused(f"alias *{name} names no anchor (&{name}) above it", mark)
         value, nodes, bytes_ = self.anchors[name]
         self.expanded = True
-        self._count(nodes, bytes_, mark)
-        self._add(value, mark, is_scalar=not isinstance(value, (CommentedMap, CommentedSeq)))
+        self.nodes += nodes
+        self.bytes += bytes_
+        if self.bytes > MAX_EXPANDED_BYTES or self.nodes > MAX_EXPANDED_NODES:
+            self._over(mark)
+        self._add(value, mark, not isinstance(value, (YamlMap, YamlSeq)))
 
-    def _add(self, value, mark, is_scalar: bool = False, plain: bool = False) -> None:
-        if not self.stack:
+    def _add(self, value, mark, is_scalar: bool = False, is_merge_key: bool = False) -> None:
+        stack = self.stack
+        if not stack:
             self.root = value
             return
-        frame = self.stack[-1]
+        frame = stack[-1]
         obj = frame.obj
-        if isinstance(obj, CommentedSeq):
-            obj.lc.data[len(obj)] = [mark.line, mark.column]
+        if not frame.is_map:
+            frame.positions[len(obj)] = (mark.line, mark.column)
             obj.append(value)
             return
         if frame.key is None:  # this value is a key
             if not is_scalar:
                 raise _Refused("a mapping key must be plain text, not a list or mapping", mark)
-            frame.key = (value, mark, plain)
+            frame.key = (value, mark, is_merge_key)
             return
         key, key_mark, is_merge = frame.key
         frame.key = None
         if is_merge:
             self._merge(frame, value, mark)
             return
-        if key in obj and key not in frame.merged:
-            first = obj.lc.data[key]
-            raise _Refused(f"key {key!r} is given twice in this mapping (first at line {first[0] + 1})", key_mark)
-        frame.merged.discard(key)
+        if key in obj:
+            if frame.merged is None or key not in frame.merged:
+                first = frame.positions[key]
+                raise _Refused(f"key {key!r} is given twice in this mapping (first at line {first[0] + 1})", key_mark)
+            frame.merged.discard(key)
         obj[key] = value
-        obj.lc.data[key] = [key_mark.line, key_mark.column, mark.line, mark.column]
+        frame.positions[key] = (key_mark.line, key_mark.column, mark.line, mark.column)
 
     def _merge(self, frame: _Frame, value, mark) -> None:
         """`<<: *defaults` (or a list of them): keys not already given, placed at the merge."""
-        sources = value if isinstance(value, CommentedSeq) else [value]
-        if not all(isinstance(s, CommentedMap) for s in sources):
+        sources = value if isinstance(value, YamlSeq) else [value]
+        if not all(isinstance(s, YamlMap) for s in sources):
             raise _Refused("`<<` (a merge key) takes a mapping, or a list of mappings, to copy keys from", mark)
         obj = frame.obj
+        if frame.merged is None:
+            frame.merged = set()
         for source in sources:
             for key, item in source.items():
                 if key not in obj:
                     obj[key] = item
-                    obj.lc.data[key] = [mark.line, mark.column, mark.line, mark.column]
+                    frame.positions[key] = (mark.line, mark.column, mark.line, mark.column)
                     frame.merged.add(key)
 
 
@@ -329,7 +377,7 @@ def yaml_locator(root: object):
         for depth, key in enumerate(loc):
             last = depth == len(loc) - 1
             data = getattr(getattr(node, "lc", None), "data", None) or {}
-            if isinstance(node, CommentedMap) and key in node and key in data:
+            if isinstance(node, YamlMap) and key in node and key in data:
                 entry = data[key]
                 line, col = (entry[2], entry[3]) if last or len(entry) < 4 else (entry[0], entry[1])
                 if line is None:
@@ -337,16 +385,16 @@ def yaml_locator(root: object):
                 position = (line + 1, col + 1)
                 value_at = (entry[2], entry[3]) if len(entry) >= 4 else None
                 node = node[key]
-            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node) and key in data:
+            elif isinstance(node, YamlSeq) and isinstance(key, int) and 0 <= key < len(node) and key in data:
                 line, col = data[key][0], data[key][1]
                 position = (line + 1, col + 1)
                 value_at = (line, col)
                 node = node[key]
             else:
-                if depth == 0 and isinstance(node, (CommentedMap, CommentedSeq)):
+                if depth == 0 and isinstance(node, (YamlMap, YamlSeq)):
                     position = (node.lc.line + 1, node.lc.col + 1)
                 break
-            own = (node.lc.line, node.lc.col) if isinstance(node, (CommentedMap, CommentedSeq)) else None
+            own = (node.lc.line, node.lc.col) if isinstance(node, (YamlMap, YamlSeq)) else None
             if own is not None and value_at is not None and own != value_at:
                 # Reached through an alias: the anchor's lines are shared by every use; stop here.
                 position = (value_at[0] + 1, value_at[1] + 1)
@@ -358,6 +406,6 @@ def yaml_locator(root: object):
 
 def sequence_lines(seq: object) -> tuple[int, ...] | None:
     """1-based line of each item of a YAML sequence."""
-    if not isinstance(seq, CommentedSeq):
+    if not isinstance(seq, YamlSeq):
         return None
     return tuple(seq.lc.item(i)[0] + 1 for i in range(len(seq)))

@@ -87,10 +87,11 @@ def aliased_tasks(path: Path, copies: int = 200_000) -> None:
     path.write_text("tasks:\n  - &t " + task + "\n" + "  - *t\n" * copies)
 
 
-def deep(path: Path, prefix: str, depth: int, flow: bool = True, suffix: str = "") -> None:
-    """`prefix` followed by lists nested `depth` deep (flow `[[[...]]]` or block `- - -`)."""
+def deep(path: Path, prefix: str, depth: int, flow: bool = True, suffix: str = "", items: int = 1) -> None:
+    """`prefix` followed by lists nested `depth` deep (flow `[[[...]]]` or block `- - -`), the
+    innermost holding `items` values."""
     if flow:
-        body = "[" * depth + "1" + "]" * depth
+        body = "[" * depth + ",".join(["1"] * items) + "]" * depth
         path.write_text(prefix + body + "\n" + suffix)
     else:
         body = "".join("\n" + "  " * (i + 1) + "k:" for i in range(depth)) + " 1"
