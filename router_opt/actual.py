@@ -26,9 +26,11 @@ import numpy as np
 from router_opt.errors import InputError, Problem
 from router_opt.frame import TOKENS_PER_MTOK, RoutingProblem, first_seen_codes
 from router_opt.io.text import read_text
-from router_opt.result import ActualRow, ActualSpend, ActualTask, Result
+from router_opt.result import ActualRow, ActualSpend, ActualTask, BillingRow, Result
 
 REQUIRED = ("department", "role", "task", "model", "share", "input_tokens", "output_tokens")
+# Billed and catalog-priced $/day of a model that differ by more than this share are flagged.
+BILLING_TOLERANCE = 0.05
 
 
 def _number(text: str, path: str, line: int, column: str, problems: list[Problem]) -> float:
@@ -64,6 +66,8 @@ def load_routing(path: str | Path, problem: RoutingProblem):
     model_of = {str(m): j for j, m in enumerate(problem.models["id"])}
     problems: list[Problem] = []
     rows: list[tuple[int, int, float, float, float]] = []
+    billed: list[float] = []
+    has_billed = "billed_usd_per_day" in header
     for line, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -89,8 +93,12 @@ def load_routing(path: str | Path, problem: RoutingProblem):
         # Mean tokens of the requests on that model: from-logs writes them unrounded.
         tokens_in = _number(cells[at["input_tokens"]], name, line, "input_tokens", problems)
         tokens_out = _number(cells[at["output_tokens"]], name, line, "output_tokens", problems)
+        bill = math.nan
+        if has_billed and cells[header.index("billed_usd_per_day")].strip():
+            bill = _number(cells[header.index("billed_usd_per_day")], name, line, "billed_usd_per_day", problems)
         if task is not None and model is not None:
             rows.append((task, model, share, tokens_in, tokens_out))
+            billed.append(bill)
     if not problems:
         seen = np.zeros(len(tasks), dtype=bool)
         totals = np.zeros(len(tasks))
@@ -107,12 +115,12 @@ def load_routing(path: str | Path, problem: RoutingProblem):
     task, model, share, tokens_in, tokens_out = (np.array(column) for column in zip(*rows, strict=True))
     task, model = task.astype(np.intp), model.astype(np.intp)
     share = share / np.bincount(task, weights=share, minlength=len(tasks))[task]
-    return task, model, share, tokens_in, tokens_out
+    return task, model, share, tokens_in, tokens_out, np.array(billed, dtype=float)
 
 
 def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> ActualSpend:
     """Today's routing (the file at `path`) priced beside `result`'s plan and all-large baseline."""
-    task, model, share, tokens_in, tokens_out = load_routing(path, problem)
+    task, model, share, tokens_in, tokens_out, billed = load_routing(path, problem)
     tasks, models = problem.tasks, problem.models
     n_tasks = len(tasks)
     pair_usd_per_day = (
@@ -175,7 +183,32 @@ def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> A
     total_optimal = result.totals.optimal_usd_per_day
     total_baseline = result.totals.baseline_usd_per_day
     days = result.settings.days_per_year
+    billing: tuple[BillingRow, ...] = ()
+    billed_total = None
+    if (~np.isnan(billed)).any():
+        n_models = len(models)
+        with_bill = ~np.isnan(billed)
+        billed_by_model = np.bincount(model[with_bill], weights=billed[with_bill], minlength=n_models)
+        priced_by_model = np.bincount(model[with_bill], weights=pair_usd_per_day[with_bill], minlength=n_models)
+        billed_total = float(billed_by_model.sum())
+        rows = []
+        for m in np.flatnonzero(np.bincount(model[with_bill], minlength=n_models) > 0).tolist():
+            priced, bill = float(priced_by_model[m]), float(billed_by_model[m])
+            share_off = (bill - priced) / priced if priced > 0 else None
+            rows.append(
+                BillingRow(
+                    model=ids[m],
+                    billed_usd_per_day=bill,
+                    priced_usd_per_day=priced,
+                    difference_share=share_off,
+                    flagged=abs(bill - priced) > BILLING_TOLERANCE * max(priced, 1e-12),
+                )
+            )
+        billing = tuple(rows)
     return ActualSpend(
+        billed_usd_per_day=billed_total,
+        billing_tolerance=BILLING_TOLERANCE if billing else None,
+        billing=billing,
         routing=str(path),
         routing_sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         actual_usd_per_day=total_actual,

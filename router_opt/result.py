@@ -321,6 +321,18 @@ class ActualTask(_Out):
     type): a quality risk today, not a cost."""
 
 
+class BillingRow(_Out):
+    """One model: what the log says was billed against the same requests priced with the catalog."""
+
+    model: str
+    billed_usd_per_day: float
+    priced_usd_per_day: float
+    difference_share: float | None
+    """(billed - priced) / priced; None when priced is 0."""
+    flagged: bool
+    """The two differ by more than the tolerance (stale catalog prices, an unlisted discount)."""
+
+
 class ActualSpend(_Out):
     """Today's routing priced with the catalog: sum over (task, model) of share x the task's
     invocations per day x (its input tokens on that model x input $/M + output tokens x output $/M)
@@ -341,6 +353,11 @@ class ActualSpend(_Out):
     savings_vs_actual_usd_per_year: float
     tasks_below_bar: int
     """Tasks that use, today, a model below their bar."""
+    billed_usd_per_day: float | None = None
+    """What the log says was billed per day (LiteLLM's `spend`), when the routing file has it."""
+    billing_tolerance: float | None = None
+    billing: tuple[BillingRow, ...] = ()
+    """Per model, billed against catalog-priced, where the routing file has billed figures."""
     departments: tuple[ActualRow, ...]
     roles: tuple[ActualRow, ...]
     tasks: tuple[ActualTask, ...]

@@ -51,6 +51,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "model": ("model", "model_name", "model_id", "llm"),
     "input_tokens": ("input_tokens", "prompt_tokens", "tokens_in", "input_token_count"),
     "output_tokens": ("output_tokens", "completion_tokens", "tokens_out", "output_token_count"),
+    "spend": ("spend", "cost", "response_cost", "cost_usd", "billed_usd"),
 }
 # No model reads or writes this many tokens in one request (the largest context windows are 1-10M).
 MAX_TOKENS_PER_REQUEST = 10_000_000
@@ -138,6 +139,62 @@ def _reader(fmt: str, files: list[Path], as_text: tuple[str, ...] = ()) -> str:
         types = ", ".join(f"{_quote_str(c)}: 'VARCHAR'" for c in as_text)
         return f"read_csv_auto({listed}, {named}" + (f", types = {{{types}}})" if types else ")")
     return f"read_json_auto({listed}, format = 'auto', {named})"
+
+
+# LiteLLM's spend-log export (its SpendLogs table: request_id, startTime, model, model_group, user,
+# end_user, spend, prompt_tokens, completion_tokens, metadata, request_tags, team_id, ...). What the
+# workload needs is read from where LiteLLM keeps it, unless --map names a column:
+# - department: a request tag `department:<name>`, else the key's team (metadata.user_api_key_team_alias),
+#   else team_id; role: a tag `role:<name>`, else the key's alias (metadata.user_api_key_alias);
+#   task type: a tag `task_type:<name>` or `task:<name>` (requests without one are skipped, counted);
+# - user: end_user where given, else user; model: model_group (the name clients call, which a catalog
+#   lists), else model; timestamp: startTime; billed spend: spend (USD).
+LITELLM_SIGNATURE = ("startTime", "spend", "request_id")
+
+
+def is_litellm_spend_log(columns: dict[str, str]) -> bool:
+    return all(name in columns for name in LITELLM_SIGNATURE)
+
+
+def _json_field(column: str, path: str) -> str:
+    return f"NULLIF(TRIM(json_extract_string(TRY_CAST({_quote_ident(column)} AS JSON), {_quote_str(path)})), '')"
+
+
+def _tag(column: str, prefixes: tuple[str, ...]) -> str:
+    tags = f"TRY_CAST(from_json(TRY_CAST({_quote_ident(column)} AS JSON), '[\"VARCHAR\"]') AS VARCHAR[])"
+    found = [
+        f"substr(list_filter({tags}, lambda x: starts_with(x, {_quote_str(p)}))[1], {len(p) + 1})" for p in prefixes
+    ]
+    return f"NULLIF(TRIM(COALESCE({', '.join(found)})), '')"
+
+
+def _litellm_fields(columns: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:
+    """SQL for each workload field of a LiteLLM spend log (fields --map names are left to it)."""
+    has = set(columns)
+    tags = "request_tags" if "request_tags" in has else None
+    meta = "metadata" if "metadata" in has else None
+
+    def first(*options: str | None) -> str:
+        present = [o for o in options if o]
+        return f"COALESCE({', '.join(present)})" if len(present) > 1 else (present[0] if present else "NULL")
+
+    def text(column: str) -> str | None:
+        return _text(column, columns[column]) if column in has else None
+
+    fields = {
+        "department": first(
+            _tag(tags, ("department:",)) if tags else None,
+            _json_field(meta, "$.user_api_key_team_alias") if meta else None,
+            text("team_id"),
+        ),
+        "role": first(
+            _tag(tags, ("role:",)) if tags else None, _json_field(meta, "$.user_api_key_alias") if meta else None
+        ),
+        "task_type": first(_tag(tags, ("task_type:", "task:")) if tags else None),
+        "user": first(text("end_user"), text("user")),
+        "model": first(text("model_group"), text("model")),
+    }
+    return {k: v for k, v in fields.items() if k not in mapping}
 
 
 def _resolve(columns: dict[str, str], mapping: dict[str, str], where: str) -> dict[str, str | None]:
@@ -228,7 +285,16 @@ def _describe(con, fmt: str, files: list[Path], reader: str) -> dict[str, str]:
 def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tuple[str, dict[str, str | None]]:
     reader = _reader(fmt, files)
     columns = _describe(con, fmt, files, reader)
-    cols = _resolve(columns, mapping, str(files[0]) if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)")
+    where = str(files[0]) if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)"
+    litellm = _litellm_fields(columns, mapping) if is_litellm_spend_log(columns) else {}
+    if litellm:
+        # The fields read from tags and metadata need no column; the others resolve as usual.
+        mapping = {"timestamp": "startTime", **mapping}
+        stand_in = next(iter(columns))
+        cols = _resolve(columns, {**{k: stand_in for k in litellm}, **mapping}, where)
+        cols.update({k: f"LiteLLM {k}" for k in litellm})
+    else:
+        cols = _resolve(columns, mapping, where)
     # A token column the CSV sniffer took for dates or booleans ('inf' reads as the infinite DATE):
     # read it as text, so that each cell is judged as a number.
     odd = tuple(
@@ -242,13 +308,20 @@ def _projection(con, fmt: str, files: list[Path], mapping: dict[str, str]) -> tu
     if odd and fmt == "csv":
         reader = _reader(fmt, files, odd)
         columns = _describe(con, fmt, files, reader)
-    model = _text(cols["model"], columns[cols["model"]]) if cols["model"] else "CAST(NULL AS VARCHAR)"
+
+    def field(name: str) -> str:
+        if name in litellm:
+            return litellm[name]
+        return _text(cols[name], columns[cols[name]]) if cols[name] else "CAST(NULL AS VARCHAR)"
+
+    spend = _number(cols["spend"], columns[cols["spend"]]) if cols.get("spend") else "CAST(NULL AS DOUBLE)"
     select = (
-        f"SELECT {_text(cols['department'], columns[cols['department']])} AS department, "
-        f"{_text(cols['role'], columns[cols['role']])} AS role, "
-        f"{_text(cols['user'], columns[cols['user']])} AS user_name, "
-        f"{_text(cols['task_type'], columns[cols['task_type']])} AS task_type, "
-        f"{model} AS model, "
+        f"SELECT {field('department')} AS department, "
+        f"{field('role')} AS role, "
+        f"{field('user')} AS user_name, "
+        f"{field('task_type')} AS task_type, "
+        f"{field('model')} AS model, "
+        f"{spend} AS spend, "
         f"{_day(cols['timestamp'], columns[cols['timestamp']])} AS day, "
         f"{_number(cols['input_tokens'], columns[cols['input_tokens']])} AS input_tokens, "
         f"{_number(cols['output_tokens'], columns[cols['output_tokens']])} AS output_tokens, "
@@ -327,6 +400,7 @@ def workload_from_logs(
                    COUNT(*) AS n,
                    SUM(input_tokens) AS s_in, COUNT(input_tokens) AS c_in,
                    SUM(output_tokens) AS s_out, COUNT(output_tokens) AS c_out,
+                   SUM(spend) AS s_spend, COUNT(spend) AS c_spend,
                    MIN(token_value) AS example
             FROM flagged
             GROUP BY GROUPING SETS ((ok, department, role, task_type, model), (ok, department, role, user_name),
@@ -363,7 +437,8 @@ def workload_from_logs(
             ).fetchall()
         }
         per_model = con.execute(
-            """SELECT department, role, task_type, model, SUM(n), SUM(s_in), SUM(c_in), SUM(s_out), SUM(c_out)
+            """SELECT department, role, task_type, model, SUM(n), SUM(s_in), SUM(c_in), SUM(s_out), SUM(c_out),
+                      SUM(s_spend), SUM(c_spend)
                FROM agg WHERE g_task = 0 AND ok GROUP BY ALL ORDER BY department, role, task_type, model NULLS LAST"""
         ).fetchall()
     finally:
@@ -371,7 +446,7 @@ def workload_from_logs(
         shutil.rmtree(spill, ignore_errors=True)
 
     tasks: dict[tuple[str, str, str], list[float]] = {}
-    for dep, role, task_type, _model, n, s_in, c_in, s_out, c_out in per_model:
+    for dep, role, task_type, _model, n, s_in, c_in, s_out, c_out, _s, _c in per_model:
         acc = tasks.setdefault((dep, role, task_type), [0, 0.0, 0, 0.0, 0])
         acc[0] += n
         acc[1] += s_in or 0.0
@@ -394,7 +469,8 @@ def workload_from_logs(
             }
         )
     routing_rows = []
-    for dep, role, task_type, model, n, s_in, c_in, s_out, c_out in per_model:
+    billed = any(c_spend for *_, c_spend in per_model)
+    for dep, role, task_type, model, n, s_in, c_in, s_out, c_out, s_spend, c_spend in per_model:
         total = tasks[(dep, role, task_type)][0]
         routing_rows.append(
             {
@@ -411,6 +487,9 @@ def workload_from_logs(
                 "output_tokens": _rate(s_out / c_out) if c_out and s_out is not None else 0,
             }
         )
+        if billed:
+            # What the log says was billed, per day (requests without a spend figure count as 0).
+            routing_rows[-1]["billed_usd_per_day"] = repr(float(s_spend or 0.0) / n_days) if c_spend else ""
     notes = [
         (
             f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
@@ -481,7 +560,9 @@ def workload_csv(result: LogsResult) -> str:
 
 
 def routing_csv(result: LogsResult) -> str:
-    return _csv(ROUTING_HEADER, result.routing_rows)
+    """The routing file; with a billed column when the log has spend (LiteLLM's `spend`)."""
+    billed = any("billed_usd_per_day" in row for row in result.routing_rows)
+    return _csv(ROUTING_HEADER + (("billed_usd_per_day",) if billed else ()), result.routing_rows)
 
 
 def as_workload(result: LogsResult, name: str = "from-logs"):

@@ -290,10 +290,33 @@ def actual_section(result: Result) -> Section:
     )
 
 
+def billing_section(result: Result) -> Section:
+    """Per model: the log's billed $/day beside the same requests priced with the catalog."""
+    a = result.actual
+    rows = tuple(
+        (
+            b.model,
+            fmt.usd(b.billed_usd_per_day),
+            fmt.usd(b.priced_usd_per_day),
+            "-" if b.difference_share is None else f"{b.difference_share:+.1%}",
+            "CHECK: stale price or unlisted discount?" if b.flagged else "ok",
+        )
+        for b in a.billing
+    )
+    return Section(
+        f"Billed vs catalog-priced, per model (flagged past {a.billing_tolerance:.0%})",
+        ("Model", "Billed $/day", "Priced $/day", "Difference", ""),
+        rows,
+        frozenset({1, 2, 3}),
+    )
+
+
 def sections(result: Result, top: int, explain: bool = False) -> list[Section]:
     parts = [role_section(result), department_section(result), top_task_section(result, top), totals_section(result)]
     if result.actual is not None:
         parts.insert(0, actual_section(result))
+        if result.actual.billing:
+            parts.insert(1, billing_section(result))
     if result.constraints:
         parts.append(constraint_section(result))
     if result.deployments:
