@@ -1431,6 +1431,54 @@ def drift(
         _emit(render_sections(drift_sections(result), output_format.value), output)
 
 
+@app.command("batch")
+@_handled
+def batch_command(
+    clients: Annotated[
+        list[str],
+        typer.Argument(
+            help="Client directories (each: catalog.yaml, workload.csv/.xlsx/.yaml, optional policy.yaml), "
+            "a folder of them, or quoted glob patterns ('clients/*')."
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-j", min=1, help="Local worker processes (default: one per CPU; 1: in this process)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Run on this Dask distributed scheduler (tcp://host:8786; default: $DASK_SCHEDULER_ADDRESS when set). "
+            "Needs the cluster extra.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")
+    ] = DiffFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Optimise many clients at once (a local process pool, or a Dask cluster) and print one portfolio
+    table: per client optimal vs all-large $/day, savings and overspend, with a TOTAL. A client that
+    fails is listed with its error; the others still run, and the command exits 2."""
+    import json
+
+    from router_opt.parallel import batch_sections, client_directories, run_batch
+    from router_opt.report import render_sections
+
+    directories = client_directories(clients)
+    with _progress("Optimising clients") as on_step:
+        rows, total = run_batch(directories, workers=workers, scheduler=scheduler, progress=on_step)
+    if output_format is DiffFormat.json:
+        _emit(json.dumps({"clients": rows, "total": total}, indent=2) + "\n", output)
+    else:
+        _emit(render_sections(batch_sections(rows, total), output_format.value), output)
+    if total["failed"]:
+        _fail(f"error: {total['failed']} of {len(rows)} client(s) failed (see the table)", 2)
+
+
 def entry_point() -> None:
     """The `router-opt` console script: run the command, flush what it printed, and leave without
     tearing the interpreter down. A command has written and fsynced its files by the time it returns;
