@@ -399,6 +399,17 @@ def optimize(
             help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported.",
         ),
     ] = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--confidence",
+            min=0.5,
+            max=0.999999,
+            help="A robust plan: each task's model meets its bar with at least this probability under the catalog's "
+            "quality_interval (models without one at their point quality); strict or single mode. The warnings say "
+            "what it costs in $/day beside the nominal plan.",
+        ),
+    ] = None,
 ) -> None:
     """Solve for the cheapest routing plan and report the overspend of the all-large habit.
 
@@ -425,7 +436,21 @@ def optimize(
             # Decision records are a third of a 50,000-task run and half its JSON: made only when shown.
             decisions=explain,
             actual_routing=actual,
+            confidence=confidence,
         )
+        if confidence is not None:
+            from router_opt.uncertainty import confidence_note
+
+            nominal = optimize_inputs(
+                inputs,
+                mode=mode,
+                min_quality=min_quality,
+                solver=solver,
+                time_limit_seconds=time_limit,
+                decisions=False,
+            )
+            note = confidence_note(nominal, result, confidence, inputs.catalog)
+            result = result.model_copy(update={"warnings": (*result.warnings, note)})
     if with_frontier:
         from router_opt.analyses.frontier import frontier
 
@@ -1389,6 +1414,65 @@ def workload_from_logs_command(
             raise RouterOptError("--current-routing: the logs have no model column (name it with --map model=COLUMN)")
         _emit(routing_csv(result), current_routing)
     _emit(workload_csv(result), output)
+
+
+@app.command("ranges")
+@_handled
+def ranges_command(
+    catalog: CatalogOption = None,
+    workload: WorkloadOption = None,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    map_: MapOption = None,
+    policy: PolicyOption = None,
+    draws: Annotated[int, typer.Option(min=1, help="How many draws of the uncertain inputs.")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same figures.")] = 0,
+    volume_range: Annotated[
+        str,
+        typer.Option(
+            "--volume-range", help="LOW,HIGH: each draw multiplies every task's volume by one uniform factor in it."
+        ),
+    ] = "1,1",
+    mode: AnalysisModeOption = Mode.STRICT,
+    min_quality: Annotated[
+        float | None,
+        typer.Option(help="Quality bar for every task without its own min_quality (overrides the policy)."),
+    ] = None,
+    top: Annotated[int, typer.Option(min=0, help="Tasks to list, least likely to meet the bar first (0: all).")] = 20,
+    solver: AnalysisSolverOption = "auto",
+    output_format: AnalysisFormatOption = AnalysisFormat.table,
+    output: AnalysisOutputOption = None,
+) -> None:
+    """Savings as a range: draw quality (the catalog's quality_interval, a normal clipped to the scale),
+    prices (input/output_usd_per_mtok_range, uniform) and volume (--volume-range), re-optimise each
+    draw, and print P10/P50/P90 of optimal $/day, savings against all-large and the overspend
+    multiple; the nominal plan's own $/day under the draws; per task the chance that the nominal
+    plan's model meets its bar. Draw k uses the seed and k alone: reruns give the same figures."""
+    from router_opt.plan import load_inputs
+    from router_opt.uncertainty import ranges, render_ranges
+
+    low, sep, high = volume_range.partition(",")
+    try:
+        bounds = (float(low), float(high))
+    except ValueError:
+        raise RouterOptError(f"--volume-range {volume_range}: expected LOW,HIGH, e.g. 0.8,1.2") from None
+    if not sep:
+        raise RouterOptError(f"--volume-range {volume_range}: expected LOW,HIGH, e.g. 0.8,1.2")
+    inputs = _note_bars(
+        load_inputs(catalog, workload, policy, _workload_options(sheet, header_row, map_)), min_quality
+    )[0]
+    with _progress("Drawing and re-optimising") as on_step:
+        result = ranges(
+            inputs,
+            draws=draws,
+            seed=seed,
+            volume_range=bounds,
+            mode=mode,
+            min_quality=min_quality,
+            solver=solver,
+            on_step=on_step,
+        )
+    _emit(render_ranges(result, output_format.value, top=top), output)
 
 
 @app.command()

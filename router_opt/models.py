@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import core_schema
@@ -134,6 +135,9 @@ class QualityScale(_Frozen):
         return self
 
 
+_UNCERTAINTY_FIELDS = ("quality_interval", "input_usd_per_mtok_range", "output_usd_per_mtok_range")
+
+
 class ModelSpec(_Frozen):
     """One model (or tier representative) that tasks can be routed to."""
 
@@ -171,6 +175,44 @@ class ModelSpec(_Frozen):
     """How a gateway names the model for `router-opt export-policy` (LiteLLM's `provider/model`,
     e.g. `openai/gpt-4o`); absent: `<provider>/<id>` in lower case, or `openai/<id>` for a
     self-hosted model (an OpenAI-compatible server such as vLLM)."""
+    quality_interval: dict[Identifier, tuple[Finite, Finite]] | None = None
+    """Optional uncertainty of `quality`, per task type: `[low, high]`, a 95% interval on the
+    catalog's quality scale (an eval's confidence interval, Arena's q025/q975). Read as a normal
+    distribution with mean the point `quality` and standard deviation (high - low) / (2 x 1.96),
+    clipped to the scale when sampled. `router-opt ranges` samples it; `optimize --confidence`
+    plans against its quantile. Every plan without those options uses the point `quality` only."""
+    input_usd_per_mtok_range: tuple[Price, Price] | None = None
+    """Optional `[low, high]` range of the input price, USD per million tokens, sampled uniformly by
+    `router-opt ranges`; the point `input_usd_per_mtok` is what every plan uses."""
+    output_usd_per_mtok_range: tuple[Price, Price] | None = None
+    """Optional `[low, high]` range of the output price, as `input_usd_per_mtok_range`."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_uncertainty(self, handler):
+        # The optional uncertainty fields are left out of a dump when absent, so a catalog without
+        # them serialises exactly as before they existed (`catalog show --format json`).
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in _UNCERTAINTY_FIELDS:
+                if data.get(key, 0) is None:
+                    del data[key]
+        return data
+
+    @model_validator(mode="after")
+    def _uncertainty_ordered(self) -> ModelSpec:
+        problems = []
+        for task_type, (low, high) in (self.quality_interval or {}).items():
+            if task_type not in self.quality:
+                problems.append(f"quality_interval.{task_type}: the model has no quality for '{task_type}'")
+            elif low > high:
+                problems.append(f"quality_interval.{task_type}: low ({low:g}) is above high ({high:g})")
+        for key in ("input_usd_per_mtok_range", "output_usd_per_mtok_range"):
+            given = getattr(self, key)
+            if given is not None and given[0] > given[1]:
+                problems.append(f"{key}: low ({given[0]:g}) is above high ({given[1]:g})")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -123,13 +123,21 @@ def optimize_inputs(
     decisions: bool = True,
     start_prices: tuple[float, ...] | None = None,
     actual_routing: str | Path | None = None,
+    confidence: float | None = None,
 ) -> Result:
     """Solve the routing program for already-loaded inputs. Sweeps pass `decisions=False` (they
     read totals, not decision records) and the previous point's `result.solve.coupling_prices` as
     `start_prices` (a warm start for the decomposition; ignored by the full LP). `actual_routing`:
-    today's routing (`workload from-logs --current-routing`), priced beside the plan as `actual`."""
+    today's routing (`workload from-logs --current-routing`), priced beside the plan as `actual`.
+    `confidence`: a robust plan, each task's models meeting its bar with at least this probability
+    under the catalog's `quality_interval`s (`router_opt.uncertainty.robust_problem`)."""
     mode, objective = Mode(mode), Objective(objective)
-    problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
+    if confidence is None:
+        problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
+    else:
+        from router_opt.uncertainty import robust_problem
+
+        problem = robust_problem(inputs, confidence, mode=mode, min_quality=min_quality)
     solution = solve(
         problem,
         solver=solver,
