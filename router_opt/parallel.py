@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
@@ -47,6 +48,8 @@ CHUNKS_PER_WORKER = 4
 """Chunks per worker: enough to balance uneven items (a large client beside small ones) and keep a
 progress bar moving, few enough that a cheap item's round trip does not dominate."""
 CONNECT_TIMEOUT_SECONDS = 30
+PRELOAD = ("router_opt.plan", "router_opt.decompose", "router_opt.parallel", "highspy")
+"""Imported once by the forkserver that local workers fork from (see `_context`)."""
 
 Progress = Callable[[int, int], None]
 
@@ -143,10 +146,18 @@ def _chunks(items: list, workers: int, chunksize: int | None) -> list[list]:
 
 
 def _context():
-    """forkserver where the OS has it (a clean process forked from a small server: no copy of the
-    parent's HiGHS threads or locks, cheaper than spawn), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    """forkserver on Linux: each worker is forked from a small server process that has imported
+    router-opt's solving modules once (pandas, PuLP, highspy) and never solved, so a worker holds no
+    copy of HiGHS threads or locks and starts without paying those imports again (measured on the
+    5,000 x 50 case: 2 solves on 2 workers 3.5 s -> 1.6 s). Elsewhere spawn (macOS: forking after
+    system frameworks load is unsafe)."""
+    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # Read when the server starts (the first pool of this process); an import that fails there
+        # is skipped, and the worker imports what the function needs itself.
+        context.set_forkserver_preload(list(PRELOAD))
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _in_process(function, chunks: list[list], total: int, progress: Progress | None) -> list[list]:
