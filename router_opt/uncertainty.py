@@ -504,7 +504,7 @@ _LABELS = {
     "savings_usd_per_day": "Savings against all-large $/day",
     "overspend_ratio": "Overspend multiple (all-large / optimal)",
     "nominal_plan_usd_per_day": "Nominal plan $/day (its routing, drawn prices and volume)",
-    "nominal_plan_excess_usd_per_day": "Nominal plan over the draw's optimum $/day",
+    "nominal_plan_excess_usd_per_day": "Nominal plan minus the draw's optimum $/day (< 0: it misses bars)",
 }
 
 
