@@ -47,10 +47,12 @@ def fifo(path: Path) -> None:
 
 
 def fifo_reader(path: Path, into: str = "received.txt") -> None:
-    """A FIFO with a process reading it into `into` (for at most 30 s)."""
+    """A FIFO with a process reading it into `into`. Every case is prepared before the first one runs,
+    so the reader must outlive the whole corpus (minutes on a loaded machine), not 30 s: it ends when the
+    writer closes, and after 15 minutes at most."""
     os.mkfifo(path)
     subprocess.Popen(
-        ["timeout", "30", "sh", "-c", f"cat '{path.name}' > '{into}'"],
+        ["timeout", "900", "sh", "-c", f"cat '{path.name}' > '{into}'"],
         cwd=path.parent,
         start_new_session=True,
         stdin=subprocess.DEVNULL,
