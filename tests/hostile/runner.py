@@ -129,38 +129,43 @@ def prepare(case: Case, directory: Path, recipes: dict) -> list[str]:
 
 
 def run_cases(cases: list[Case], workdir: Path) -> dict[str, Outcome]:
-    """Every case through one zygote process; outcomes by case id."""
+    """Every case through one zygote process, each prepared just before it runs (a recipe's reader
+    process or immutable folder must still be there when its case runs, however long the corpus
+    takes); outcomes by case id."""
     recipes, _ = _registries()
-    jobs = []
-    for case in cases:
-        directory = workdir / case.id
-        args = prepare(case, directory, recipes)
-        jobs.append({"id": case.id, "args": args, "dir": str(directory)})
     env = {k: v for k, v in os.environ.items() if k != "ROUTER_OPT_DEBUG"} | {"COLUMNS": "200", "NO_COLOR": "1"}
-    process = subprocess.run(
+    zygote = subprocess.Popen(
         [sys.executable, "-m", "tests.hostile.zygote"],
-        input="\n".join(json.dumps(j) for j in jobs),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         env=env,
-        check=False,
     )
-    if process.returncode != 0:
-        raise RuntimeError(f"the zygote failed: {process.stderr[-4000:]}")
     outcomes = {}
-    for line in process.stdout.splitlines():
-        record = json.loads(line)
-        directory = Path(record["dir"])
-        outcomes[record["id"]] = Outcome(
-            exit=record["exit"],
-            signal=record["signal"],
-            seconds=record["seconds"],
-            max_rss_bytes=record["max_rss_bytes"],
-            stdout=(directory.parent / f"{record['id']}.stdout").read_text(errors="replace"),
-            stderr=(directory.parent / f"{record['id']}.stderr").read_text(errors="replace"),
-            directory=directory,
-        )
+    try:
+        for case in cases:
+            directory = workdir / case.id
+            args = prepare(case, directory, recipes)
+            zygote.stdin.write(json.dumps({"id": case.id, "args": args, "dir": str(directory)}) + "\n")
+            zygote.stdin.flush()
+            line = zygote.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the zygote failed at {case.id}: {zygote.stderr.read()[-4000:]}")
+            record = json.loads(line)
+            outcomes[record["id"]] = Outcome(
+                exit=record["exit"],
+                signal=record["signal"],
+                seconds=record["seconds"],
+                max_rss_bytes=record["max_rss_bytes"],
+                stdout=(directory.parent / f"{record['id']}.stdout").read_text(errors="replace"),
+                stderr=(directory.parent / f"{record['id']}.stderr").read_text(errors="replace"),
+                directory=directory,
+            )
+    finally:
+        zygote.stdin.close()
+        zygote.wait(timeout=60)
     return outcomes
 
 
