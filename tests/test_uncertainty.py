@@ -322,3 +322,21 @@ def test_intervals_are_checked(case):
         ModelSpec.model_validate(base | {"quality_interval": {"b": [70, 90]}})
     with pytest.raises(ValueError, match="input_usd_per_mtok_range"):
         ModelSpec.model_validate(base | {"input_usd_per_mtok_range": [2, 1]})
+
+
+def test_the_readme_confidence_example():
+    """README: the bundled catalog with +-3-point intervals, --confidence 0.9 -> $8.01/day, +$2.99."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from router_opt.cli import app
+
+    args = ["-c", "examples/uncertainty/catalog.yaml", "-p", "policies/default.yaml", "-f", "json"]
+    result = CliRunner().invoke(app, ["optimize", *args, "--confidence", "0.9"])
+    assert result.exit_code == 0, result.output
+    robust = _json.loads(result.stdout)
+    nominal = _json.loads(CliRunner().invoke(app, ["optimize", *args]).stdout)
+    assert round(robust["totals"]["optimal_usd_per_day"], 2) == 8.01
+    assert round(nominal["totals"]["optimal_usd_per_day"], 2) == 5.02
+    assert any("$2.99/day (+59.5%)" in w for w in robust["warnings"])
