@@ -1440,6 +1440,20 @@ def ranges_command(
     ] = None,
     top: Annotated[int, typer.Option(min=0, help="Tasks to list, least likely to meet the bar first (0: all).")] = 20,
     solver: AnalysisSolverOption = "auto",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-j", min=1, help="Local worker processes (default: one per CPU; 1: in this process)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Run the draws on this Dask distributed scheduler (tcp://host:8786; default: "
+            "$DASK_SCHEDULER_ADDRESS when set). Needs the cluster extra. Same seed, same figures anywhere.",
+        ),
+    ] = None,
     output_format: AnalysisFormatOption = AnalysisFormat.table,
     output: AnalysisOutputOption = None,
 ) -> None:
@@ -1461,7 +1475,13 @@ def ranges_command(
     inputs = _note_bars(
         load_inputs(catalog, workload, policy, _workload_options(sheet, header_row, map_)), min_quality
     )[0]
+    from functools import partial
+
+    from router_opt.parallel import run_map
+
     with _progress("Drawing and re-optimising") as on_step:
+        # Draws go out in chunks (each worker re-optimises its draws one after another, warm-started);
+        # every draw carries its own seed, so the pool, a cluster and one process agree exactly.
         result = ranges(
             inputs,
             draws=draws,
@@ -1470,7 +1490,7 @@ def ranges_command(
             mode=mode,
             min_quality=min_quality,
             solver=solver,
-            on_step=on_step,
+            map_fn=partial(run_map, workers=workers, scheduler=scheduler, progress=on_step),
         )
     _emit(render_ranges(result, output_format.value, top=top), output)
 

@@ -243,3 +243,17 @@ def test_cli_batch_on_cluster(clients, cluster_address, monkeypatch):
     remote = runner.invoke(app, ["batch", *clients, "--scheduler", cluster_address, "-f", "json"])
     assert local.exit_code == 0 and remote.exit_code == 0, local.output + remote.output
     assert json.loads(local.stdout) == json.loads(remote.stdout)
+
+
+def test_ranges_gives_the_same_figures_in_process_on_a_pool_and_on_a_cluster(cluster_address, tmp_path):
+    """`router-opt ranges` (uncertain quality, prices and volume) through the CLI: one process, a 2-worker
+    pool and the 2-process LocalCluster write byte-identical JSON."""
+    common = ["ranges", "-c", "examples/uncertainty/catalog.yaml", "-p", "policies/default.yaml", "--draws", "24",
+              "--seed", "11", "--volume-range", "0.8,1.2", "-f", "json"]  # fmt: skip
+    outputs = []
+    for where in (["-j", "1"], ["-j", "2"], ["--scheduler", cluster_address]):
+        target = tmp_path / f"ranges-{len(outputs)}.json"
+        result = CliRunner().invoke(app, [*common, *where, "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
