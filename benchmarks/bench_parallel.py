@@ -8,6 +8,11 @@ router-opt in each worker, timed with a trivial function), and pickling the item
 
     .venv/bin/python benchmarks/bench_parallel.py                 # N=8, workers 1 and 2
     .venv/bin/python benchmarks/bench_parallel.py --solves 16 --workers 1 2 4 --dask
+    .venv/bin/python benchmarks/bench_parallel.py --draws 40      # also `ranges` draws per second
+
+With --draws N it also times N Monte Carlo draws of `router-opt ranges` on the case (every model but
+the baseline given a +-3-point quality interval and +-20% price ranges), through run_map with each
+worker count: draws per second, and what one draw's spec costs to pickle.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--solves", type=int, default=8, help="Re-solves of the case per run (default 8).")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dask", action="store_true", help="Also run on a 2-process distributed.LocalCluster.")
+    parser.add_argument("--draws", type=int, default=0, help="Also time this many `ranges` draws per worker count.")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,8 +112,48 @@ def main(argv: list[str] | None = None) -> dict:
                 )
             finally:
                 cluster.close()
+        if args.draws:
+            report["draws"] = _draws(case, args.draws, args.workers)
     print(json.dumps(report, indent=2))
     return report
+
+
+def _draws(case, draws: int, worker_counts: list[int]) -> dict:
+    """`ranges` draws on the case with uncertain quality and prices, per worker count."""
+    from functools import partial
+
+    from router_opt.plan import load_inputs
+    from router_opt.uncertainty import one_draw, prepare_draws, run_draws
+
+    inputs = load_inputs(case.catalog, case.workload, case.policy)
+    catalog = inputs.catalog
+    models = []
+    for m in catalog.models:
+        if m.id != catalog.baseline:
+            intervals = {k: [max(catalog.quality_scale.min, q - 3), min(catalog.quality_scale.max, q + 3)]
+                         for k, q in m.quality.items()}  # fmt: skip
+            m = m.model_copy(
+                update={
+                    "quality_interval": intervals,
+                    "input_usd_per_mtok_range": [m.input_usd_per_mtok * 0.8, m.input_usd_per_mtok * 1.2],
+                    "output_usd_per_mtok_range": [m.output_usd_per_mtok * 0.8, m.output_usd_per_mtok * 1.2],
+                }
+            )
+        models.append(m)
+    inputs = type(inputs)(**{**inputs.__dict__, "catalog": catalog.model_copy(update={"models": tuple(models)})})
+    setup, _ = prepare_draws(inputs, volume_range=(0.8, 1.2))
+    spec_s, spec_bytes = _timed(pickle.dumps, (setup, 0, 1))
+    one_s, record = _timed(one_draw, (setup, 0, 1))
+    out = {"one_draw_in_process_s": round(one_s, 3), "spec_pickle": {"bytes": len(spec_bytes), "seconds": spec_s}}
+    out["record_pickle_bytes"] = len(pickle.dumps(record))
+    reference = None
+    for workers in worker_counts:
+        wall_s, records = _timed(run_draws, setup, draws, 1, map_fn=partial(run_map, workers=workers))
+        optima = [r["optimal_usd_per_day"] for r in records]
+        reference = reference or optima
+        assert optima == reference, "draws differ between executors"
+        out[f"{workers} worker(s)"] = {"wall_s": round(wall_s, 3), "draws_per_s": round(draws / wall_s, 2)}
+    return out
 
 
 if __name__ == "__main__":
