@@ -1446,6 +1446,13 @@ def ranges_command(
             "--workers", "-j", min=1, help="Local worker processes (default: one per CPU; 1: in this process)."
         ),
     ] = None,
+    actual: Annotated[
+        Path | None,
+        typer.Option(
+            "--actual",
+            help="Today's routing (as `optimize --actual`): its $/day and the savings against it, per draw.",
+        ),
+    ] = None,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -1491,6 +1498,7 @@ def ranges_command(
             min_quality=min_quality,
             solver=solver,
             map_fn=partial(run_map, workers=workers, scheduler=scheduler, progress=on_step),
+            actual_routing=actual,
         )
     _emit(render_ranges(result, output_format.value, top=top), output)
 

@@ -162,6 +162,9 @@ class DrawSetup:
     """Each task's quality bar (T)."""
     type_index: np.ndarray
     """Each task's row in `quality_arrays` (T)."""
+    actual_cells: tuple[np.ndarray, ...] | None = None
+    """Today's routing (`--actual`): (task, model, share, input tokens, output tokens) per row, priced
+    at each draw's prices and volume (router_opt.actual reads and checks the file)."""
 
 
 def prepare_draws(
@@ -171,8 +174,10 @@ def prepare_draws(
     solver: str = "auto",
     volume_range: tuple[float, float] = (1.0, 1.0),
     days_per_year: int | None = None,
+    actual_routing=None,
 ):
-    """Solve the nominal plan and return (DrawSetup, nominal `Result`)."""
+    """Solve the nominal plan and return (DrawSetup, nominal `Result`); with `actual_routing` (a
+    routing file, as `optimize --actual` takes), today's spend is priced in every draw too."""
     from router_opt.result import Settings, build_result
     from router_opt.solver import Objective, solve
     from router_opt.units import DAYS_PER_YEAR
@@ -209,6 +214,12 @@ def prepare_draws(
     type_index = np.fromiter((position[t] for t in problem.tasks["task_type"]), dtype=np.intp, count=len(problem.tasks))
     task, model, share = solution.used_pairs()
     prices = solution.coupling_prices
+    actual_cells = None
+    if actual_routing is not None:
+        from router_opt.actual import actual_spend, load_routing
+
+        actual_cells = tuple(load_routing(actual_routing, problem)[:5])
+        nominal = nominal.model_copy(update={"actual": actual_spend(problem, nominal, actual_routing)})
     setup = DrawSetup(
         catalog=inputs.catalog,
         workload=inputs.workload,
@@ -223,6 +234,7 @@ def prepare_draws(
         plan_fixed_usd_per_day=float(nominal.totals.fixed_usd_per_day),
         bars=np.asarray(problem.tasks["min_quality"], dtype=float),
         type_index=type_index,
+        actual_cells=actual_cells,
     )
     return setup, nominal
 
@@ -294,6 +306,12 @@ def one_draw(spec: tuple[DrawSetup, int, int]) -> dict:
     b = setup.catalog.models.index(setup.catalog.baseline_model)
     baseline_usd = float(np.sum(invocations * (tokens_in * price_in[b] + tokens_out * price_out[b]) / TOKENS_PER_MTOK))
 
+    actual_usd = math.nan
+    if setup.actual_cells is not None:
+        a_task, a_model, a_share, a_in, a_out = setup.actual_cells
+        a_call = (a_in * price_in[a_model] + a_out * price_out[a_model]) / TOKENS_PER_MTOK
+        actual_usd = float(np.sum(a_share * a_call * invocations[a_task]))
+
     cell_quality = quality[setup.type_index[task], model]
     n_tasks = len(setup.bars)
     if Mode(setup.mode) is Mode.BLENDED:
@@ -316,7 +334,7 @@ def one_draw(spec: tuple[DrawSetup, int, int]) -> dict:
         optimal, feasible = float(solution.objective_usd_per_day), True
     except (InfeasibleError, InfeasiblePlanError):
         optimal, feasible = math.nan, False
-    return {
+    record = {
         "draw": k,
         "volume": float(volume),
         "feasible": feasible,
@@ -325,6 +343,9 @@ def one_draw(spec: tuple[DrawSetup, int, int]) -> dict:
         "nominal_plan_usd_per_day": plan_usd,
         "task_meets": meets,
     }
+    if setup.actual_cells is not None:
+        record["actual_usd_per_day"] = actual_usd
+    return record
 
 
 # --- ranges: the report ---------------------------------------------------------------------------
@@ -423,6 +444,13 @@ def summarise(setup: DrawSetup, nominal, records: list[dict], seed: int, inputs=
         _spread("nominal_plan_usd_per_day", plan, t.optimal_usd_per_day),
         _spread("nominal_plan_excess_usd_per_day", _no_dust(plan - optimal, plan), 0.0),
     )
+    if setup.actual_cells is not None and nominal.actual is not None:
+        actual = np.array([r["actual_usd_per_day"] for r in records], dtype=float)
+        a = nominal.actual
+        spreads += (
+            _spread("actual_usd_per_day", actual, a.actual_usd_per_day),
+            _spread("savings_vs_actual_usd_per_day", actual - optimal, a.savings_vs_actual_usd_per_day),
+        )
     meets = np.array([r["task_meets"] for r in records], dtype=bool).reshape(len(records), len(setup.bars))
     probability = meets.mean(axis=0) if records else np.full(len(setup.bars), np.nan)
     risks = [
@@ -487,11 +515,19 @@ def ranges(
     solver: str = "auto",
     on_step: Callable[[int, int], None] | None = None,
     map_fn: Callable[[Callable, Iterable], Iterable] = map,
+    actual_routing=None,
 ) -> RangesResult:
     """Sample the inputs `draws` times, re-optimise each draw, and summarise (see the module)."""
     if draws < 1:
         raise RouterOptError(f"--draws must be at least 1, got {draws}")
-    setup, nominal = prepare_draws(inputs, mode=mode, min_quality=min_quality, solver=solver, volume_range=volume_range)
+    setup, nominal = prepare_draws(
+        inputs,
+        mode=mode,
+        min_quality=min_quality,
+        solver=solver,
+        volume_range=volume_range,
+        actual_routing=actual_routing,
+    )
     records = run_draws(setup, draws, seed, on_step=on_step, map_fn=map_fn)
     return summarise(setup, nominal, records, seed, inputs)
 
@@ -505,6 +541,8 @@ _LABELS = {
     "overspend_ratio": "Overspend multiple (all-large / optimal)",
     "nominal_plan_usd_per_day": "Nominal plan $/day (its routing, drawn prices and volume)",
     "nominal_plan_excess_usd_per_day": "Nominal plan minus the draw's optimum $/day (< 0: it misses bars)",
+    "actual_usd_per_day": "Today's routing $/day (--actual, drawn prices and volume)",
+    "savings_vs_actual_usd_per_day": "Savings against today $/day",
 }
 
 

@@ -340,3 +340,31 @@ def test_the_readme_confidence_example():
     assert round(robust["totals"]["optimal_usd_per_day"], 2) == 8.01
     assert round(nominal["totals"]["optimal_usd_per_day"], 2) == 5.02
     assert any("$2.99/day (+59.5%)" in w for w in robust["warnings"])
+
+
+def test_ranges_with_todays_routing():
+    """--actual in ranges: today's routing priced in every draw. With quality intervals but fixed
+    prices, today's $/day and all-large's both scale with the draw's volume factor alone, so their
+    ratio is the nominal one in every draw; savings against today are today minus the draw's optimum."""
+    from router_opt.plan import load_inputs
+    from router_opt.uncertainty import prepare_draws, run_draws
+
+    inputs = load_inputs("examples/uncertainty/catalog.yaml", None, "policies/default.yaml")
+    fixed_prices = tuple(
+        m.model_copy(update={"input_usd_per_mtok_range": None, "output_usd_per_mtok_range": None})
+        for m in inputs.catalog.models
+    )
+    inputs = type(inputs)(**{**inputs.__dict__, "catalog": inputs.catalog.model_copy(update={"models": fixed_prices})})
+    setup, nominal = prepare_draws(inputs, volume_range=(0.8, 1.2), actual_routing="examples/actual/routing.csv")
+    records = run_draws(setup, 30, seed=5)
+    today, all_large = nominal.actual.actual_usd_per_day, nominal.totals.baseline_usd_per_day
+    for r in records:
+        assert r["actual_usd_per_day"] / today == pytest.approx(r["baseline_usd_per_day"] / all_large, rel=1e-12)
+        assert r["actual_usd_per_day"] == pytest.approx(today * r["volume"], rel=1e-12)
+    from router_opt.uncertainty import summarise
+
+    summary = summarise(setup, nominal, records, 5, inputs)
+    spreads = {s.metric: s for s in summary.spreads}
+    savings = np.array([r["actual_usd_per_day"] - r["optimal_usd_per_day"] for r in records])
+    assert spreads["savings_vs_actual_usd_per_day"].p50 == pytest.approx(np.percentile(savings, 50), rel=1e-12)
+    assert spreads["actual_usd_per_day"].nominal == today
