@@ -1364,6 +1364,23 @@ def quality_import(
     _emit(quality_yaml(quality, header), output)
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", "-j", min=1, help="Local worker processes (default: one per CPU; 1: in this process)."),
+]
+
+
+def _log_mapping(items: list[str] | None) -> dict[str, str]:
+    """A request log's `--map FIELD=COLUMN` options as {field: column} (from-logs, drift)."""
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise RouterOptError(f"--map {item}: expected FIELD=COLUMN, e.g. --map task_type=label")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
 @workload_app.command("from-logs")
 @_handled
 def workload_from_logs_command(
@@ -1397,12 +1414,7 @@ def workload_from_logs_command(
     worker per day, headcount (distinct users of the role) and mean tokens."""
     from router_opt.importers.logs import as_workload, routing_csv, workload_csv, workload_from_logs
 
-    mapping: dict[str, str] = {}
-    for item in map_ or []:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise RouterOptError(f"--map {item}: expected FIELD=COLUMN, e.g. --map task_type=label")
-        mapping[field.strip()] = column.strip()
+    mapping = _log_mapping(map_)
     if users_column:
         mapping["user"] = users_column
     with _working("Reading the logs"):
@@ -1440,12 +1452,7 @@ def ranges_command(
     ] = None,
     top: Annotated[int, typer.Option(min=0, help="Tasks to list, least likely to meet the bar first (0: all).")] = 20,
     solver: AnalysisSolverOption = "auto",
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", "-j", min=1, help="Local worker processes (default: one per CPU; 1: in this process)."
-        ),
-    ] = None,
+    workers: WorkersOption = None,
     actual: Annotated[
         Path | None,
         typer.Option(
@@ -1528,12 +1535,7 @@ def drift(
     from router_opt.drift import drift_sections
     from router_opt.report import render_sections
 
-    mapping: dict[str, str] = {}
-    for item in map_ or []:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise RouterOptError(f"--map {item}: expected FIELD=COLUMN, e.g. --map task_type=label")
-        mapping[field.strip()] = column.strip()
+    mapping = _log_mapping(map_)
     saved = load_result(plan)
     with _working("Reading the logs"):
         result = measure_drift(saved, str(plan), logs, mapping, days=days)
@@ -1553,12 +1555,7 @@ def batch_command(
             "a folder of them, or quoted glob patterns ('clients/*')."
         ),
     ],
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", "-j", min=1, help="Local worker processes (default: one per CPU; 1: in this process)."
-        ),
-    ] = None,
+    workers: WorkersOption = None,
     scheduler: Annotated[
         str | None,
         typer.Option(

@@ -111,6 +111,37 @@ def bars_note(inputs: Inputs, min_quality: float | None = None) -> str | None:
     )
 
 
+def settings_for(
+    inputs: Inputs,
+    mode: Mode,
+    objective: Objective,
+    min_quality: float | None,
+    solver_name: str,
+    days_per_year: int = DAYS_PER_YEAR,
+    time_limit_seconds: float | None = None,
+) -> Settings:
+    """How a plan of `inputs` was made, as its `Result.settings` records it."""
+    baseline = inputs.catalog.baseline_model
+    return Settings(
+        catalog=inputs.catalog.name,
+        catalog_path=inputs.catalog_name,
+        prices_as_of=inputs.catalog.prices_as_of,
+        workload=inputs.workload.name,
+        workload_path=inputs.workload_name,
+        policy_path=inputs.policy_name,
+        quality_bars="--min-quality" if min_quality is not None else inputs.quality_bars,
+        mode=mode,
+        objective=objective,
+        min_quality=min_quality,
+        baseline_model=baseline.id,
+        baseline_tier=str(baseline.tier),
+        solver=solver_name,
+        days_per_year=days_per_year,
+        time_limit_seconds=time_limit_seconds,
+        input_sha256=inputs.sha256,
+    )
+
+
 def optimize_inputs(
     inputs: Inputs,
     mode: Mode | str = Mode.STRICT,
@@ -146,25 +177,7 @@ def optimize_inputs(
         days_per_year=days_per_year,
         start_prices=None if start_prices is None else np.asarray(start_prices, dtype=float),
     )
-    baseline = inputs.catalog.baseline_model
-    settings = Settings(
-        catalog=inputs.catalog.name,
-        catalog_path=inputs.catalog_name,
-        prices_as_of=inputs.catalog.prices_as_of,
-        workload=inputs.workload.name,
-        workload_path=inputs.workload_name,
-        policy_path=inputs.policy_name,
-        quality_bars="--min-quality" if min_quality is not None else inputs.quality_bars,
-        mode=mode,
-        objective=objective,
-        min_quality=min_quality,
-        baseline_model=baseline.id,
-        baseline_tier=str(baseline.tier),
-        solver=solution.solver,
-        days_per_year=days_per_year,
-        time_limit_seconds=time_limit_seconds,
-        input_sha256=inputs.sha256,
-    )
+    settings = settings_for(inputs, mode, objective, min_quality, solution.solver, days_per_year, time_limit_seconds)
     result = build_result(problem, solution, settings, max_fallbacks=max_fallbacks, decisions=decisions)
     if actual_routing is not None:
         from router_opt.actual import actual_spend

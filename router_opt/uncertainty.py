@@ -178,7 +178,7 @@ def prepare_draws(
 ):
     """Solve the nominal plan and return (DrawSetup, nominal `Result`); with `actual_routing` (a
     routing file, as `optimize --actual` takes), today's spend is priced in every draw too."""
-    from router_opt.result import Settings, build_result
+    from router_opt.result import build_result
     from router_opt.solver import Objective, solve
     from router_opt.units import DAYS_PER_YEAR
 
@@ -189,24 +189,9 @@ def prepare_draws(
     mode = Mode(mode)
     problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
     solution = solve(problem, solver=solver, days_per_year=days)
-    baseline = inputs.catalog.baseline_model
-    settings = Settings(
-        catalog=inputs.catalog.name,
-        catalog_path=inputs.catalog_name,
-        prices_as_of=inputs.catalog.prices_as_of,
-        workload=inputs.workload.name,
-        workload_path=inputs.workload_name,
-        policy_path=inputs.policy_name,
-        quality_bars="--min-quality" if min_quality is not None else inputs.quality_bars,
-        mode=mode,
-        objective=Objective.COST,
-        min_quality=min_quality,
-        baseline_model=baseline.id,
-        baseline_tier=str(baseline.tier),
-        solver=solution.solver,
-        days_per_year=days,
-        input_sha256=inputs.sha256,
-    )
+    from router_opt.plan import settings_for
+
+    settings = settings_for(inputs, mode, Objective.COST, min_quality, solution.solver, days)
     # The nominal result is built from this very solve, whose coupling prices warm-start the draws.
     nominal = build_result(problem, solution, settings, decisions=False)
     names, _, _ = quality_arrays(inputs.catalog)
