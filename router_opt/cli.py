@@ -1477,7 +1477,8 @@ def ranges_command(
     multiple; the nominal plan's own $/day under the draws; per task the chance that the nominal
     plan's model meets its bar. Draw k uses the seed and k alone: reruns give the same figures."""
     from router_opt.plan import load_inputs
-    from router_opt.uncertainty import ranges, render_ranges
+    from router_opt.report.scenarios import render_ranges
+    from router_opt.uncertainty import ranges
 
     low, sep, high = volume_range.partition(",")
     try:
@@ -1532,8 +1533,8 @@ def drift(
     the logs use that the plan never named."""
     from router_opt.diff import load_result
     from router_opt.drift import drift as measure_drift
-    from router_opt.drift import drift_sections
     from router_opt.report import render_sections
+    from router_opt.report.scenarios import drift_sections
 
     mapping = _log_mapping(map_)
     saved = load_result(plan)
@@ -1574,8 +1575,9 @@ def batch_command(
     fails is listed with its error; the others still run, and the command exits 2."""
     import json
 
-    from router_opt.parallel import batch_sections, client_directories, run_batch
+    from router_opt.parallel import client_directories, run_batch
     from router_opt.report import render_sections
+    from router_opt.report.scenarios import batch_sections
 
     directories = client_directories(clients)
     with _progress("Optimising clients") as on_step:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from router_opt.errors import InputError, RouterOptError
+from router_opt.io.loaders import WORKLOAD_REQUIRED
 from router_opt.io.text import check_regular
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -523,16 +524,7 @@ def workload_from_logs(
     )
 
 
-WORKLOAD_HEADER = (
-    "department",
-    "role",
-    "headcount",
-    "task",
-    "task_type",
-    "invocations_per_day",
-    "input_tokens",
-    "output_tokens",
-)
+WORKLOAD_HEADER = WORKLOAD_REQUIRED  # the workload file it writes has exactly the required columns
 ROUTING_HEADER = (
     "department",
     "role",
