@@ -2,10 +2,10 @@
 messages in one place (`_handled`): bad input exits 2, an internal failure exits 1.
 
 No `from __future__ import annotations` here: typer reads every command's annotations at each
-start, and as strings it evaluates them all again (0.06 s of every command, measured)."""
+start, and as strings it evaluates them all again, which costs every command measurably (figure:
+docs/PERFORMANCE.md, "Figures moved from code comments")."""
 
 import functools
-import gc
 import os
 import sys
 from enum import StrEnum
@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 
 from router_opt import __version__
+from router_opt.engine import Objective
 from router_opt.errors import InputError, RouterOptError
 from router_opt.frame import Mode
-from router_opt.solver import Objective
 
 app = typer.Typer(
     help="Route each LLM task to the cheapest model that meets its quality bar, and show what "
@@ -61,30 +61,6 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc's malloc to keep freed memory for reuse instead of handing it back to the kernel.
-
-    A large plan allocates and frees many task x model arrays (40 MB each at 50,000 x 100); by
-    default glibc maps each one fresh (anything over 32 MB) and unmaps it when freed, so every new
-    array pays for touching fresh pages again. Measured on the stress case (50,000 x 100): minor
-    page faults 192,000 -> 87,000, optimize to JSON 3.5-5.1 s -> 2.9-3.5 s on a loaded 2-core VM,
-    peak memory about the same. A command is one short process, so holding the memory until exit
-    costs nothing; the library itself leaves malloc alone. No-op where libc has no mallopt (macOS,
-    musl, Windows)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
-    one_gib = 1 << 30
-    mallopt(m_mmap_threshold, one_gib)
-    mallopt(m_trim_threshold, one_gib)
-
-
 class _printing_notes:
     """Print the notes loaders issue (router_opt.errors.InputNote: which sheet of a workbook was read,
     a title row skipped) as `note: ...` on stderr, each once; other warnings as Python shows them."""
@@ -119,18 +95,12 @@ def _handled(command):
 
     @functools.wraps(command)
     def run(*args, **kwargs):
-        # A command is one short process whose objects (tables, rows, arrays) hold no reference
-        # cycles, so reference counting frees them; the cyclic collector only rescans the 100,000s
-        # of live rows a large plan holds. Measured: stress 50,000x100 optimize 3.5 s -> 3.0 s,
-        # large frontier sweep 5.7 s -> 4.7 s, with the same peak memory.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        _keep_freed_memory()
         from router_opt.io.text import tracking_files
+        from router_opt.process import one_command
 
         try:
             # The files a command reads are recorded, so that no output overwrites one of them.
-            with tracking_files(), _printing_notes():
+            with one_command(), tracking_files(), _printing_notes():
                 return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
@@ -138,9 +108,10 @@ def _handled(command):
             from router_opt.errors import render_problems
 
             lines = render_problems(exc.problems)  # the first few of each kind, and a count of the rest
-            _fail(f"error: {len(exc.problems):,} problem(s) in the input:\n" + "\n".join(f"  {p}" for p in lines), 2)
+            text = f"error: {len(exc.problems):,} problem(s) in the input:\n" + "\n".join(f"  {p}" for p in lines)
+            _fail(exc.spelled(text, _flag), 2)
         except RouterOptError as exc:
-            _fail(f"error: {exc}", 2)
+            _fail("error: " + exc.spelled(str(exc), _flag), 2)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except Exception as exc:
@@ -151,11 +122,28 @@ def _handled(command):
                 "This is a bug in router-opt. Rerun with ROUTER_OPT_DEBUG=1 for the traceback and report it.",
                 1,
             )
-        finally:
-            if gc_was_enabled:
-                gc.enable()
 
     return run
+
+
+# Library parameters the commands call by another name (see `_flag`).
+_PARAMETER_NAMES = {"mapping": "map_", "columns": "map_"}
+
+
+def _flag(parameter: str) -> str:
+    """How the command line spells a library parameter that an error names (RouterOptError.options):
+    the running command's option of that name (`min_quality` -> `--min-quality`, `source` -> `--from`)
+    or argument (`path` -> `PATH`), else the parameter in dashes."""
+    import click
+
+    name = _PARAMETER_NAMES.get(parameter, parameter)
+    context = click.get_current_context(silent=True)
+    for param in context.command.params if context is not None else ():
+        if param.name == name and isinstance(param, click.Argument):
+            return param.human_readable_name
+        if param.name == name:
+            return next(o for o in param.opts if o.startswith("--"))
+    return "--" + name.rstrip("_").replace("_", "-")
 
 
 class _working:
@@ -478,51 +466,17 @@ def validate(
 ) -> None:
     """Check files without solving: formats, fields, and (for workloads) task types and thresholds
     against a catalog."""
-    from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY, bundled_path
-    from router_opt.frame import build_problem
-    from router_opt.io import detect_kind, load_catalog, load_policy, load_workload
+    from router_opt.validate import check_files
 
-    workload_options = _workload_options(sheet, header_row, map_)
-    problems, loaded = [], {"catalog": [], "workload": [], "policy": []}
-    loaders = {"catalog": load_catalog, "workload": load_workload, "policy": load_policy}
-    for path in files:
-        try:
-            kind = detect_kind(path)
-            reading = (workload_options,) if kind == "workload" else ()
-            loaded[kind].append((path, loaders[kind](path, *reading)))
-        except InputError as exc:
-            problems += exc.problems
-    if loaded["workload"]:
-        try:
-            if loaded["catalog"]:
-                against_path, against = loaded["catalog"][0]
-            else:
-                against_path = catalog or bundled_path(DEFAULT_CATALOG)
-                against = load_catalog(against_path)
-            policy = loaded["policy"][0][1] if loaded["policy"] else load_policy(bundled_path(DEFAULT_POLICY))
-            for path, workload in loaded["workload"]:
-                build_problem(against, workload, policy)
-                typer.echo(f"checked {path} against catalog {against_path}", err=True)
-        except InputError as exc:
-            problems += exc.problems
-    # A file is ok only if no problem names it (cross-checks can fault a file that loaded fine).
-    faulty = {p.path for p in problems}
-    for kind, items in loaded.items():
-        for path, obj in items:
-            if str(path) in faulty:
-                continue
-            detail = {
-                "catalog": lambda c: f"{len(c.models)} models, {len(c.task_types)} task types, baseline {c.baseline}",
-                "workload": lambda w: f"{len(w.tasks)} tasks in {len({(t.department, t.role) for t in w.tasks})} roles",
-                "policy": lambda p: (
-                    f"{len(p.min_quality_by_task_type)} task-type thresholds, "
-                    f"{len(p.budgets_usd_per_day) + (p.total_budget_usd_per_day is not None)} budgets, "
-                    f"{len(p.vendor_caps)} vendor caps, {len(p.allowed_regions_by_department)} residency rules"
-                ),
-            }[kind](obj)
-            typer.echo(f"ok  {path}  ({kind}: {detail})")
-    if problems:
-        raise InputError(problems)
+    result = check_files(
+        files,
+        catalog,
+        _workload_options(sheet, header_row, map_),
+        on_checked=lambda path, against: typer.echo(f"checked {path} against catalog {against}", err=True),
+    )
+    for path, kind, summary in result.ok:
+        typer.echo(f"ok  {path}  ({kind}: {summary})")
+    result.raise_problems()
 
 
 @app.command()
@@ -1591,22 +1545,13 @@ def batch_command(
 
 
 def entry_point() -> None:
-    """The `router-opt` console script: run the command, flush what it printed, and leave without
-    tearing the interpreter down. A command has written and fsynced its files by the time it returns;
-    what is left is freeing every object and module one by one (HiGHS, numpy, 100,000s of plan rows),
-    which measured 0.06-0.2 s of a one-second run. Tests and `python -m` callers use `app` and exit
-    normally."""
+    """The `router-opt` console script: run the command, then leave without tearing the interpreter
+    down (router_opt.process.exit_now). Tests and `python -m` callers use `app` and exit normally."""
+    from router_opt.process import exit_now
+
     try:
         app()
         code: object = 0
     except SystemExit as exc:
         code = exc.code
-    if code is not None and not isinstance(code, int):  # sys.exit("message"): print it, exit 1
-        print(code, file=sys.stderr)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream: nothing to save
-            pass
-    os._exit(code or 0)
+    exit_now(code)

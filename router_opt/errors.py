@@ -4,11 +4,36 @@ exit code 2; anything else is an internal failure (exit 1)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 class RouterOptError(Exception):
-    """Base class: a problem with the user's input or request, not a bug."""
+    """Base class: a problem with the user's input or request, not a bug.
+
+    `option`: the parameter(s) at fault, by their Python names (`min_quality`), when the problem is
+    a value the caller passed rather than a file. The message then writes each of them in backticks
+    (`` `min_quality` must be a finite number``), and a front end that spells parameters its own way
+    shows the message through `spelled` (the CLI: `--min-quality must be a finite number`), so the
+    library's messages need not know the command line's flags."""
+
+    options: tuple[str, ...] = ()  # (a subclass that skips this __init__ names none)
+
+    def __init__(self, *args, option: str | tuple[str, ...] | None = None):
+        super().__init__(*args)
+        self.options = (option,) if isinstance(option, str) else tuple(option or ())
+
+    @property
+    def option(self) -> str | None:
+        """The parameter at fault (the first named), or None."""
+        return self.options[0] if self.options else None
+
+    def spelled(self, text: str, spelling: Callable[[str], str]) -> str:
+        """`text` (this error's message, or a rendering of it) with each of its parameters written
+        as `spelling(name)` instead of `` `name` ``."""
+        for name in self.options:
+            text = text.replace(f"`{name}`", spelling(name))
+        return text
 
 
 class InputNote(UserWarning):
@@ -72,13 +97,13 @@ class InputError(RouterOptError):
     """One or more problems in input files, all reported together (the message shows the first few
     of each kind and counts the rest: `render_problems`)."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], option: str | tuple[str, ...] | None = None):
         self.problems = list(problems)
-        super().__init__("\n".join(render_problems(self.problems)))
+        super().__init__("\n".join(render_problems(self.problems)), option=option)
 
     @classmethod
-    def single(cls, path: str, message: str, **where) -> InputError:
-        return cls([Problem(path=path, message=message, **where)])
+    def single(cls, path: str, message: str, option: str | tuple[str, ...] | None = None, **where) -> InputError:
+        return cls([Problem(path=path, message=message, **where)], option=option)
 
 
 @dataclass(frozen=True)
