@@ -114,8 +114,8 @@ def load_result(path: str | Path) -> Result:
 def _check_lists(data: dict) -> None:
     """Validate the plan's long lists a chunk at a time, stopping at the first chunk with an error:
     pydantic reports every error of a list, and a file of millions of wrong items took minutes and
-    gigabytes (8 million: 130 s, 6.8 GB) before a word. Raises a ValidationError whose locations are
-    those of the whole plan."""
+    gigabytes before a word (docs/PERFORMANCE.md). Raises a ValidationError whose locations are those
+    of the whole plan."""
     for name, info in Result.model_fields.items():
         value = data.get(name)
         if not isinstance(value, list) or len(value) <= LIST_CHUNK:

@@ -48,7 +48,7 @@ CHUNKS_PER_WORKER = 4
 """Chunks per worker: enough to balance uneven items (a large client beside small ones) and keep a
 progress bar moving, few enough that a cheap item's round trip does not dominate."""
 CONNECT_TIMEOUT_SECONDS = 30
-PRELOAD = ("router_opt.plan", "router_opt.decompose", "router_opt.parallel", "highspy")
+PRELOAD = ("router_opt.plan", "router_opt.engine.decompose", "router_opt.parallel", "highspy")
 """Imported once by the forkserver that local workers fork from (see `_context`)."""
 
 Progress = Callable[[int, int], None]
@@ -148,9 +148,8 @@ def _chunks(items: list, workers: int, chunksize: int | None) -> list[list]:
 def _context():
     """forkserver on Linux: each worker is forked from a small server process that has imported
     router-opt's solving modules once (pandas, PuLP, highspy) and never solved, so a worker holds no
-    copy of HiGHS threads or locks and starts without paying those imports again (measured on the
-    5,000 x 50 case: 2 solves on 2 workers 3.5 s -> 1.6 s). Elsewhere spawn (macOS: forking after
-    system frameworks load is unsafe)."""
+    copy of HiGHS threads or locks and starts without paying those imports again (the gain measured:
+    docs/PERFORMANCE.md). Elsewhere spawn (macOS: forking after system frameworks load is unsafe)."""
     if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Read when the server starts (the first pool of this process); an import that fails there
@@ -226,7 +225,7 @@ def executor_for(workers: int | None = None, scheduler: str | None = None) -> tu
     if scheduler:
         return "cluster", scheduler
     if workers is not None and workers < 1:
-        raise RouterOptError(f"--workers {workers}: give 1 or more")
+        raise RouterOptError(f"`workers` {workers}: give 1 or more", option="workers")
     if workers == 1:
         return "process", None
     address = os.environ.get(SCHEDULER_ENV, "").strip()

@@ -168,7 +168,12 @@ def test_column_mapping(tmp_path):
     log = write_log(tmp_path, "csv", header=header)
     with pytest.raises(InputError) as err:
         workload_from_logs([log])
-    assert "role" in str(err.value) and "user" in str(err.value) and "--map" in str(err.value)
+    assert (
+        "role" in str(err.value)
+        and "user" in str(err.value)
+        and "`mapping`" in str(err.value)
+        and err.value.options == ("mapping",)
+    )
     result = runner.invoke(
         app,
         ["workload", "from-logs", str(log), "--map", "role=job", "--users-column", "employee", "--map", "timestamp=ts"],

@@ -140,5 +140,6 @@ def test_baseline_option_must_name_a_rated_model():
         models=(PricedModel(id="a", provider="A", input_usd_per_mtok=1, output_usd_per_mtok=1),),
     )
     mapping, label = load_tier_mapping()
-    with pytest.raises(RouterOptError, match="--baseline zz"):
+    with pytest.raises(RouterOptError, match="`baseline` zz") as err:
         build_catalog(source, quality, mapping, tiers_label=label, baseline="zz")
+    assert err.value.option == "baseline"  # the CLI shows it as --baseline zz

@@ -240,7 +240,7 @@ def api_price(
                 )
                 return model.id, mixed, f"API: catalog {catalog.name}, model {model.id} ({how})"
     if name is None:
-        raise RouterOptError("name an API model (--api-model) or give a catalog")
+        raise RouterOptError("name an API model (`api_model`) or give a catalog", option="api_model")
     for api in data.api_models:
         if api.id.lower() == name.lower():
             return api.id, api.usd_per_mtok, f"API: {api.source or api.id}"
@@ -286,8 +286,11 @@ def breakeven(
         if len(rows) != 1:
             options = ", ".join(f"{t.model} on {t.gpu}" for t in data.throughput)
             what = f"model '{serving_model}' on {gpu_spec.id}" if serving_model else f"{gpu_spec.id}"
-            detail = "several throughput rows; pick one with --serving-model" if len(rows) > 1 else "no throughput row"
-            raise RouterOptError(f"{what}: {detail} (known: {options}), or give --tokens-per-second")
+            detail = "several throughput rows; pick one with `serving_model`" if len(rows) > 1 else "no throughput row"
+            raise RouterOptError(
+                f"{what}: {detail} (known: {options}), or give `tokens_per_second`",
+                option=("tokens_per_second", "serving_model"),
+            )
         tokens_per_second, serving_model = rows[0].tokens_per_second, rows[0].model
         sources.append(f"throughput: {rows[0].source or rows[0].model}")
     else:
@@ -328,7 +331,7 @@ def breakeven(
 
     if tokens_per_day is None:
         if workload_volume is None:
-            raise RouterOptError("give a daily volume (--tokens-per-day) or a workload")
+            raise RouterOptError("give a daily volume (`tokens_per_day`) or a workload", option="tokens_per_day")
         tokens_per_day, volume_source = workload_volume, f"workload {workload.name}"
     else:
         if not (math.isfinite(tokens_per_day) and tokens_per_day >= 0):

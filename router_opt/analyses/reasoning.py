@@ -196,14 +196,17 @@ def _pick(catalog: Catalog, model_id: str | None, tier: Tier, role: str) -> Mode
             if model.id == model_id:
                 return model
         raise RouterOptError(
-            f"--{role}-model '{model_id}' is not in catalog '{catalog.name}' (ids: {', '.join(m.id for m in catalog.models)})"
+            f"`{role}_model` '{model_id}' is not in catalog '{catalog.name}' "
+            f"(ids: {', '.join(m.id for m in catalog.models)})",
+            option=f"{role}_model",
         )
     for model in catalog.models:
         if model.tier is tier:
             return model
     raise RouterOptError(
-        f"catalog '{catalog.name}' has no {tier} tier model; name one with --{role}-model "
-        f"(ids: {', '.join(m.id for m in catalog.models)})"
+        f"catalog '{catalog.name}' has no {tier} tier model; name one with `{role}_model` "
+        f"(ids: {', '.join(m.id for m in catalog.models)})",
+        option=f"{role}_model",
     )
 
 

@@ -424,7 +424,9 @@ def training_report(
         if peak_tflops is None:
             spec = (self_hosting if self_hosting is not None else load_self_hosting()).gpu(gpu)
             if spec.peak_dense_bf16_tflops is None:
-                raise RouterOptError(f"no peak FLOP/s on record for {spec.id}; give it (--peak-tflops)")
+                raise RouterOptError(
+                    f"no peak FLOP/s on record for {spec.id}; give it (`peak_tflops`)", option="peak_tflops"
+                )
             peak_tflops, peak_source = (
                 spec.peak_dense_bf16_tflops,
                 next((s for s in spec.sources if s.startswith("peak")), f"{spec.id} peak"),

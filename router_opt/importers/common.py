@@ -182,7 +182,9 @@ def build_catalog(
     from router_opt.models import QualityScale
 
     if not source.models:
-        raise RouterOptError(f"{source.label}: no models left to import (check --providers and --models)")
+        raise RouterOptError(
+            f"{source.label}: no models left to import (check `providers` and `models`)", option=("providers", "models")
+        )
     ids = unique_ids(source.models)
     rated: dict[str, tuple[str, dict[str, float]]] = {}
     if quality is not None:
@@ -212,12 +214,15 @@ def build_catalog(
     notes = list(source.notes)
     if not entries:
         hint = (
-            "give --quality FILE (from `router-opt quality import`) whose model names match these ids"
+            "give `quality` FILE (from `router-opt quality import`) whose model names match these ids"
             if quality is None
             else f"none of the {len(ids)} models matches a model in {quality_label or 'the quality file'} "
             "(ids are matched as README 'Importing real data' describes)"
         )
-        raise RouterOptError(f"no imported model has quality, so there is no catalog to write: {hint}")
+        raise RouterOptError(
+            f"no imported model has quality, so there is no catalog to write: {hint}",
+            option="quality" if quality is None else None,
+        )
 
     if baseline is None:
         most = max(len(e[5]) for e in entries)
@@ -235,7 +240,9 @@ def build_catalog(
         ]
         if len(matches) != 1:
             known = ", ".join(e[0] for e in entries[:20]) + (" ..." if len(entries) > 20 else "")
-            raise RouterOptError(f"--baseline {baseline}: not a rated model of the imported catalog (ids: {known})")
+            raise RouterOptError(
+                f"`baseline` {baseline}: not a rated model of the imported catalog (ids: {known})", option="baseline"
+            )
         baseline = matches[0]
         baseline_reason = f"baseline {baseline}: chosen with --baseline"
 

@@ -237,8 +237,9 @@ def _choose_providers(providers: list[str] | None, lenient: bool) -> list:
     unknown = [p for p in providers if provider_host(p) not in matched and p.lower() not in matched]
     if (unknown and not lenient) or not chosen:
         raise RouterOptError(
-            f"--providers: unknown genai-prices provider(s) {', '.join(unknown or providers)}; "
-            f"known: {', '.join(sorted(known))} (LiteLLM's names such as gemini, bedrock, xai are understood too)"
+            f"`providers`: unknown genai-prices provider(s) {', '.join(unknown or providers)}; "
+            f"known: {', '.join(sorted(known))} (LiteLLM's names such as gemini, bedrock, xai are understood too)",
+            option="providers",
         )
     order = {p: i for i, p in enumerate(DEFAULT_PROVIDERS)}
     return sorted(chosen, key=lambda p: order.get(p.id, len(order)))
@@ -266,7 +267,7 @@ def prices_from_genai_prices(
     try:
         pattern = re.compile(models, re.IGNORECASE) if models else None
     except re.error as exc:
-        raise RouterOptError(f"--models: not a valid regular expression: {exc}") from None
+        raise RouterOptError(f"`models`: not a valid regular expression: {exc}", option="models") from None
 
     out: list[PricedModel] = []
     skipped = {

@@ -93,7 +93,7 @@ def prices_from_litellm(
     try:
         pattern = re.compile(models, re.IGNORECASE) if models else None
     except re.error as exc:
-        raise RouterOptError(f"--models: not a valid regular expression: {exc}") from None
+        raise RouterOptError(f"`models`: not a valid regular expression: {exc}", option="models") from None
 
     out: list[PricedModel] = []
     skipped: dict[str, int] = {}

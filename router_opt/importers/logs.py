@@ -208,7 +208,9 @@ def _resolve(columns: dict[str, str], mapping: dict[str, str], where: str) -> di
             wanted = mapping[canonical]
             if wanted not in columns and wanted.lower() not in by_lower:
                 raise InputError.single(
-                    where, f"--map {canonical}={wanted}: no column '{wanted}' (columns: {', '.join(columns)})"
+                    where,
+                    f"`mapping` {canonical}={wanted}: no column '{wanted}' (columns: {', '.join(columns)})",
+                    option="mapping",
                 )
             resolved[canonical] = wanted if wanted in columns else by_lower[wanted.lower()]
             continue
@@ -219,7 +221,8 @@ def _resolve(columns: dict[str, str], mapping: dict[str, str], where: str) -> di
         raise InputError.single(
             where,
             f"no column for {', '.join(missing)} (columns: {', '.join(columns)}); "
-            f"name them with --map, e.g. --map {missing[0]}=<column>",
+            f"name them with `mapping`, e.g. `mapping` {missing[0]}=<column>",
+            option="mapping",
         )
     return resolved
 
@@ -359,9 +362,11 @@ def workload_from_logs(
     mapping = dict(mapping or {})
     unknown = [k for k in mapping if k not in ALIASES]
     if unknown:
-        raise RouterOptError(f"--map: unknown field(s) {', '.join(unknown)}; fields: {', '.join(ALIASES)}")
+        raise RouterOptError(
+            f"`mapping`: unknown field(s) {', '.join(unknown)}; fields: {', '.join(ALIASES)}", option="mapping"
+        )
     if days is not None and days < 1:
-        raise RouterOptError("--days must be at least 1")
+        raise RouterOptError("`days` must be at least 1", option="days")
     files = _expand(paths)
     groups: dict[str, list[Path]] = {}
     for f in files:

@@ -234,7 +234,8 @@ def quality_from_evals(
         if task_type_column is None:
             raise InputError.single(
                 where,
-                f"no task-type column (looked for {', '.join(TASK_TYPE_COLUMNS)}); name it with --task-type-column",
+                f"no task-type column (looked for {', '.join(TASK_TYPE_COLUMNS)}); name it with `task_type_column`",
+                option="task_type_column",
                 line=1,
             )
     elif task_type_column not in header:
