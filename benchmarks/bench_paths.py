@@ -104,7 +104,7 @@ def pulp_forced(case: dict, mode: str) -> dict:
 def highspy_direct(case: dict, mode: str) -> dict:
     """All eligible pairs, no dominance pruning, sparse arrays passed to highspy (HiGHS's own presolve on)."""
     from router_opt.frame import Mode, build_problem
-    from router_opt.solver import _solve_highspy, build_program
+    from router_opt.engine import BACKENDS, build_program
 
     inputs, load_seconds = _load(case)
     started = time.perf_counter()
@@ -114,7 +114,7 @@ def highspy_direct(case: dict, mode: str) -> dict:
     framed = time.perf_counter()
     program = build_program(problem, candidates=problem.eligible)
     built = time.perf_counter()
-    raw = _solve_highspy(program, None)
+    raw = BACKENDS["highspy"].solve(program, None)
     solved = time.perf_counter()
     if raw.status != "optimal":
         raise RuntimeError(f"highspy direct: status {raw.status} ({raw.solver})")
@@ -133,11 +133,11 @@ def highspy_direct(case: dict, mode: str) -> dict:
 
 def presolve_off(case: dict, mode: str) -> dict:
     """What-if, not shipped: the program `solve(solver="auto")` builds (dominance-pruned), passed to
-    highspy exactly as `_solve_highspy` does, but with HiGHS's presolve switched off."""
+    highspy exactly as the highspy backend does, but with HiGHS's presolve switched off."""
     import highspy
 
     from router_opt.frame import Mode, build_problem
-    from router_opt.solver import build_program, dominated_candidates
+    from router_opt.engine import build_program, dominated_candidates
 
     inputs, load_seconds = _load(case)
     started = time.perf_counter()

@@ -11,7 +11,7 @@ child) belongs to that run alone:
 - CLI:             `router-opt optimize -c .. -w .. -p .. --mode M --format json -o out.json`, timed
                    around the process (interpreter start and imports included), exit code checked;
 - PuLP forced:     the shipped path with solver="highs" (same pruned program, PuLP + HiGHS);
-- highspy direct:  build_program over every eligible pair (no dominance pruning) -> _solve_highspy;
+- highspy direct:  build_program over every eligible pair (no dominance pruning) -> the highspy backend;
 - naive PuLP:      nested loops and dicts -> PuLP -> pulp.HiGHS(msg=False); skipped above
                    --skip-naive-above task x model pairs (default 1,000,000: runs for large, not stress).
 
@@ -680,7 +680,7 @@ def render_markdown(
         '- **PuLP forced**: the shipped path with `solver="highs"`: the same pruned program through PuLP + HiGHS.',
         (
             "- **highspy direct**: `build_program(problem, candidates=problem.eligible)` (every eligible pair, no "
-            "dominance pruning) -> `_solve_highspy` (HiGHS presolve on): the practical limit the issue names. "
+            "dominance pruning) -> the highspy backend (HiGHS presolve on): the practical limit the issue names. "
             "Its solve includes handing the arrays to HiGHS."
         ),
         (
@@ -690,7 +690,7 @@ def render_markdown(
         ),
         (
             "- **what-if (not shipped)**: the program the shipped path builds (dominance-pruned), handed to highspy "
-            "the way `_solve_highspy` does but with HiGHS `presolve=off`."
+            "the way the highspy backend does but with HiGHS `presolve=off`."
         ),
         (
             "- **what-if (not shipped): warm-started sifting** (`benchmarks/sifting.py`): the same program, presolve off, "

@@ -1,4 +1,4 @@
-"""Prototype, not shipped: solve the program `router_opt.solver` builds by column sifting, warm-started
+"""Prototype, not shipped: solve the program `router_opt.engine` builds by column sifting, warm-started
 from the uncoupled closed form, with HiGHS presolve off. It exists to measure a suggested change.
 
 1. Program: `build_program` over the dominance-pruned candidates (what `solve()` builds).
@@ -99,11 +99,11 @@ def warm_sifting(problem, k: int = 2, per_task: int = 2, tol: float = 1e-9, max_
     import highspy
 
     from router_opt.frame import Mode
-    from router_opt.solver import build_program, dominated_candidates
+    from router_opt.engine import build_program, dominated_candidates
 
     started = time.perf_counter()
     program = build_program(problem, candidates=problem.eligible & ~dominated_candidates(problem))
-    if any(row.kind != "capacity" for row in program.coupling) or program.deployment_models.size:
+    if any(row.kind != "capacity" for row in program.coupling) or program.charges:
         raise NotImplementedError("the prototype handles capacity rows only")
     blended = problem.mode is Mode.BLENDED
     n = program.n_cols

@@ -495,6 +495,15 @@ class VendorCap(_Frozen):
     """Most of the plan's invocations that may go to this provider (0..1]."""
 
 
+class CommittedSpend(_Frozen):
+    """A contract with one provider: at least `usd_per_month` of spend, paid whether used or not."""
+
+    usd_per_month: Annotated[Usd, Field(gt=0)]
+    """The committed spend per month, USD."""
+    discount: Annotated[float, Field(ge=0, lt=1), Number] = 0.0
+    """Off the catalog's prices of the provider's models under the contract (0.2 = 20% off)."""
+
+
 class Policy(_Frozen):
     """The routing rules that are not facts about models or tasks."""
 
@@ -510,6 +519,8 @@ class Policy(_Frozen):
     """Most the whole plan may spend per day, USD."""
     vendor_caps: dict[Identifier, VendorCap] = {}
     """Limits per provider (as spelled in the catalog); the key `*` applies to every provider."""
+    committed_spend: dict[Identifier, CommittedSpend] = {}
+    """Provider contracts (provider as spelled in the catalog): committed $/month and discount."""
     allowed_regions_by_department: dict[Identifier, tuple[Identifier, ...]] = {}
     """Regions each department's data may be processed in; a task's own `region` wins."""
     source_path: str | None = None

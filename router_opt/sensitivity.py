@@ -28,7 +28,8 @@ import numpy as np
 
 from router_opt.errors import RouterOptError
 from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, RoutingProblem
-from router_opt.solver import InfeasiblePlanError, LinearProgram, Solution, coupling_terms, run_program, solve
+from router_opt.constraints import FAMILIES
+from router_opt.engine import BACKENDS, InfeasiblePlanError, LinearProgram, Solution, Status, coupling_terms, solve
 
 # "+1 quality point" figures that need a solve (a small LP around the task, or the whole program)
 # stop after this many seconds, dearest tasks first; the tasks left are reported as not computed (a
@@ -101,14 +102,7 @@ def threshold_plus_one(
 
 
 def _has_coupling(problem: RoutingProblem) -> bool:
-    models, policy = problem.models, problem.policy
-    return bool(
-        (~np.isnan(models["capacity_mtok_per_day"])).any()
-        or (models["fixed_usd_per_month"] > 0).any()
-        or policy.budgets_usd_per_day
-        or policy.total_budget_usd_per_day is not None
-        or policy.vendor_caps
-    )
+    return any(family.applies(problem) for family in FAMILIES)
 
 
 class _Prices:
@@ -195,7 +189,7 @@ class _Prices:
         """Per affected task: does every coupling row still hold when that task alone moves wholly
         onto `target` (the rest of the plan unchanged)?"""
         terms = self.terms
-        if terms.deployment_models.size:
+        if terms.charges:
             return np.zeros(affected.size, dtype=bool)  # provisioning is not priced by an LP dual: re-solve
         t_idx, m_idx, share = self.used
         n_rows = terms.n_rows
@@ -226,7 +220,7 @@ class _Prices:
         tasks free, every other task fixed as planned. Its plan is feasible (an upper bound); when it
         meets the Lagrangian lower bound the rise is exact. None when it does not."""
         terms = self.terms
-        if terms is None or terms.deployment_models.size or task not in self.lower_rise:
+        if terms is None or terms.charges or task not in self.lower_rise:
             return None
         problem = self.problem
         free = np.r_[task, self.margin[self.margin != task]]
@@ -260,13 +254,14 @@ class _Prices:
             row_upper=np.r_[np.ones(n_free), upper],
             pair_task=free[rows_t],
             pair_model=cols_m,
-            deployment_models=np.zeros(0, dtype=np.int64),
+            charges=(),
             coupling=list(terms.rows),
             first_coupling_row=n_free,
             quality_rows=None,
         )
-        raw = run_program(program, presolve=False)
-        if raw.status != "optimal":
+        # Presolve off: on a few hundred columns HiGHS's presolve costs more than it saves.
+        raw = BACKENDS["highspy"].solve(program, presolve=False)
+        if raw.status is not Status.OPTIMAL:
             return None
         before = float(self.task_usd_per_day[free].sum())
         rise = float(cost @ raw.x) - before

@@ -16,6 +16,8 @@ DAYS_PER_YEAR = 365
 MONTHS_PER_YEAR = 12
 DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
 """30.41666... days: a twelfth of a year."""
+TOKENS_PER_MTOK = 1_000_000
+"""Tokens in the million that prices and capacities are quoted per."""
 SEED_DAYS_PER_MONTH = 30
 """The seed tables' month, used only to reproduce their figures (docs/VALIDATION.md)."""
 

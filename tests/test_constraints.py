@@ -12,7 +12,7 @@ from router_opt.errors import InfeasibleError
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy, VendorCap
 from router_opt.plan import Inputs, optimize_inputs
-from router_opt.solver import InfeasiblePlanError, Objective, build_program, solve
+from router_opt.engine import InfeasiblePlanError, Objective, build_program, solve
 
 from .helpers import make_catalog, make_workload, random_instance
 

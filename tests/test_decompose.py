@@ -1,4 +1,4 @@
-"""The price-and-fix decomposition (router_opt/decompose.py) against the full LP: the same optimum,
+"""The price-and-fix decomposition (router_opt/engine/decompose.py) against the full LP: the same optimum,
 the same use of every coupling row, the same diagnosis when nothing fits, on seeded random
 instances with capacity, budgets and vendor caps, strict and blended. The decomposition is run with
 a sample smaller than the problem and narrow boxes, so its price estimates are rough and every part
@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router_opt import decompose
+from router_opt.engine import decompose
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy, VendorCap
-from router_opt.solver import (
+from router_opt.engine import (
     InfeasiblePlanError,
     build_program,
     dominated_candidates,
@@ -295,7 +295,7 @@ def test_falls_back_to_the_full_lp_and_says_why(monkeypatch):
 
 
 def test_auto_uses_the_decomposition_above_the_threshold(monkeypatch):
-    from router_opt import solver as solver_module
+    from router_opt.engine import solver as solver_module
 
     problem = coupled_instance(2, Mode.BLENDED, "mixed")
     assert solve(problem).method == "full LP"
@@ -328,7 +328,8 @@ def test_certify_catches_a_plan_that_is_not_optimal():
 
 def reference_dominated(problem, objective):
     """dominated_candidates as first written: a 3-key lexsort per task (cost, -quality, position)."""
-    from router_opt.solver import Objective, _capped_providers
+    from router_opt.constraints.vendor_caps import capped_providers
+    from router_opt.engine import Objective
 
     eligible = problem.eligible
     if any(cap.max_spend_share is not None for cap in problem.policy.vendor_caps.values()):
@@ -337,7 +338,7 @@ def reference_dominated(problem, objective):
     free_model = (
         np.isnan(models["capacity_mtok_per_day"])
         & (models["fixed_usd_per_month"] == 0)
-        & ~np.isin(models["provider"], list(_capped_providers(problem)))
+        & ~np.isin(models["provider"], list(capped_providers(problem)))
     )
     use_quality = problem.mode is Mode.BLENDED or objective is Objective.QUALITY
     cost = np.where(eligible, problem.usd_per_day, np.inf)
@@ -357,7 +358,7 @@ def reference_dominated(problem, objective):
 @pytest.mark.parametrize("seed", range(40))
 def test_fast_dominated_candidates_match_the_lexsort(seed):
     """Including ties in cost and quality (copied prices and ratings), capacity and capped providers."""
-    from router_opt.solver import Objective
+    from router_opt.engine import Objective
 
     rng = np.random.default_rng(seed)
     catalog, workload, _ = random_instance(500 + seed, n_tasks=30, n_models=8)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from router_opt.errors import InfeasibleError
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy
-from router_opt.solver import cheapest_eligible, solve
+from router_opt.engine import cheapest_eligible, solve
 
 from .helpers import make_catalog, make_workload
 

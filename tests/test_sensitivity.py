@@ -12,7 +12,7 @@ from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy
 from router_opt.result import Settings, build_result
 from router_opt.sensitivity import threshold_plus_one
-from router_opt.solver import solve
+from router_opt.engine import solve
 
 from .test_constraints import with_models
 from .test_decompose import coupled_instance

@@ -15,7 +15,7 @@ from router_opt.frame import build_problem
 from router_opt.models import Policy
 from router_opt.plan import Inputs, optimize_inputs
 from router_opt.report import render
-from router_opt.solver import solve
+from router_opt.engine import solve
 
 from .helpers import random_instance
 from .test_constraints import with_models

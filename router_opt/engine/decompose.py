@@ -69,8 +69,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from router_opt.engine.backends import Backend, Status, with_basis_start
+from router_opt.engine.program import CouplingTerms, LinearProgram, RowBuilder, coupling_terms
 from router_opt.frame import Mode, RoutingProblem
-from router_opt.solver import CouplingTerms, LinearProgram, _Rows, _solve_highspy, coupling_terms
 
 # Box half-width relative to the price, and how much a row's box widens when the LP hits its bound.
 BOX_RELATIVE = 0.03
@@ -122,6 +123,8 @@ class Blocks:
     """Coupling rows several candidates of one task can be on (every row but capacity rows)."""
     entries_by_pair: tuple[np.ndarray, np.ndarray, np.ndarray]
     """(pointer per pair, row, value): the coupling entries grouped by pair."""
+    backend: Backend
+    """The LP backend for the restricted LPs: one that starts from a given basis."""
 
     @property
     def n_tasks(self) -> int:
@@ -165,9 +168,32 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
         threshold=problem.tasks["min_quality"].astype(float) if blended else None,
         terms=terms,
         blended=blended,
-        shared_rows=np.array([row.kind not in {"capacity", "deployment"} for row in terms.rows], dtype=bool),
+        shared_rows=_shared_rows(terms, pair_model),
         entries_by_pair=(pointer, terms.entry_row[order], terms.entry_value[order]),
+        backend=_basis_backend(),
     )
+
+
+def _basis_backend() -> Backend:
+    try:
+        return with_basis_start()
+    except RuntimeError as exc:
+        raise DecompositionFailed(str(exc)) from None
+
+
+def _shared_rows(terms: CouplingTerms, pair_model: np.ndarray) -> np.ndarray:
+    """Rows on which several candidates of one task can have an entry: every row holding more than
+    one model's pairs (a capacity row holds one model's, so a task meets it once at most, and the
+    split bound in `contested` is exact for it)."""
+    if terms.entry_row.size == 0:
+        return np.zeros(terms.n_rows, dtype=bool)
+    model = pair_model[terms.entry_pair]
+    n_rows = terms.n_rows
+    lowest = np.full(n_rows, np.iinfo(np.int64).max)
+    highest = np.full(n_rows, -1)
+    np.minimum.at(lowest, terms.entry_row, model)
+    np.maximum.at(highest, terms.entry_row, model)
+    return highest > lowest
 
 
 def adjusted_cost(blocks: Blocks, prices: np.ndarray) -> np.ndarray:
@@ -417,7 +443,7 @@ def solve_restricted(
     w_col = np.ones(n_cols) if weights is None else weights[blocks.pair_task[cols]]
     n_k = blocks.n_rows
 
-    rows = _Rows()
+    rows = RowBuilder()
     col_task = local[blocks.pair_task[cols]]
     rows.add(col_task, np.arange(n_cols), np.ones(n_cols), np.ones(n_c), 1.0)
     quality_rows = None
@@ -463,7 +489,7 @@ def solve_restricted(
         row_upper=row_upper,
         pair_task=blocks.pair_task[cols],
         pair_model=blocks.pair_model[cols],
-        deployment_models=np.zeros(0, dtype=np.int64),
+        charges=(),
         coupling=list(terms.rows),
         first_coupling_row=first_coupling,
         quality_rows=quality_rows,
@@ -478,8 +504,8 @@ def solve_restricted(
     if quality_rows is not None:
         basic_row[quality_rows[lowers < 0]] = True
     basic_row[first_coupling:] = True
-    raw = _solve_highspy(program, None, start_basis=(basic_col, basic_row))
-    if raw.status != "optimal":
+    raw = blocks.backend.solve(program, None, start_basis=(basic_col, basic_row))
+    if raw.status is not Status.OPTIMAL:
         raise DecompositionFailed(f"the restricted LP over {n_c:,} tasks ended {raw.status}")
     x = np.zeros(blocks.n_pairs)
     x[cols] = raw.x[:n_cols]
@@ -632,6 +658,8 @@ class Decomposition:
     restricted_tasks: int
     """Tasks in the final restricted LP."""
     blocks: Blocks
+    solver: str
+    """The LP solver of the restricted LPs, with its version."""
     timings: dict = field(default_factory=dict)
     history: list = field(default_factory=list)
     """Per round: (contested tasks, LP columns, rows whose box bound was hit)."""
@@ -885,6 +913,7 @@ def solve_decomposed(
         rounds=round_,
         restricted_tasks=int(tasks.sum()),
         blocks=blocks,
+        solver=blocks.backend.label(),
         timings=timings,
         history=history,
     )

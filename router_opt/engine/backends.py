@@ -1,0 +1,278 @@
+"""LP/MIP solvers behind one protocol. Each backend declares what it can do (`Capabilities`) and
+answers with a `Status`; the engine picks a backend by name or by capability, never by testing
+names. A new backend (OR-Tools PDLP, cuOpt) is one class here plus one line in `BACKENDS`.
+
+The only module that imports pulp and highspy.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import metadata
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from router_opt.engine.program import LinearProgram
+
+
+class Status(StrEnum):
+    """How a solve ended (the values are what a saved plan's `solve.status` says)."""
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    """Stopped at the time limit with a feasible plan that may not be optimal (see the MIP gap)."""
+    INFEASIBLE = "infeasible"
+    FAILED = "failed"
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.TIME_LIMIT)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    mip: bool
+    """Solves programs with integer columns."""
+    duals: bool
+    """Returns row duals of an LP."""
+    basis_start: bool
+    """Starts from a given basis (what the decomposition's restricted LPs rely on)."""
+    time_limit: bool = True
+
+
+@dataclass(frozen=True)
+class RawSolution:
+    status: Status
+    x: np.ndarray | None
+    row_dual: np.ndarray | None
+    mip_gap: float | None
+    solver: str
+    """The solver's name and version as a report prints it."""
+
+
+class Backend(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def available(self) -> bool:
+        """Whether its package is installed."""
+
+    def label(self) -> str:
+        """Its name and version as a report prints it."""
+
+    def solve(
+        self,
+        program: LinearProgram,
+        time_limit_seconds: float | None = None,
+        start_basis: tuple[np.ndarray, np.ndarray] | None = None,
+        presolve: bool = True,
+    ) -> RawSolution:
+        """Solve `program`; `start_basis` = (basic columns, basic rows) masks where supported."""
+
+
+@functools.cache
+def version(distribution: str) -> str:
+    """An installed package's version, read once: `metadata.version` parses its METADATA file on
+    every call (a decomposition names the solver after each of its several solves)."""
+    return metadata.version(distribution)
+
+
+def _installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+class HighspyBackend:
+    """HiGHS through its own Python API: the program's arrays handed over as they are."""
+
+    name = "highspy"
+    capabilities = Capabilities(mip=True, duals=True, basis_start=True)
+
+    def available(self) -> bool:
+        return _installed("highspy")
+
+    def label(self) -> str:
+        return f"HiGHS {version('highspy')} (direct)"
+
+    def solve(self, program, time_limit_seconds=None, start_basis=None, presolve=True) -> RawSolution:
+        """A `start_basis` starts the dual simplex there (presolve is then off, since it would
+        discard the basis): the decomposition passes the plan it expects to be nearly optimal, so
+        HiGHS only has to make the few changes left."""
+        import highspy
+
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        if time_limit_seconds is not None:
+            highs.setOptionValue("time_limit", float(time_limit_seconds))
+        if start_basis is not None or not presolve:
+            highs.setOptionValue("presolve", "off")
+        highs.passModel(_highs_lp(highspy, program))
+        if start_basis is not None:
+            highs.setBasis(_highs_basis(highspy, start_basis))
+        highs.run()
+        return self._answer(highspy, highs, is_mip=bool(program.col_integer.any()))
+
+    @staticmethod
+    def _answer(highspy, highs, is_mip: bool) -> RawSolution:
+        name = HighspyBackend().label()
+        status = highs.getModelStatus()
+        statuses = highspy.HighsModelStatus
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if status == statuses.kOptimal:
+            code = Status.OPTIMAL
+        elif status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
+            return RawSolution(Status.INFEASIBLE, None, None, None, name)
+        elif status == statuses.kTimeLimit and has_solution:
+            code = Status.TIME_LIMIT
+        else:
+            return RawSolution(Status.FAILED, None, None, None, f"{name}: {highs.modelStatusToString(status)}")
+        solution = highs.getSolution()
+        x = np.asarray(solution.col_value, dtype=float)
+        duals = None if is_mip else np.asarray(solution.row_dual, dtype=float)
+        return RawSolution(code, x, duals, float(info.mip_gap) if is_mip else None, name)
+
+
+def _highs_lp(highspy, program):
+    lp = highspy.HighsLp()
+    lp.num_col_ = program.n_cols
+    lp.num_row_ = program.n_rows
+    lp.col_cost_ = program.col_cost
+    lp.col_lower_ = program.lower()
+    lp.col_upper_ = np.where(np.isinf(program.col_upper), highspy.kHighsInf, program.col_upper)
+    lp.row_lower_ = np.where(np.isinf(program.row_lower), -highspy.kHighsInf, program.row_lower)
+    lp.row_upper_ = np.where(np.isinf(program.row_upper), highspy.kHighsInf, program.row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = program.row_start
+    lp.a_matrix_.index_ = program.row_index
+    lp.a_matrix_.value_ = program.row_value
+    if program.col_integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in program.col_integer
+        ]
+    return lp
+
+
+def _highs_basis(highspy, start_basis):
+    # One gather from a two-entry object array, not a Python conditional per column.
+    lower_or_basic = np.array([highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kBasic], dtype=object)
+    basis = highspy.HighsBasis()
+    basis.col_status = lower_or_basic[start_basis[0].astype(np.intp)].tolist()
+    basis.row_status = lower_or_basic[start_basis[1].astype(np.intp)].tolist()
+    basis.valid = True
+    return basis
+
+
+class PulpBackend:
+    """The program written out through PuLP, for HiGHS (PuLP's interface) or CBC (bundled)."""
+
+    capabilities = Capabilities(mip=True, duals=True, basis_start=False)
+
+    def __init__(self, name: str, engine: str):
+        self.name = name
+        self.engine = engine
+
+    def available(self) -> bool:
+        return _installed("pulp") and (self.engine != "highs" or _installed("highspy"))
+
+    def label(self) -> str:
+        import pulp
+
+        if self.engine == "highs":
+            return f"HiGHS {version('highspy')} via PuLP {pulp.__version__}"
+        return f"CBC (bundled with PuLP {pulp.__version__})"
+
+    def solve(self, program, time_limit_seconds=None, start_basis=None, presolve=True) -> RawSolution:
+        import pulp
+
+        prob, columns, constraints = _pulp_problem(pulp, program)
+        solver, name = self._solver(pulp, time_limit_seconds)
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            return RawSolution(Status.FAILED, None, None, None, f"{name}: {exc}")
+        # After a failed solve PuLP still fills in values: only the status says whether they mean anything.
+        status = pulp.LpStatus[prob.status]
+        if status == "Infeasible":
+            return RawSolution(Status.INFEASIBLE, None, None, None, name)
+        if status != "Optimal":
+            return RawSolution(Status.FAILED, None, None, None, f"{name}: status {status}")
+        is_mip = bool(program.col_integer.any())
+        gap = None
+        code = Status.OPTIMAL
+        if is_mip and self.engine == "highs":
+            gap = float(prob.solverModel.getInfo().mip_gap)
+            if prob.solverModel.getModelStatus().name == "kTimeLimit":
+                code = Status.TIME_LIMIT
+        elif is_mip:
+            gap = 0.0 if prob.sol_status == pulp.LpSolutionOptimal else None
+            if prob.sol_status != pulp.LpSolutionOptimal:
+                code = Status.TIME_LIMIT
+        x = np.array([c.varValue or 0.0 for c in columns], dtype=float)
+        duals = None if is_mip else np.array([c.pi if c.pi is not None else 0.0 for c in constraints], dtype=float)
+        return RawSolution(code, x, duals, gap, name)
+
+    def _solver(self, pulp, time_limit_seconds):
+        if self.engine == "highs":
+            return pulp.HiGHS(msg=False, timeLimit=time_limit_seconds), self.label()
+        with warnings.catch_warnings():
+            # PuLP 3.x warns that bundled CBC goes away in 4.0; the dependency pin keeps us on 3.x.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_seconds)
+        return solver, self.label()
+
+
+def _pulp_problem(pulp, program):
+    prob = pulp.LpProblem("routing", pulp.LpMinimize)
+    columns = [
+        prob.add_variable(
+            f"c{k}",
+            lowBound=lower,
+            upBound=None if np.isinf(upper) else float(upper),
+            cat=pulp.LpInteger if integer else pulp.LpContinuous,
+        )
+        for k, (lower, upper, integer) in enumerate(
+            zip(program.lower().tolist(), program.col_upper.tolist(), program.col_integer.tolist())
+        )
+    ]
+    costs = program.col_cost.tolist()
+    prob.setObjective(pulp.LpAffineExpression([(columns[k], c) for k, c in enumerate(costs) if c != 0]))
+    start, index, value = program.row_start.tolist(), program.row_index.tolist(), program.row_value.tolist()
+    constraints = []
+    for r, (lower, upper) in enumerate(zip(program.row_lower.tolist(), program.row_upper.tolist())):
+        expr = pulp.LpAffineExpression(
+            [(columns[c], v) for c, v in zip(index[start[r] : start[r + 1]], value[start[r] : start[r + 1]])]
+        )
+        if lower == upper:
+            constraint = pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", lower)
+        elif np.isinf(upper):
+            constraint = pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{r}", lower)
+        else:
+            constraint = pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{r}", upper)
+        prob.addConstraint(constraint)
+        constraints.append(constraint)
+    return prob, columns, constraints
+
+
+BACKENDS: dict[str, Backend] = {
+    "highs": PulpBackend("highs", "highs"),
+    "highspy": HighspyBackend(),
+    "cbc": PulpBackend("cbc", "cbc"),
+}
+"""By the name `--solver` takes. `highs` and `cbc` go through PuLP; `highspy` is HiGHS direct."""
+
+
+def with_basis_start() -> Backend:
+    """The first available backend that can start from a given basis (the decomposition's)."""
+    for backend in BACKENDS.values():
+        if backend.capabilities.basis_start and backend.available():
+            return backend
+    raise RuntimeError("no installed LP solver can start from a basis: install highspy")
