@@ -126,24 +126,14 @@ def _handled(command):
     return run
 
 
-# Library parameters the commands call by another name (see `_flag`).
-_PARAMETER_NAMES = {"mapping": "map_", "columns": "map_"}
+# How the command line spells the library parameters that errors name (RouterOptError.options), where
+# it is not the parameter in dashes (`min_quality` -> `--min-quality`).
+_FLAGS = {"mapping": "--map", "columns": "--map", "source": "--from", "path": "PATH"}
 
 
 def _flag(parameter: str) -> str:
-    """How the command line spells a library parameter that an error names (RouterOptError.options):
-    the running command's option of that name (`min_quality` -> `--min-quality`, `source` -> `--from`)
-    or argument (`path` -> `PATH`), else the parameter in dashes."""
-    import click
-
-    name = _PARAMETER_NAMES.get(parameter, parameter)
-    context = click.get_current_context(silent=True)
-    for param in context.command.params if context is not None else ():
-        if param.name == name and isinstance(param, click.Argument):
-            return param.human_readable_name
-        if param.name == name:
-            return next(o for o in param.opts if o.startswith("--"))
-    return "--" + name.rstrip("_").replace("_", "-")
+    """The command line's spelling of a library parameter an error names."""
+    return _FLAGS.get(parameter) or "--" + parameter.replace("_", "-")
 
 
 class _working:
@@ -1175,48 +1165,23 @@ def catalog_import(
     """Build a catalog from real price data: genai-prices, a LiteLLM price map or the Arena files.
     Models are placed in tiers by the mapping file; quality comes from --quality (or, for Arena, its
     ratings); models without quality are left out and named."""
-    from router_opt.importers.common import build_catalog
-    from router_opt.importers.quality import load_quality
-    from router_opt.importers.tiers import load_tier_mapping
+    from router_opt.importers.run import import_catalog
 
-    day = _date(as_of, "--as-of")
-    if source is PriceSourceKind.genai_prices:
-        if path is not None:
-            raise RouterOptError("--from genai-prices reads the installed package: give no PATH")
-        from router_opt.importers.genai_prices import prices_from_genai_prices
-
-        # the quality file's model names are looked up with genai-prices' own matcher (first-party provider)
-        names = list(load_quality(quality).models) if quality is not None else None
-        prices = prices_from_genai_prices(_split(providers), models, day, include_deprecated, names=names)
-    elif path is None:
-        raise RouterOptError(
-            f"--from {source.value} needs PATH: the "
-            + ("price-map JSON file" if source is PriceSourceKind.litellm else "Arena catalog folder")
-        )
-    elif source is PriceSourceKind.litellm:
-        from router_opt.importers.litellm import prices_from_litellm
-
-        prices = prices_from_litellm(path, _split(providers), models, day)
-    else:
-        from router_opt.importers.arena import prices_from_arena
-
-        prices = prices_from_arena(path, day)
-    quality_notes: list[str] = []
-    if quality is not None:
-        rated, quality_label = load_quality(quality), str(quality)
-    elif source is PriceSourceKind.arena:
-        from router_opt.importers.arena import load_arena_map, quality_from_arena
-
-        mapping, map_label = load_arena_map(arena_map)
-        rated, quality_notes = quality_from_arena(path, use.value, mapping, map_label)
-        quality_label = f"{path}/leaderboard-text.json"
-    else:
-        rated, quality_label = None, None
-    mapping, tiers_label = load_tier_mapping(tiers)
-    imported = build_catalog(
-        prices, rated, mapping, tiers_label=tiers_label, quality_label=quality_label, baseline=baseline, name=name
+    imported = import_catalog(
+        source.value,
+        path,
+        providers=_split(providers),
+        models=models,
+        tiers=tiers,
+        quality=quality,
+        baseline=baseline,
+        as_of=_date(as_of, "--as-of"),
+        name=name,
+        use=use.value,
+        arena_map=arena_map,
+        include_deprecated=include_deprecated,
     )
-    _notes(quality_notes + imported.notes)
+    _notes(imported.notes)
     _emit(imported.yaml_text, output)
 
 
@@ -1290,32 +1255,19 @@ def quality_import(
 ) -> None:
     """Per-model quality per task type, as a quality file for `catalog import --quality`: from eval
     results (accuracy, count and Wilson lower bound, on 0-100) or Arena ratings (elo scale)."""
-    from router_opt.importers.quality import quality_from_evals, quality_yaml
+    from router_opt.importers.run import import_quality
 
-    if (evals is None) == (arena is None):
-        raise RouterOptError("give one of --evals FILE.csv or --arena FOLDER")
-    if evals is not None:
-        quality, notes = quality_from_evals(evals, use.value, confidence, task_type_column, _split(models))
-        header = [
-            f"Quality imported by `router-opt quality import --evals {evals}`.",
-            f"Score per model and task type = {quality.method}, on 0-100 (percent).",
-            "evidence: n prompts, mean, and the Wilson interval bounds, all x 100.",
-        ]
-    else:
-        from router_opt.importers.arena import load_arena_map, quality_from_arena
-
-        mapping, map_label = load_arena_map(arena_map)
-        quality, notes = quality_from_arena(arena, use.value, mapping, map_label)
-        header = [
-            f"Quality imported by `router-opt quality import --arena {arena}`.",
-            f"Score = {quality.method}, one Arena category per task type ({map_label}).",
-            (
-                f"Ratings are not percentages: scale {quality.quality_scale.min:g}..{quality.quality_scale.max:g} elo; "
-                "a catalog built from this file declares it, and policy thresholds must be ratings."
-            ),
-        ]
-    _notes(notes)
-    _emit(quality_yaml(quality, header), output)
+    imported = import_quality(
+        evals,
+        arena,
+        use=use.value,
+        confidence=confidence,
+        task_type_column=task_type_column,
+        models=_split(models),
+        arena_map=arena_map,
+    )
+    _notes(imported.notes)
+    _emit(imported.yaml_text, output)
 
 
 WorkersOption = Annotated[
@@ -1366,14 +1318,14 @@ def workload_from_logs_command(
 ) -> None:
     """Aggregate request logs into a workload: per department, role and task type, invocations per
     worker per day, headcount (distinct users of the role) and mean tokens."""
-    from router_opt.importers.logs import as_workload, routing_csv, workload_csv, workload_from_logs
+    from router_opt.importers.logs import routing_csv, workload_csv
+    from router_opt.importers.run import workload_from_request_logs
 
     mapping = _log_mapping(map_)
     if users_column:
         mapping["user"] = users_column
     with _working("Reading the logs"):
-        result = workload_from_logs(logs, mapping, days=days, memory_limit=memory_limit)
-    as_workload(result)  # the rows must load as a workload
+        result = workload_from_request_logs(logs, mapping, days=days, memory_limit=memory_limit)
     _notes(result.notes)
     if current_routing is not None:
         if not result.routing_rows:
