@@ -9,6 +9,7 @@ from enum import StrEnum
 import numpy as np
 
 from router_opt import validate
+from router_opt.constraints import FAMILIES
 from router_opt.models import Catalog, Policy, Workload, parse_regions
 
 TOKENS_PER_MTOK = 1_000_000
@@ -135,7 +136,7 @@ def build_problem(
     validate.check_policy_names(policy, catalog, workload, columns)
     validate.check_min_quality_on_scale(min_quality, catalog)
     tasks = _task_table(columns, policy, min_quality)
-    models = _model_table(catalog)
+    models = _contract_prices(_model_table(catalog), policy)
     quality = _quality(catalog, tasks)
     usd_per_invocation = np.outer(tasks["input_tokens"].astype(float), models["input_usd_per_mtok"] / TOKENS_PER_MTOK)
     usd_per_invocation += np.outer(
@@ -159,6 +160,22 @@ def build_problem(
     )
     validate.check_servable(problem)
     return problem
+
+
+def _contract_prices(models: Table, policy: Policy) -> Table:
+    """Prices as the policy's contracts make them (a constraint family's `price_factor`, e.g. a
+    committed-spend discount): the plan, the all-large baseline and today's routing all pay them."""
+    factor = np.ones(len(models))
+    for family in FAMILIES:
+        family_factor = family.price_factor(policy, models["provider"])
+        if family_factor is not None:
+            factor *= family_factor
+    if (factor == 1.0).all():
+        return models
+    return models.with_columns(
+        input_usd_per_mtok=models["input_usd_per_mtok"] * factor,
+        output_usd_per_mtok=models["output_usd_per_mtok"] * factor,
+    )
 
 
 def _task_table(columns: dict[str, list], policy: Policy, min_quality: float | None) -> Table:
