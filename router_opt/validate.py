@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from router_opt.constraints import FAMILIES
 from router_opt.errors import InfeasibleError, InputError, Problem, RouterOptError, UnservableTask
 from router_opt.models import Catalog, Policy, Workload, parse_regions
 
@@ -217,15 +218,19 @@ def unknown_policy_departments(
     ]
 
 
-def unknown_vendor_cap_providers(policy: Policy, catalog: Catalog, locate: Locator | None = None) -> list[Problem]:
-    """Every provider a vendor cap names (but `*`, every provider) is one of the catalog's, spelled as
-    the catalog spells it: a cap on a provider the catalog lacks would silently do nothing."""
+def unknown_policy_providers(policy: Policy, catalog: Catalog, locate: Locator | None = None) -> list[Problem]:
+    """Every provider a provider-keyed policy section names (each constraint family's
+    `provider_section`: vendor_caps, committed_spend; `*` means every provider) is one of the
+    catalog's, spelled as the catalog spells it: a cap or a contract on a provider the catalog lacks
+    would silently do nothing."""
     providers = sorted({m.provider for m in catalog.models})
     locate = locate or _LazyLocator(policy)
     return [
-        _unknown_name(policy, locate, "vendor_caps", name, providers, "provider", "catalog")
-        for name in policy.vendor_caps
-        if name != "*" and name not in providers
+        _unknown_name(policy, locate, family.provider_section, name, providers, "provider", "catalog")
+        for family in FAMILIES
+        if family.provider_section
+        for name in getattr(policy, family.provider_section)
+        if name not in providers and not (name == "*" and family.provider_wildcard)
     ]
 
 
@@ -301,7 +306,7 @@ def check_policy_names(
     locate = _LazyLocator(policy)  # one parse of the policy's file for all the rules
     problems = [
         *unknown_policy_departments(policy, columns["department"], locate),
-        *unknown_vendor_cap_providers(policy, catalog, locate),
+        *unknown_policy_providers(policy, catalog, locate),
         *misspelt_policy_task_types(policy, catalog, locate),
         *unknown_policy_regions(policy, catalog, locate),
         *unknown_workload_regions(catalog, workload, columns),

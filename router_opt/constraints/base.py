@@ -167,6 +167,10 @@ class Family:
     decomposable: bool = True
     """Whether the price-and-fix decomposition may solve programs with these rows (it handles rows
     on pair columns only: no charge columns)."""
+    provider_section: str | None = None
+    """The policy key whose entries are named by provider (checked against the catalog's)."""
+    provider_wildcard: bool = False
+    """Whether that section may use `*` for every provider."""
 
     def applies(self, problem: RoutingProblem) -> bool:
         """Whether the problem's policy or catalog sets up any row of this family."""

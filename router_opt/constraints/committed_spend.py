@@ -57,6 +57,7 @@ def commitments_usd_per_day(problem: RoutingProblem, days_per_year: int) -> dict
 class CommittedSpendFamily(Family):
     kinds = (KIND,)
     decomposable = False
+    provider_section = "committed_spend"
 
     def applies(self, problem: RoutingProblem) -> bool:
         return bool(problem.policy.committed_spend)

@@ -28,6 +28,8 @@ def capped_providers(problem: RoutingProblem) -> set[str]:
 
 class VendorCapFamily(Family):
     kinds = ("spend_share", "volume_share")
+    provider_section = "vendor_caps"
+    provider_wildcard = True
 
     def applies(self, problem: RoutingProblem) -> bool:
         return bool(capped_providers(problem))
