@@ -292,6 +292,88 @@ PolicyOption = Annotated[
 ]
 
 
+ModeOption = Annotated[
+    Mode,
+    typer.Option(
+        help="strict: only models meeting each task's bar; blended: the mix meets the bar on average; "
+        "single: strict, and each task wholly on one model (mixed-integer)."
+    ),
+]
+ObjectiveOption = Annotated[
+    Objective,
+    typer.Option(help="cost: cheapest plan; quality: best quality within the policy's budgets, then cheapest."),
+]
+MinQualityOption = Annotated[
+    float | None,
+    typer.Option(help="Quality bar for every task without its own min_quality (overrides the policy)."),
+]
+ExplainOption = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Add each task's decision record (runner-up, binding constraints, cheaper models excluded and "
+        "why, fallbacks, cost of one more quality point) to the table, Markdown, HTML or JSON report (the "
+        "workbook has no decisions sheet); in JSON, `decisions` is null without it.",
+    ),
+]
+PlanFrontierOption = Annotated[
+    bool,
+    typer.Option(
+        "--frontier",
+        help="Also sweep the quality bar (as `router-opt frontier`) and add the cost-quality curve to the report.",
+    ),
+]
+ActualOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--actual",
+        help="Today's routing (`workload from-logs --current-routing` CSV): priced with the catalog and set "
+        "beside the plan and the all-large habit, per department, role and task; savings against today.",
+    ),
+]
+SolverOption = Annotated[
+    str,
+    typer.Option(
+        help="auto (HiGHS through PuLP for small programs, a price-and-fix decomposition with an optimality "
+        "proof for large coupled LPs, highspy directly otherwise; CBC if highspy is missing), highs, cbc, "
+        "highspy (the same program passed to HiGHS directly) or decompose."
+    ),
+]
+TimeLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported.",
+    ),
+]
+ConfidenceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--confidence",
+        min=0.5,
+        max=0.999999,
+        help="A robust plan: each task's model meets its bar with at least this probability under the catalog's "
+        "quality_interval (models without one at their point quality); strict or single mode. The warnings say "
+        "what it costs in $/day beside the nominal plan.",
+    ),
+]
+
+
+def _robust_plan(inputs, confidence: float | None, *, objective, decisions: bool, actual, **settings):
+    """optimize's plan (router_opt.plan.optimize_inputs); at `confidence`, the robust plan with a warning
+    setting its $/day beside the nominal plan's (router_opt.uncertainty.confidence_note)."""
+    from router_opt.plan import optimize_inputs
+
+    kwargs = {"objective": objective, "decisions": decisions, "actual_routing": actual, "confidence": confidence}
+    result = optimize_inputs(inputs, **kwargs, **settings)
+    if confidence is None:
+        return result
+    from router_opt.uncertainty import confidence_note
+
+    note = confidence_note(optimize_inputs(inputs, decisions=False, **settings), result, confidence, inputs.catalog)
+    return result.model_copy(update={"warnings": (*result.warnings, note)})
+
+
 # settings.policy_path of a plan solved on a catalog of one's own without --policy.
 def _note_bars(inputs, min_quality: float | None = None):
     """Say on stderr when the baseline's own quality sets the bars (router_opt.plan.load_inputs)."""
@@ -312,46 +394,13 @@ def optimize(
     header_row: HeaderRowOption = None,
     map_: MapOption = None,
     policy: PolicyOption = None,
-    mode: Annotated[
-        Mode,
-        typer.Option(
-            help="strict: only models meeting each task's bar; blended: the mix meets the bar on average; "
-            "single: strict, and each task wholly on one model (mixed-integer)."
-        ),
-    ] = Mode.STRICT,
-    objective: Annotated[
-        Objective,
-        typer.Option(help="cost: cheapest plan; quality: best quality within the policy's budgets, then cheapest."),
-    ] = Objective.COST,
-    min_quality: Annotated[
-        float | None,
-        typer.Option(help="Quality bar for every task without its own min_quality (overrides the policy)."),
-    ] = None,
+    mode: ModeOption = Mode.STRICT,
+    objective: ObjectiveOption = Objective.COST,
+    min_quality: MinQualityOption = None,
     top: Annotated[int, typer.Option(min=0, help="How many highest-volume tasks to list.")] = 10,
-    explain: Annotated[
-        bool,
-        typer.Option(
-            "--explain",
-            help="Add each task's decision record (runner-up, binding constraints, cheaper models excluded and "
-            "why, fallbacks, cost of one more quality point) to the table, Markdown, HTML or JSON report (the "
-            "workbook has no decisions sheet); in JSON, `decisions` is null without it.",
-        ),
-    ] = False,
-    with_frontier: Annotated[
-        bool,
-        typer.Option(
-            "--frontier",
-            help="Also sweep the quality bar (as `router-opt frontier`) and add the cost-quality curve to the report.",
-        ),
-    ] = False,
-    actual: Annotated[
-        Path | None,
-        typer.Option(
-            "--actual",
-            help="Today's routing (`workload from-logs --current-routing` CSV): priced with the catalog and set "
-            "beside the plan and the all-large habit, per department, role and task; savings against today.",
-        ),
-    ] = None,
+    explain: ExplainOption = False,
+    with_frontier: PlanFrontierOption = False,
+    actual: ActualOption = None,
     output_format: Annotated[
         PlanFormat,
         typer.Option(
@@ -362,32 +411,9 @@ def optimize(
         ),
     ] = PlanFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    solver: Annotated[
-        str,
-        typer.Option(
-            help="auto (HiGHS through PuLP for small programs, a price-and-fix decomposition with an optimality "
-            "proof for large coupled LPs, highspy directly otherwise; CBC if highspy is missing), highs, cbc, "
-            "highspy (the same program passed to HiGHS directly) or decompose."
-        ),
-    ] = "auto",
-    time_limit: Annotated[
-        float | None,
-        typer.Option(
-            min=0,
-            help="Seconds a mixed-integer solve (--mode single, self-hosted deployments) may take; the gap reached is reported.",
-        ),
-    ] = None,
-    confidence: Annotated[
-        float | None,
-        typer.Option(
-            "--confidence",
-            min=0.5,
-            max=0.999999,
-            help="A robust plan: each task's model meets its bar with at least this probability under the catalog's "
-            "quality_interval (models without one at their point quality); strict or single mode. The warnings say "
-            "what it costs in $/day beside the nominal plan.",
-        ),
-    ] = None,
+    solver: SolverOption = "auto",
+    time_limit: TimeLimitOption = None,
+    confidence: ConfidenceOption = None,
 ) -> None:
     """Solve for the cheapest routing plan and report the overspend of the all-large habit.
 
@@ -398,37 +424,15 @@ def optimize(
 
     if output_format is PlanFormat.xlsx and output is None:
         raise RouterOptError("--format xlsx writes a workbook: give --output FILE.xlsx")
-    from router_opt.plan import load_inputs, optimize_inputs
+    from router_opt.plan import load_inputs
 
     inputs, bar_note = _note_bars(
         load_inputs(catalog, workload, policy, _workload_options(sheet, header_row, map_)), min_quality
     )
+    settings = {"mode": mode, "min_quality": min_quality, "solver": solver, "time_limit_seconds": time_limit}
     with _working("Optimising the routing plan"):
-        result = optimize_inputs(
-            inputs,
-            mode=mode,
-            min_quality=min_quality,
-            solver=solver,
-            objective=objective,
-            time_limit_seconds=time_limit,
-            # Decision records are a third of a 50,000-task run and half its JSON: made only when shown.
-            decisions=explain,
-            actual_routing=actual,
-            confidence=confidence,
-        )
-        if confidence is not None:
-            from router_opt.uncertainty import confidence_note
-
-            nominal = optimize_inputs(
-                inputs,
-                mode=mode,
-                min_quality=min_quality,
-                solver=solver,
-                time_limit_seconds=time_limit,
-                decisions=False,
-            )
-            note = confidence_note(nominal, result, confidence, inputs.catalog)
-            result = result.model_copy(update={"warnings": (*result.warnings, note)})
+        # Decision records are a third of a large run and half its JSON: made only when shown.
+        result = _robust_plan(inputs, confidence, objective=objective, decisions=explain, actual=actual, **settings)
     if with_frontier:
         from router_opt.analyses.frontier import frontier
 
@@ -927,55 +931,30 @@ def breakeven_command(
     _render_analysis(result, output_format, output)
 
 
+def _number(help: str, low: float = 0, high: float | None = None):
+    """An optional number option of at least `low` (and at most `high`)."""
+    return Annotated[float | None, typer.Option(min=low, max=high, help=help)]
+
+
 @app.command("training-cost")
 @_handled
 def training_cost_command(
     gpus: Annotated[int | None, typer.Option(min=1, help="GPUs in the run (default: seed 004's 32).")] = None,
     gpu: Annotated[str | None, typer.Option(help="GPU type, for the FLOPs estimate's peak (default H100-SXM).")] = None,
-    usd_per_gpu_hour: Annotated[
-        float | None, typer.Option(min=0, help="$ per GPU-hour (default: seed 004's $6).")
-    ] = None,
-    hours: Annotated[
-        float | None, typer.Option(min=0, help="Hours of work at full utilisation (default: seed 004's 72).")
-    ] = None,
-    overhead: Annotated[
-        float | None, typer.Option(min=0, help="Overhead as a share of compute (default 0.15 = 15%).")
-    ] = None,
-    utilisation: Annotated[
-        float | None, typer.Option(min=0, max=1, help="Share of billed GPU time doing work (default 1).")
-    ] = None,
-    slower_run_factor: Annotated[
-        float | None, typer.Option(min=1, help="Slower-run case: hours x this (default 1.25).")
-    ] = None,
-    retry_runs: Annotated[
-        float | None, typer.Option(min=0, help="Retry case: repeats of the base run (default 1).")
-    ] = None,
-    parameters: Annotated[
-        float | None,
-        typer.Option(min=0, help="Model parameters (e.g. 7e9): hours from FLOPs = 6 x N x D instead of --hours."),
-    ] = None,
-    tokens: Annotated[float | None, typer.Option(min=0, help="Training tokens (e.g. 8e12), with --parameters.")] = None,
-    mfu: Annotated[
-        float | None,
-        typer.Option(min=0, max=1, help="Model FLOP utilisation (default 0.425, the seed's 35-50% midpoint)."),
-    ] = None,
-    peak_tflops: Annotated[
-        float | None, typer.Option(min=0, help="Peak dense TFLOP/s per GPU (default: the GPU's datasheet figure).")
-    ] = None,
-    fine_tune_usd: Annotated[
-        float | None, typer.Option(min=0, help="Payback: one-time fine-tuning cost (default: the seed's $100).")
-    ] = None,
-    data_prep_usd: Annotated[
-        float | None, typer.Option(min=0, help="Payback: one-time data preparation cost (default: the seed's $4,000).")
-    ] = None,
-    serving_usd_per_month: Annotated[
-        float | None,
-        typer.Option(min=0, help="Payback: serving cost per month (default: the seed's $1,620 L40S month)."),
-    ] = None,
-    api_usd_per_month: Annotated[
-        float | None,
-        typer.Option(min=0, help="Payback: API bill replaced per month (default: the seed's stated $45,000)."),
-    ] = None,
+    usd_per_gpu_hour: _number("$ per GPU-hour (default: seed 004's $6).") = None,
+    hours: _number("Hours of work at full utilisation (default: seed 004's 72).") = None,
+    overhead: _number("Overhead as a share of compute (default 0.15 = 15%).") = None,
+    utilisation: _number("Share of billed GPU time doing work (default 1).", high=1) = None,
+    slower_run_factor: _number("Slower-run case: hours x this (default 1.25).", low=1) = None,
+    retry_runs: _number("Retry case: repeats of the base run (default 1).") = None,
+    parameters: _number("Model parameters (e.g. 7e9): hours from FLOPs = 6 x N x D instead of --hours.") = None,
+    tokens: _number("Training tokens (e.g. 8e12), with --parameters.") = None,
+    mfu: _number("Model FLOP utilisation (default 0.425, the seed's 35-50% midpoint).", high=1) = None,
+    peak_tflops: _number("Peak dense TFLOP/s per GPU (default: the GPU's datasheet figure).") = None,
+    fine_tune_usd: _number("Payback: one-time fine-tuning cost (default: the seed's $100).") = None,
+    data_prep_usd: _number("Payback: one-time data preparation cost (default: the seed's $4,000).") = None,
+    serving_usd_per_month: _number("Payback: serving cost per month (default: the seed's $1,620 L40S month).") = None,
+    api_usd_per_month: _number("Payback: API bill replaced per month (default: the seed's stated $45,000).") = None,
     task_type: Annotated[
         list[str] | None,
         typer.Option(
