@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from router_opt.analyses.common import ANALYSIS_SCHEMA_VERSION, AnalysisResult
+from router_opt.constraints import family_of
 from router_opt.errors import InfeasibleError, RouterOptError
 from router_opt.frame import Mode
 
@@ -145,8 +146,8 @@ def frontier_by_budget(
 ) -> BudgetFrontierResult:
     """Re-optimise for quality with every budget scaled by each factor (default: `points` spaced
     geometrically over `default_factors`, plus 1 when it lies between). `on_step(done, total)` is called after each point."""
+    from router_opt.engine import InfeasiblePlanError
     from router_opt.plan import optimize_inputs
-    from router_opt.solver import InfeasiblePlanError
 
     policy = inputs.policy
     if not policy.budgets_usd_per_day and policy.total_budget_usd_per_day is None:
@@ -211,9 +212,9 @@ def frontier_by_budget(
                 plan_quality=t.plan_quality,
                 quality_retained=t.plan_quality / t.baseline_quality if t.baseline_quality > 0 else math.nan,
                 binding_budgets=tuple(
-                    "total" if c.kind == "total_budget" else c.subject
+                    label
                     for c in result.constraints
-                    if c.binding and c.kind in {"budget", "total_budget"}
+                    if c.binding and (label := family_of(c.kind).budget_label(c)) is not None
                 ),
                 usd_per_day_by_department={d.department: d.optimal_usd_per_day for d in result.departments},
                 quality_by_department=_quality_by_department(result),

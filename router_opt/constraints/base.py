@@ -221,6 +221,20 @@ class Family:
         it comes from the catalog."""
         return None
 
+    def listed(self, row: CouplingRow) -> bool:
+        """Whether reports list the row as a constraint (a deployment's link row is no limit anyone
+        set: the deployments table reports the decision instead)."""
+        return True
+
+    def switched_off(self, row: CouplingRow, unprovisioned: set[str]) -> bool:
+        """Whether the row belongs to a deployment the plan leaves off (`unprovisioned`: model ids):
+        such a row is formally tight at 0 = 0, but no limit holds anything back."""
+        return False
+
+    def budget_label(self, row: CouplingRow) -> str | None:
+        """What a budget sweep calls the row when it is a $/day budget; None for other rows."""
+        return None
+
     def plan_charges_usd_per_day(
         self, problem: RoutingProblem, t_idx: np.ndarray, m_idx: np.ndarray, share: np.ndarray, days_per_year: int
     ) -> float:

@@ -53,6 +53,9 @@ class DepartmentBudgetFamily(Family):
     def policy_key(self, row: CouplingRow, policy: Policy) -> tuple | None:
         return ("budgets_usd_per_day", row.subject)
 
+    def budget_label(self, row: CouplingRow) -> str | None:
+        return row.subject
+
 
 class TotalBudgetFamily(Family):
     kinds = ("total_budget",)
@@ -80,6 +83,9 @@ class TotalBudgetFamily(Family):
 
     def policy_key(self, row: CouplingRow, policy: Policy) -> tuple | None:
         return ("total_budget_usd_per_day",)
+
+    def budget_label(self, row: CouplingRow) -> str | None:
+        return "total"
 
 
 DEPARTMENT_BUDGET = DepartmentBudgetFamily()

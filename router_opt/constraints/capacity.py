@@ -98,6 +98,12 @@ class CapacityFamily(Family):
             return np.zeros(ctx.rows.size, dtype=bool)
         return ctx.cheaper[:, column]
 
+    def listed(self, row: CouplingRow) -> bool:
+        return row.kind != "deployment"
+
+    def switched_off(self, row: CouplingRow, unprovisioned: set[str]) -> bool:
+        return row.subject in unprovisioned
+
     def relaxation(self, row: CouplingRow, slack: float, problem: RoutingProblem) -> str:
         if row.kind == "deployment":
             return f"deployment {row.subject}: cannot carry the tasks routed to it"

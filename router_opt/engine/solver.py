@@ -304,8 +304,7 @@ def _unprovisioned_rows_slack(
         return reports
     off = {str(problem.models["id"][m]) for m in np.flatnonzero(~provisioned)}
     return tuple(
-        replace(r, binding=False, shadow_price=None) if r.kind in {"capacity", "deployment"} and r.subject in off else r
-        for r in reports
+        replace(r, binding=False, shadow_price=None) if family_of(r.kind).switched_off(r, off) else r for r in reports
     )
 
 
