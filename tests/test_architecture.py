@@ -72,10 +72,10 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     found: list[list[str]] = []
     counter = 0
-    for root in graph:
+    for root, children_of_root in graph.items():
         if root in index:
             continue
-        work = [(root, iter(sorted(graph[root])))]
+        work = [(root, iter(sorted(children_of_root)))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -121,7 +121,7 @@ def test_no_import_cycle():
 @pytest.mark.parametrize("folder", ["router_opt", "tests", "benchmarks"])
 def test_no_module_imports_a_private_name(folder):
     offenders = []
-    for name, (path, tree) in _sources(ROOT / folder).items():
+    for path, tree in _sources(ROOT / folder).values():
         for node in _runtime_imports(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 private_module = any(part.startswith("_") and part != "__future__" for part in node.module.split("."))
