@@ -28,9 +28,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from router_opt import formatting as fmt
+from router_opt.actual import actual_spend, load_routing
+from router_opt.engine import InfeasiblePlanError, Objective, solve
 from router_opt.errors import InfeasibleError, RouterOptError
 from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem, build_problem
+from router_opt.inputs import settings_for
 from router_opt.models import Catalog, TaskRows, Workload
+from router_opt.result import build_result
+from router_opt.units import DAYS_PER_YEAR
 
 Z_95 = 1.96
 """A `quality_interval` is a 95% interval: its half-width is 1.96 standard deviations."""
@@ -178,10 +183,6 @@ def prepare_draws(
 ):
     """Solve the nominal plan and return (DrawSetup, nominal `Result`); with `actual_routing` (a
     routing file, as `optimize --actual` takes), today's spend is priced in every draw too."""
-    from router_opt.result import build_result
-    from router_opt.solver import Objective, solve
-    from router_opt.units import DAYS_PER_YEAR
-
     low, high = (float(v) for v in volume_range)
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
         raise RouterOptError(f"--volume-range must be LOW,HIGH with 0 < LOW <= HIGH, got {low:g},{high:g}")
@@ -189,8 +190,6 @@ def prepare_draws(
     mode = Mode(mode)
     problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
     solution = solve(problem, solver=solver, days_per_year=days)
-    from router_opt.plan import settings_for
-
     settings = settings_for(inputs, mode, Objective.COST, min_quality, solution.solver, days)
     # The nominal result is built from this very solve, whose coupling prices warm-start the draws.
     nominal = build_result(problem, solution, settings, decisions=False)
@@ -201,8 +200,6 @@ def prepare_draws(
     prices = solution.coupling_prices
     actual_cells = None
     if actual_routing is not None:
-        from router_opt.actual import actual_spend, load_routing
-
         actual_cells = tuple(load_routing(actual_routing, problem)[:5])
         nominal = nominal.model_copy(update={"actual": actual_spend(problem, nominal, actual_routing)})
     setup = DrawSetup(
@@ -274,39 +271,10 @@ def one_draw(spec: tuple[DrawSetup, int, int]) -> dict:
     and limit in this draw), "baseline_usd_per_day", "nominal_plan_usd_per_day" (the nominal routing
     at this draw's prices and volume), "task_meets" (T bools: the nominal plan's models meet each
     task's bar at this draw's quality)}."""
-    from router_opt.solver import InfeasiblePlanError, solve
-
     setup, k, seed = spec
     rng = np.random.default_rng([seed, k])
     quality, price_in, price_out, volume = sample(setup, rng)
-
-    columns = setup.workload.columns()
-    invocations = np.array(columns["invocations_per_day"], dtype=float) * np.array(columns["headcount"], dtype=float)
-    invocations *= volume
-    tokens_in = np.array(columns["input_tokens"], dtype=float)
-    tokens_out = np.array(columns["output_tokens"], dtype=float)
-    task, model, share = setup.plan_cells
-    per_call = (tokens_in[task] * price_in[model] + tokens_out[task] * price_out[model]) / TOKENS_PER_MTOK
-    plan_usd = float(np.sum(share * per_call * invocations[task])) + setup.plan_fixed_usd_per_day
-    b = setup.catalog.models.index(setup.catalog.baseline_model)
-    baseline_usd = float(np.sum(invocations * (tokens_in * price_in[b] + tokens_out * price_out[b]) / TOKENS_PER_MTOK))
-
-    actual_usd = math.nan
-    if setup.actual_cells is not None:
-        a_task, a_model, a_share, a_in, a_out = setup.actual_cells
-        a_call = (a_in * price_in[a_model] + a_out * price_out[a_model]) / TOKENS_PER_MTOK
-        actual_usd = float(np.sum(a_share * a_call * invocations[a_task]))
-
-    cell_quality = quality[setup.type_index[task], model]
-    n_tasks = len(setup.bars)
-    if Mode(setup.mode) is Mode.BLENDED:
-        mixed = np.bincount(task, weights=share * cell_quality, minlength=n_tasks)
-        weight = np.bincount(task, weights=share, minlength=n_tasks)
-        meets = mixed / np.where(weight > 0, weight, 1) >= setup.bars - 1e-9
-    else:
-        misses = np.bincount(task, weights=(cell_quality < setup.bars[task]).astype(float), minlength=n_tasks)
-        meets = misses == 0
-
+    plan_usd, baseline_usd, actual_usd = _priced_at_draw(setup, price_in, price_out, volume)
     catalog, workload = _sampled_inputs(setup, quality, price_in, price_out, volume)
     try:
         problem = build_problem(catalog, workload, setup.policy, mode=Mode(setup.mode), min_quality=setup.min_quality)
@@ -326,11 +294,49 @@ def one_draw(spec: tuple[DrawSetup, int, int]) -> dict:
         "optimal_usd_per_day": optimal,
         "baseline_usd_per_day": baseline_usd,
         "nominal_plan_usd_per_day": plan_usd,
-        "task_meets": meets,
+        "task_meets": _plan_meets_bars(setup, quality),
     }
     if setup.actual_cells is not None:
         record["actual_usd_per_day"] = actual_usd
     return record
+
+
+def _priced_at_draw(
+    setup: DrawSetup, price_in: np.ndarray, price_out: np.ndarray, volume: float
+) -> tuple[float, float, float]:
+    """$/day at the draw's prices and volume of the routings held fixed: the nominal plan (its fixed
+    deployment costs included), all-large, and today's (NaN without --actual)."""
+    columns = setup.workload.columns()
+    invocations = np.array(columns["invocations_per_day"], dtype=float) * np.array(columns["headcount"], dtype=float)
+    invocations *= volume
+    tokens_in = np.array(columns["input_tokens"], dtype=float)
+    tokens_out = np.array(columns["output_tokens"], dtype=float)
+    task, model, share = setup.plan_cells
+    per_call = (tokens_in[task] * price_in[model] + tokens_out[task] * price_out[model]) / TOKENS_PER_MTOK
+    plan_usd = float(np.sum(share * per_call * invocations[task])) + setup.plan_fixed_usd_per_day
+    b = setup.catalog.models.index(setup.catalog.baseline_model)
+    baseline_usd = float(np.sum(invocations * (tokens_in * price_in[b] + tokens_out * price_out[b]) / TOKENS_PER_MTOK))
+
+    actual_usd = math.nan
+    if setup.actual_cells is not None:
+        a_task, a_model, a_share, a_in, a_out = setup.actual_cells
+        a_call = (a_in * price_in[a_model] + a_out * price_out[a_model]) / TOKENS_PER_MTOK
+        actual_usd = float(np.sum(a_share * a_call * invocations[a_task]))
+    return plan_usd, baseline_usd, actual_usd
+
+
+def _plan_meets_bars(setup: DrawSetup, quality: np.ndarray) -> np.ndarray:
+    """Per task, whether the nominal plan's models meet its bar at the draw's quality: each model on
+    its own (strict, single), or their share-weighted mix (blended)."""
+    task, model, share = setup.plan_cells
+    cell_quality = quality[setup.type_index[task], model]
+    n_tasks = len(setup.bars)
+    if Mode(setup.mode) is Mode.BLENDED:
+        mixed = np.bincount(task, weights=share * cell_quality, minlength=n_tasks)
+        weight = np.bincount(task, weights=share, minlength=n_tasks)
+        return mixed / np.where(weight > 0, weight, 1) >= setup.bars - 1e-9
+    misses = np.bincount(task, weights=(cell_quality < setup.bars[task]).astype(float), minlength=n_tasks)
+    return misses == 0
 
 
 # --- ranges: the report ---------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""The vectorised row builders in result.py against plain-Python references."""
+"""The vectorised row builders of router_opt.result against plain-Python references."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from router_opt.result import Assignment, _first_k, _ordered, _rows
+from router_opt.result import Assignment
+from router_opt.result.columns import first_k, ordered, rows_of
 
 
 def _reference(mask, key, k=None):
@@ -22,10 +23,10 @@ def test_ordered_and_first_k_match_sorting_with_ties(seed):
     rows, cols = rng.integers(1, 30), rng.integers(1, 12)
     mask = rng.random((rows, cols)) < rng.random()
     key = rng.integers(0, 4, size=(rows, cols)).astype(float)  # few distinct keys: many ties
-    assert _ordered(mask, key, lambda r, c: c) == _reference(mask, key)
+    assert ordered(mask, key, lambda r, c: c) == _reference(mask, key)
     for k in (1, 3, cols + 2):
         before = key.copy()
-        assert _first_k(mask, key, np.arange(cols), k, np.empty(key.shape)) == _reference(mask, key, k)
+        assert first_k(mask, key, np.arange(cols), k, np.empty(key.shape)) == _reference(mask, key, k)
         assert (key == before).all()  # only the scratch buffer is written
 
 
@@ -44,7 +45,7 @@ def test_rows_equal_model_construct_and_serialise_alike():
         "quality": 80.0,
         "baseline_usd_per_day": 3.0,
     }
-    (fast,) = _rows(Assignment, **{name: [value] for name, value in values.items()})
+    (fast,) = rows_of(Assignment, **{name: [value] for name, value in values.items()})
     slow = Assignment.model_construct(**values)
     assert fast == slow
     assert fast.model_dump_json() == slow.model_dump_json()
@@ -53,7 +54,7 @@ def test_rows_equal_model_construct_and_serialise_alike():
 
 def test_rows_refuses_missing_columns():
     with pytest.raises(TypeError, match="share"):
-        _rows(Assignment, department=["D"])
+        rows_of(Assignment, department=["D"])
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -81,9 +82,9 @@ def test_threshold_plus_one_equals_resolving_with_the_bar_raised(seed):
 
 @pytest.mark.parametrize("solver", ["highs", "highspy", "decompose"])
 def test_used_pairs_are_the_positive_cells_in_row_major_order(solver):
+    from router_opt.engine import solve
     from router_opt.frame import build_problem
     from router_opt.models import Policy
-    from router_opt.solver import solve
 
     from .helpers import random_instance
 

@@ -17,57 +17,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from router_opt.analyses.common import ANALYSIS_SCHEMA_VERSION, AnalysisResult
+from router_opt.analyses.frontier_types import FrontierPoint, FrontierResult
 from router_opt.errors import InfeasibleError, RouterOptError
 from router_opt.frame import Mode
+from router_opt.inputs import Inputs
+from router_opt.plan import optimize_inputs
+from router_opt.result import Result
 
-if TYPE_CHECKING:  # plan imports result, which carries a FrontierResult: import plan lazily
-    from router_opt.plan import Inputs
+__all__ = ["DEFAULT_POINTS", "FrontierPoint", "FrontierResult", "area_under_curve", "frontier", "servable_range"]
 
 DEFAULT_POINTS = 19
-
-
-class FrontierPoint(AnalysisResult):
-    min_quality: float
-    """The bar every swept task had to meet."""
-    optimal_usd_per_day: float
-    baseline_usd_per_day: float
-    cost_share_of_baseline: float
-    """optimal / all-large $/day."""
-    share_routed_away_from_baseline: float
-    """Share of invocations the plan sends to a model other than the baseline (0..1)."""
-    plan_quality: float
-    """Invocation-weighted quality of the plan."""
-    quality_retained: float
-    """plan quality / all-large quality (RouteLLM's "quality retained")."""
-    usd_per_day_by_department: dict[str, float]
-
-
-class FrontierResult(AnalysisResult):
-    """The plan's cost at each quality bar of a sweep."""
-
-    schema_version: str = ANALYSIS_SCHEMA_VERSION
-    analysis: Literal["frontier"] = "frontier"
-    catalog: str
-    workload: str
-    mode: Mode
-    baseline_model: str
-    requested_min_quality: tuple[float, ...]
-    """The grid asked for, lowest first."""
-    swept_tasks: int
-    """Tasks whose bar the sweep sets (the rest keep their own min_quality)."""
-    points: tuple[FrontierPoint, ...]
-    """One per bar reached, lowest first."""
-    stopped_at_min_quality: float | None
-    """First bar at which no plan exists; the sweep stopped there (None if it finished)."""
-    stop_reason: str | None
-    area_under_curve: float
-    """Trapezoid area under cost share (y) over the bar rescaled to 0..1 (x), over the points reached."""
-    departments: tuple[str, ...]
 
 
 def servable_range(inputs: Inputs) -> tuple[float, float]:
@@ -112,17 +74,7 @@ def frontier(
     `on_step(done, total)` is called after each point (the CLI draws a progress bar with it).
     `warm_start`: start each point's decomposition from the previous point's coupling prices (the
     bars are close, so the prices are too); the plans are the same either way, only faster."""
-    from router_opt.plan import optimize_inputs
-
-    if points < 2:
-        raise RouterOptError(f"a frontier needs at least 2 points, got {points}")
-    if low is None or high is None:
-        default_low, default_high = servable_range(inputs)
-        low = default_low if low is None else low
-        high = default_high if high is None else high
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise RouterOptError(f"the sweep needs a lowest bar below the highest, got {low:g} .. {high:g}")
-    grid = [float(q) for q in np.linspace(low, high, points)]
+    grid = _grid(inputs, low, high, points)
     reached: list[FrontierPoint] = []
     stopped_at = reason = None
     departments: tuple[str, ...] = ()
@@ -135,35 +87,12 @@ def frontier(
                 inputs, mode=mode, min_quality=q, solver=solver, decisions=False, start_prices=prices
             )
         except InfeasibleError as exc:
-            first = exc.tasks[0]
-            best = (
-                "no model rates it"
-                if first.best_quality is None
-                else f"best on offer {first.best_quality:g} ({first.best_model})"
-            )
-            stopped_at = q
-            reason = (
-                f"{len(exc.tasks)} task(s) cannot be served at this bar, e.g. {first.department} / {first.role} / "
-                f"{first.task} [{first.task_type}]: {best}"
-            )
+            # Bars only rise along the grid: once no plan meets one, none meets the next.
+            stopped_at, reason = q, _stop_reason(exc)
             break
         prices = result.solve.coupling_prices if warm_start else None
-        t = result.totals
         departments = tuple(d.department for d in result.departments)
-        reached.append(
-            FrontierPoint(
-                min_quality=q,
-                optimal_usd_per_day=t.optimal_usd_per_day,
-                baseline_usd_per_day=t.baseline_usd_per_day,
-                cost_share_of_baseline=t.optimal_usd_per_day / t.baseline_usd_per_day
-                if t.baseline_usd_per_day > 0
-                else math.nan,
-                share_routed_away_from_baseline=t.share_routed_away_from_baseline,
-                plan_quality=t.plan_quality,
-                quality_retained=t.plan_quality / t.baseline_quality if t.baseline_quality > 0 else math.nan,
-                usd_per_day_by_department={d.department: d.optimal_usd_per_day for d in result.departments},
-            )
-        )
+        reached.append(_point(q, result))
     if on_step is not None:
         on_step(len(grid), len(grid))
     if not reached:
@@ -182,4 +111,48 @@ def frontier(
             [p.min_quality for p in reached], [p.cost_share_of_baseline for p in reached]
         ),
         departments=departments,
+    )
+
+
+def _grid(inputs: Inputs, low: float | None, high: float | None, points: int) -> list[float]:
+    """The bars to sweep, lowest first; a bound not given is `servable_range`'s."""
+    if points < 2:
+        raise RouterOptError(f"a frontier needs at least 2 points, got {points}")
+    if low is None or high is None:
+        default_low, default_high = servable_range(inputs)
+        low = default_low if low is None else low
+        high = default_high if high is None else high
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise RouterOptError(f"the sweep needs a lowest bar below the highest, got {low:g} .. {high:g}")
+    return [float(q) for q in np.linspace(low, high, points)]
+
+
+def _stop_reason(exc: InfeasibleError) -> str:
+    """Why the sweep stopped, told by the first task no model can serve at the bar."""
+    first = exc.tasks[0]
+    best = (
+        "no model rates it"
+        if first.best_quality is None
+        else f"best on offer {first.best_quality:g} ({first.best_model})"
+    )
+    return (
+        f"{len(exc.tasks)} task(s) cannot be served at this bar, e.g. {first.department} / {first.role} / "
+        f"{first.task} [{first.task_type}]: {best}"
+    )
+
+
+def _point(min_quality: float, result: Result) -> FrontierPoint:
+    """One point of the curve from the plan at that bar."""
+    t = result.totals
+    return FrontierPoint(
+        min_quality=min_quality,
+        optimal_usd_per_day=t.optimal_usd_per_day,
+        baseline_usd_per_day=t.baseline_usd_per_day,
+        cost_share_of_baseline=t.optimal_usd_per_day / t.baseline_usd_per_day
+        if t.baseline_usd_per_day > 0
+        else math.nan,
+        share_routed_away_from_baseline=t.share_routed_away_from_baseline,
+        plan_quality=t.plan_quality,
+        quality_retained=t.plan_quality / t.baseline_quality if t.baseline_quality > 0 else math.nan,
+        usd_per_day_by_department={d.department: d.optimal_usd_per_day for d in result.departments},
     )
