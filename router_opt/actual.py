@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from router_opt.errors import InputError, Problem
 from router_opt.frame import TOKENS_PER_MTOK, RoutingProblem, first_seen_codes
 from router_opt.io.text import read_text
-from router_opt.result import ActualRow, ActualSpend, ActualTask, BillingRow, Result
+from router_opt.result.schema import ActualRow, ActualSpend, ActualTask, BillingRow, Result
 
 REQUIRED = ("department", "role", "task", "model", "share", "input_tokens", "output_tokens")
 # Billed and catalog-priced $/day of a model that differ by more than this share are flagged.
@@ -122,7 +123,6 @@ def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> A
     """Today's routing (the file at `path`) priced beside `result`'s plan and all-large baseline."""
     task, model, share, tokens_in, tokens_out, billed = load_routing(path, problem)
     tasks, models = problem.tasks, problem.models
-    n_tasks = len(tasks)
     pair_usd_per_day = (
         share
         * tasks["invocations_per_day"][task]
@@ -130,81 +130,19 @@ def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> A
         / TOKENS_PER_MTOK
     )
     pair_tokens_per_day = share * tasks["invocations_per_day"][task] * (tokens_in + tokens_out)
-    actual = np.bincount(task, weights=pair_usd_per_day, minlength=n_tasks)
-    optimal = np.array([t.usd_per_day for t in result.tasks])
-    baseline = np.array([t.baseline_usd_per_day for t in result.tasks])
-    # Below the bar today: the model does not rate the task type (NaN) or rates it under the bar.
-    quality = problem.quality[task, model]
-    below = ~(quality >= tasks["min_quality"][task])
-
-    ids = [str(m) for m in models["id"]]
-    order = np.lexsort((model, -share, task))  # per task: largest share first, then catalog order
-    per_task: list[list[int]] = [[] for _ in range(n_tasks)]
-    for k in order.tolist():
-        per_task[int(task[k])].append(k)
-    task_rows = tuple(
-        ActualTask(
-            department=str(tasks["department"][i]),
-            role=str(tasks["role"][i]),
-            task=str(tasks["task"][i]),
-            models=tuple(ids[model[k]] for k in ks),
-            shares=tuple(float(share[k]) for k in ks),
-            model_usd_per_day=tuple(float(pair_usd_per_day[k]) for k in ks),
-            model_tokens_per_day=tuple(float(pair_tokens_per_day[k]) for k in ks),
-            actual_usd_per_day=float(actual[i]),
-            optimal_usd_per_day=float(optimal[i]),
-            baseline_usd_per_day=float(baseline[i]),
-            savings_vs_actual_usd_per_day=float(actual[i] - optimal[i]),
-            below_bar=tuple(ids[model[k]] for k in ks if below[k]),
-        )
-        for i, ks in enumerate(per_task)
+    per_task = _PerTask(
+        actual=np.bincount(task, weights=pair_usd_per_day, minlength=len(tasks)),
+        optimal=np.array([t.usd_per_day for t in result.tasks]),
+        baseline=np.array([t.baseline_usd_per_day for t in result.tasks]),
     )
-
-    def grouped(keys: list, with_role: bool) -> tuple[ActualRow, ...]:
-        codes, names = first_seen_codes(keys, n_tasks)
-        sums = [np.bincount(codes, weights=v, minlength=len(names)) for v in (actual, optimal, baseline)]
-        return tuple(
-            ActualRow(
-                department=str(key[0]),
-                role=str(key[1]) if with_role else None,
-                actual_usd_per_day=float(sums[0][g]),
-                optimal_usd_per_day=float(sums[1][g]),
-                baseline_usd_per_day=float(sums[2][g]),
-                savings_vs_actual_usd_per_day=float(sums[0][g] - sums[1][g]),
-            )
-            for g, key in enumerate(names)
-        )
-
-    departments = grouped([(d,) for d in tasks["department"]], with_role=False)
-    roles = grouped(list(zip(tasks["department"], tasks["role"], strict=True)), with_role=True)
-    total_actual = float(actual.sum())
+    task_rows = _task_rows(problem, per_task, task, model, share, pair_usd_per_day, pair_tokens_per_day)
+    billing, billed_total = _billing(model, billed, pair_usd_per_day, [str(m) for m in models["id"]])
+    total_actual = float(per_task.actual.sum())
     # The plan's total includes the fixed cost of the deployments it provisions (today's routing is
     # priced per token only: a self-hosted server it uses is paid either way and not in this file).
     total_optimal = result.totals.optimal_usd_per_day
     total_baseline = result.totals.baseline_usd_per_day
     days = result.settings.days_per_year
-    billing: tuple[BillingRow, ...] = ()
-    billed_total = None
-    if (~np.isnan(billed)).any():
-        n_models = len(models)
-        with_bill = ~np.isnan(billed)
-        billed_by_model = np.bincount(model[with_bill], weights=billed[with_bill], minlength=n_models)
-        priced_by_model = np.bincount(model[with_bill], weights=pair_usd_per_day[with_bill], minlength=n_models)
-        billed_total = float(billed_by_model.sum())
-        rows = []
-        for m in np.flatnonzero(np.bincount(model[with_bill], minlength=n_models) > 0).tolist():
-            priced, bill = float(priced_by_model[m]), float(billed_by_model[m])
-            share_off = (bill - priced) / priced if priced > 0 else None
-            rows.append(
-                BillingRow(
-                    model=ids[m],
-                    billed_usd_per_day=bill,
-                    priced_usd_per_day=priced,
-                    difference_share=share_off,
-                    flagged=abs(bill - priced) > BILLING_TOLERANCE * max(priced, 1e-12),
-                )
-            )
-        billing = tuple(rows)
     return ActualSpend(
         billed_usd_per_day=billed_total,
         billing_tolerance=BILLING_TOLERANCE if billing else None,
@@ -220,7 +158,102 @@ def actual_spend(problem: RoutingProblem, result: Result, path: str | Path) -> A
         actual_usd_per_year=total_actual * days,
         savings_vs_actual_usd_per_year=(total_actual - total_optimal) * days,
         tasks_below_bar=int(sum(1 for t in task_rows if t.below_bar)),
-        departments=departments,
-        roles=roles,
+        departments=per_task.grouped(tasks, with_role=False),
+        roles=per_task.grouped(tasks, with_role=True),
         tasks=task_rows,
     )
+
+
+@dataclass(frozen=True)
+class _PerTask:
+    """Each task's $/day today, in the plan and on the all-large baseline."""
+
+    actual: np.ndarray
+    optimal: np.ndarray
+    baseline: np.ndarray
+
+    def grouped(self, tasks, with_role: bool) -> tuple[ActualRow, ...]:
+        """The three summed per department (or per role), in the workload's first-seen order."""
+        if with_role:
+            keys = list(zip(tasks["department"], tasks["role"], strict=True))
+        else:
+            keys = [(d,) for d in tasks["department"]]
+        codes, names = first_seen_codes(keys, len(tasks))
+        sums = [np.bincount(codes, weights=v, minlength=len(names)) for v in (self.actual, self.optimal, self.baseline)]
+        return tuple(
+            ActualRow(
+                department=str(key[0]),
+                role=str(key[1]) if with_role else None,
+                actual_usd_per_day=float(sums[0][g]),
+                optimal_usd_per_day=float(sums[1][g]),
+                baseline_usd_per_day=float(sums[2][g]),
+                savings_vs_actual_usd_per_day=float(sums[0][g] - sums[1][g]),
+            )
+            for g, key in enumerate(names)
+        )
+
+
+def _task_rows(
+    problem: RoutingProblem,
+    per_task: _PerTask,
+    task: np.ndarray,
+    model: np.ndarray,
+    share: np.ndarray,
+    pair_usd_per_day: np.ndarray,
+    pair_tokens_per_day: np.ndarray,
+) -> tuple[ActualTask, ...]:
+    tasks = problem.tasks
+    ids = [str(m) for m in problem.models["id"]]
+    # Below the bar today: the model does not rate the task type (NaN) or rates it under the bar.
+    quality = problem.quality[task, model]
+    below = ~(quality >= tasks["min_quality"][task])
+    order = np.lexsort((model, -share, task))  # per task: largest share first, then catalog order
+    rows_of_task: list[list[int]] = [[] for _ in range(len(tasks))]
+    for k in order.tolist():
+        rows_of_task[int(task[k])].append(k)
+    actual, optimal, baseline = per_task.actual, per_task.optimal, per_task.baseline
+    return tuple(
+        ActualTask(
+            department=str(tasks["department"][i]),
+            role=str(tasks["role"][i]),
+            task=str(tasks["task"][i]),
+            models=tuple(ids[model[k]] for k in ks),
+            shares=tuple(float(share[k]) for k in ks),
+            model_usd_per_day=tuple(float(pair_usd_per_day[k]) for k in ks),
+            model_tokens_per_day=tuple(float(pair_tokens_per_day[k]) for k in ks),
+            actual_usd_per_day=float(actual[i]),
+            optimal_usd_per_day=float(optimal[i]),
+            baseline_usd_per_day=float(baseline[i]),
+            savings_vs_actual_usd_per_day=float(actual[i] - optimal[i]),
+            below_bar=tuple(ids[model[k]] for k in ks if below[k]),
+        )
+        for i, ks in enumerate(rows_of_task)
+    )
+
+
+def _billing(
+    model: np.ndarray, billed: np.ndarray, pair_usd_per_day: np.ndarray, ids: list[str]
+) -> tuple[tuple[BillingRow, ...], float | None]:
+    """Per model with billed figures: billed against catalog-priced $/day over the same rows (rows
+    without a billed figure are left out of both, so the two cover the same requests); and the
+    billed total (None: the file has no billed figures)."""
+    with_bill = ~np.isnan(billed)
+    if not with_bill.any():
+        return (), None
+    n_models = len(ids)
+    billed_by_model = np.bincount(model[with_bill], weights=billed[with_bill], minlength=n_models)
+    priced_by_model = np.bincount(model[with_bill], weights=pair_usd_per_day[with_bill], minlength=n_models)
+    rows = []
+    for m in np.flatnonzero(np.bincount(model[with_bill], minlength=n_models) > 0).tolist():
+        priced, bill = float(priced_by_model[m]), float(billed_by_model[m])
+        share_off = (bill - priced) / priced if priced > 0 else None
+        rows.append(
+            BillingRow(
+                model=ids[m],
+                billed_usd_per_day=bill,
+                priced_usd_per_day=priced,
+                difference_share=share_off,
+                flagged=abs(bill - priced) > BILLING_TOLERANCE * max(priced, 1e-12),
+            )
+        )
+    return tuple(rows), float(billed_by_model.sum())
