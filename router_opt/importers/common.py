@@ -186,17 +186,52 @@ def build_catalog(
             f"{source.label}: no models left to import (check `providers` and `models`)", option=("providers", "models")
         )
     ids = unique_ids(source.models)
-    rated: dict[str, tuple[str, dict[str, float]]] = {}
-    if quality is not None:
-        catalog_groups = group_by_key(ids)
-        quality_groups = group_by_key(quality.models)
-        pairs = pair_keys(catalog_groups, quality_groups)
-        for ckey, qkey in pairs.items():
-            qname = preferred(quality_groups[qkey])
-            for model_id in catalog_groups[ckey]:
-                rated[model_id] = (qname, dict(quality.models[qname]))
+    rated = _rated(ids, quality)
+    entries, unrated, unrated_lines = _entries(ids, source, tiers, rated)
+    if not entries:
+        _no_entries(len(ids), quality, quality_label)
+    baseline, baseline_reason = _baseline(entries, baseline)
     scale = quality.quality_scale if quality is not None else QualityScale()
+    data = _catalog_data(source, entries, baseline, scale, name, tiers_label, quality, quality_label)
+    try:
+        catalog = Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise RouterOptError(f"the imported catalog does not validate: {exc}") from None
 
+    header = [
+        f"Catalog imported by `router-opt catalog import` from {source.label}.",
+        *source.header,
+        f"Prices as of {source.prices_as_of.isoformat()}, USD per million tokens.",
+        f"Tiers: {tiers_label} (first matching rule, else the price band of the blended 3:1 $/M).",
+        f"Quality: {quality.source or quality_label}"
+        + (f" ({quality.method})" if quality.method else "")
+        + f", on the scale {scale.min:g}..{scale.max:g} ({scale.unit}); thresholds must be on this scale too.",
+        baseline_reason + ".",
+        f"{len(entries)} models rated and routable; {len(unrated)} without quality are listed, commented out, at the end.",
+    ]
+    notes = list(source.notes) + _import_notes(entries, baseline, scale, unrated, quality, rated)
+    text = _catalog_yaml(data, header, entries, source, unrated_lines)
+    return ImportedCatalog(catalog=catalog, yaml_text=text, notes=notes, unrated=unrated)
+
+
+def _rated(ids: list[str], quality) -> dict[str, tuple[str, dict[str, float]]]:
+    """Catalog id -> (the quality file's name for it, its scores), for the ids the quality file rates
+    (joined by model key, as the module docstring describes)."""
+    rated: dict[str, tuple[str, dict[str, float]]] = {}
+    if quality is None:
+        return rated
+    catalog_groups = group_by_key(ids)
+    quality_groups = group_by_key(quality.models)
+    for ckey, qkey in pair_keys(catalog_groups, quality_groups).items():
+        qname = preferred(quality_groups[qkey])
+        for model_id in catalog_groups[ckey]:
+            rated[model_id] = (qname, dict(quality.models[qname]))
+    return rated
+
+
+def _entries(ids: list[str], source: PriceSource, tiers, rated: dict) -> tuple[list[tuple], list[str], list[str]]:
+    """(entries, unrated ids, unrated YAML lines): an entry (id, model, tier, tier reason, quality name,
+    scores) per rated model; each unrated one as a commented-out catalog entry."""
     entries, unrated_lines, unrated = [], [], []
     for model_id, model in zip(ids, source.models):
         tier, tier_reason = tiers.tier_for(model)
@@ -210,42 +245,60 @@ def build_catalog(
             continue
         qname, scores = rated[model_id]
         entries.append((model_id, model, tier, tier_reason, qname, scores))
+    return entries, unrated, unrated_lines
 
-    notes = list(source.notes)
-    if not entries:
-        hint = (
-            "give `quality` FILE (from `router-opt quality import`) whose model names match these ids"
-            if quality is None
-            else f"none of the {len(ids)} models matches a model in {quality_label or 'the quality file'} "
-            "(ids are matched as README 'Importing real data' describes)"
-        )
-        raise RouterOptError(
-            f"no imported model has quality, so there is no catalog to write: {hint}",
-            option="quality" if quality is None else None,
-        )
 
+def _no_entries(n_ids: int, quality, quality_label: str | None) -> None:
+    """Raise: no imported model has quality, with what to do about it."""
+    hint = (
+        "give `quality` FILE (from `router-opt quality import`) whose model names match these ids"
+        if quality is None
+        else f"none of the {n_ids} models matches a model in {quality_label or 'the quality file'} "
+        "(ids are matched as README 'Importing real data' describes)"
+    )
+    raise RouterOptError(
+        f"no imported model has quality, so there is no catalog to write: {hint}",
+        option="quality" if quality is None else None,
+    )
+
+
+def _baseline(entries: list[tuple], baseline: str | None) -> tuple[str, str]:
+    """(baseline id, why): the id given (matched exactly, else by model key), else the dearest
+    (blended 3:1 $/M) of the models rating the most task types."""
     if baseline is None:
         most = max(len(e[5]) for e in entries)
         # ties (one model at several providers) go to the first listed: its own vendor
         baseline_entry = max(
             (e for e in entries if len(e[5]) == most), key=lambda e: (e[1].blended_usd_per_mtok, -entries.index(e))
         )
-        baseline = baseline_entry[0]
-        baseline_reason = (
-            f"baseline {baseline}: the dearest (blended 3:1 $/M) of the models rating the most task types ({most})"
+        chosen = baseline_entry[0]
+        return (
+            chosen,
+            f"baseline {chosen}: the dearest (blended 3:1 $/M) of the models rating the most task types ({most})",
         )
-    else:
-        matches = [e[0] for e in entries if e[0] == baseline] or [
-            e[0] for e in entries if model_key(e[0]) == model_key(baseline)
-        ]
-        if len(matches) != 1:
-            known = ", ".join(e[0] for e in entries[:20]) + (" ..." if len(entries) > 20 else "")
-            raise RouterOptError(
-                f"`baseline` {baseline}: not a rated model of the imported catalog (ids: {known})", option="baseline"
-            )
-        baseline = matches[0]
-        baseline_reason = f"baseline {baseline}: chosen with --baseline"
+    matches = [e[0] for e in entries if e[0] == baseline] or [
+        e[0] for e in entries if model_key(e[0]) == model_key(baseline)
+    ]
+    if len(matches) != 1:
+        known = ", ".join(e[0] for e in entries[:20]) + (" ..." if len(entries) > 20 else "")
+        raise RouterOptError(
+            f"`baseline` {baseline}: not a rated model of the imported catalog (ids: {known})", option="baseline"
+        )
+    return matches[0], f"baseline {matches[0]}: chosen with --baseline"
 
+
+def _catalog_data(
+    source: PriceSource,
+    entries: list[tuple],
+    baseline: str,
+    scale,
+    name: str | None,
+    tiers_label: str,
+    quality,
+    quality_label: str | None,
+) -> dict:
+    """The catalog as plain data (what Catalog validates and the YAML writes), each model with the
+    `sources` of its price, tier and quality."""
     data = {
         "name": name or source.default_name,
         "currency": "USD",
@@ -284,26 +337,14 @@ def build_catalog(
         entry["quality"] = {k: round(float(v), 2) for k, v in scores.items()}
         entry["sources"] = sources
         data["models"].append(entry)
+    return data
 
-    try:
-        catalog = Catalog.model_validate(data)
-    except ValidationError as exc:
-        raise RouterOptError(f"the imported catalog does not validate: {exc}") from None
 
-    header = [
-        f"Catalog imported by `router-opt catalog import` from {source.label}.",
-        *source.header,
-        f"Prices as of {source.prices_as_of.isoformat()}, USD per million tokens.",
-        f"Tiers: {tiers_label} (first matching rule, else the price band of the blended 3:1 $/M).",
-        f"Quality: {quality.source or quality_label}"
-        + (f" ({quality.method})" if quality.method else "")
-        + f", on the scale {scale.min:g}..{scale.max:g} ({scale.unit}); thresholds must be on this scale too.",
-        baseline_reason + ".",
-        f"{len(entries)} models rated and routable; {len(unrated)} without quality are listed, commented out, at the end.",
-    ]
-    notes.append(
+def _import_notes(entries: list[tuple], baseline: str, scale, unrated: list[str], quality, rated: dict) -> list[str]:
+    """What was written, and the models on either side that found no partner."""
+    notes = [
         f"{len(entries)} models with quality written; baseline {baseline}; scale {scale.min:g}..{scale.max:g} {scale.unit}"
-    )
+    ]
     if unrated:
         shown = ", ".join(unrated[:15]) + (f" and {len(unrated) - 15} more" if len(unrated) > 15 else "")
         notes.append(f"{len(unrated)} models have no quality and were left out (cannot be routed to): {shown}")
@@ -313,8 +354,7 @@ def build_catalog(
         if missing:
             shown = ", ".join(missing[:15]) + (f" and {len(missing) - 15} more" if len(missing) > 15 else "")
             notes.append(f"{len(missing)} models of the quality file have no price here: {shown}")
-    text = _catalog_yaml(data, header, entries, source, unrated_lines)
-    return ImportedCatalog(catalog=catalog, yaml_text=text, notes=notes, unrated=unrated)
+    return notes
 
 
 def _catalog_yaml(data: dict, header: list[str], entries, source: PriceSource, unrated_lines: list[str]) -> str:

@@ -245,6 +245,69 @@ def _choose_providers(providers: list[str] | None, lenient: bool) -> list:
     return sorted(chosen, key=lambda p: order.get(p.id, len(order)))
 
 
+NO_TOKEN_PRICE = "no input or output token price (embeddings, image, audio)"
+
+
+def _priced_names(
+    names, chosen: list, pattern: re.Pattern | None, as_of: date, skipped: dict[str, int]
+) -> tuple[list[PricedModel], list[tuple[str, object, object]], list[str]]:
+    """The quality file's names that `pattern` keeps, each priced under its own name where genai-prices'
+    matcher finds it: (priced models, (name, provider, model) matched, names not matched)."""
+    out: list[PricedModel] = []
+    resolved: list[tuple[str, object, object]] = []
+    unresolved: list[str] = []
+    for name in names:
+        if pattern is not None and not pattern.search(name):
+            continue
+        found = resolve_name(name, chosen)
+        if found is None:
+            unresolved.append(name)
+            continue
+        provider, model = found
+        note = f"genai-prices matches '{name}' to its {provider.id} model '{model.id}'"
+        if model.deprecated:
+            note += " (which it marks deprecated)"
+        priced = _priced(provider, model, as_of, model_id=name, notes=(note,))
+        if priced is None:
+            skipped[NO_TOKEN_PRICE] += 1
+            continue
+        out.append(priced)
+        resolved.append((name, provider, model))
+    return out, resolved, unresolved
+
+
+def _priced_listings(
+    chosen: list,
+    resolved: list[tuple[str, object, object]],
+    pattern: re.Pattern | None,
+    as_of: date,
+    include_deprecated: bool,
+    skipped: dict[str, int],
+) -> tuple[list[PricedModel], int]:
+    """The chosen providers' own listings, but the copies of models already priced under a quality-file
+    name (counted), those `pattern` drops and deprecated ones (counted in `skipped`)."""
+    out: list[PricedModel] = []
+    copies = 0
+    resolved_keys = {model_key(name) for name, _p, _m in resolved}
+    for provider in chosen:
+        for model in provider.models:
+            if model_key(model.id) in resolved_keys or any(model is m or model.is_match(n) for n, _p, m in resolved):
+                copies += 1  # priced under the quality file's name, at its first-party provider
+                continue
+            if pattern is not None and not pattern.search(model.id):
+                skipped["filtered by --models"] += 1
+                continue
+            if model.deprecated and not include_deprecated:
+                skipped["deprecated"] += 1
+                continue
+            priced = _priced(provider, model, as_of)
+            if priced is None:
+                skipped[NO_TOKEN_PRICE] += 1
+                continue
+            out.append(priced)
+    return out, copies
+
+
 def prices_from_genai_prices(
     providers: list[str] | None = None,
     models: str | None = None,
@@ -269,49 +332,10 @@ def prices_from_genai_prices(
     except re.error as exc:
         raise RouterOptError(f"`models`: not a valid regular expression: {exc}", option="models") from None
 
-    out: list[PricedModel] = []
-    skipped = {
-        "no input or output token price (embeddings, image, audio)": 0,
-        "deprecated": 0,
-        "filtered by --models": 0,
-    }
-    resolved: list[tuple[str, object, object]] = []
-    unresolved: list[str] = []
-    for name in names or ():
-        if pattern is not None and not pattern.search(name):
-            continue
-        found = resolve_name(name, chosen)
-        if found is None:
-            unresolved.append(name)
-            continue
-        provider, model = found
-        note = f"genai-prices matches '{name}' to its {provider.id} model '{model.id}'"
-        if model.deprecated:
-            note += " (which it marks deprecated)"
-        priced = _priced(provider, model, as_of, model_id=name, notes=(note,))
-        if priced is None:
-            skipped["no input or output token price (embeddings, image, audio)"] += 1
-            continue
-        out.append(priced)
-        resolved.append((name, provider, model))
-    copies = 0
-    resolved_keys = {model_key(name) for name, _p, _m in resolved}
-    for provider in chosen:
-        for model in provider.models:
-            if model_key(model.id) in resolved_keys or any(model is m or model.is_match(n) for n, _p, m in resolved):
-                copies += 1  # priced under the quality file's name, at its first-party provider
-                continue
-            if pattern is not None and not pattern.search(model.id):
-                skipped["filtered by --models"] += 1
-                continue
-            if model.deprecated and not include_deprecated:
-                skipped["deprecated"] += 1
-                continue
-            priced = _priced(provider, model, as_of)
-            if priced is None:
-                skipped["no input or output token price (embeddings, image, audio)"] += 1
-                continue
-            out.append(priced)
+    skipped = {NO_TOKEN_PRICE: 0, "deprecated": 0, "filtered by --models": 0}
+    out, resolved, unresolved = _priced_names(names or (), chosen, pattern, as_of, skipped)
+    listed, copies = _priced_listings(chosen, resolved, pattern, as_of, include_deprecated, skipped)
+    out += listed
     when = stated_timestamp(as_of).isoformat().replace("+00:00", "Z")
     notes = [
         (

@@ -74,6 +74,65 @@ def _int(value) -> int | None:
     return number if number > 0 else None
 
 
+def _provider_key(name: str, spec: dict) -> str:
+    """The entry's LiteLLM provider: its `litellm_provider`, else the id's own LiteLLM prefix."""
+    provider_key = str(spec.get("litellm_provider") or "").strip()
+    if not provider_key and name.split("/", 1)[0] in LITELLM_PROVIDERS and "/" in name:
+        provider_key = name.split("/", 1)[0]
+    return provider_key
+
+
+def _skip_reason(name: str, spec, wanted: set[str] | None, pattern: re.Pattern | None) -> str | None:
+    """Why an entry of the price map is not imported (the notes count each reason), or None."""
+    if not isinstance(spec, dict):
+        return "not an object"
+    if wanted is not None and provider_host(_provider_key(name, spec)) not in wanted:
+        return "other providers"
+    if pattern is not None and not pattern.search(name):
+        return "filtered by --models"
+    mode = spec.get("mode")
+    if mode is not None and mode not in TEXT_MODES:
+        return f"mode {mode}"
+    if (
+        finite_price(spec.get("input_cost_per_token")) is None
+        or finite_price(spec.get("output_cost_per_token")) is None
+    ):
+        return "no input or output token price"
+    return None
+
+
+def _priced_model(name: str, spec: dict) -> PricedModel:
+    """An entry with both token prices as a PricedModel, with notes on the rates not used (above a
+    context size, variants) and on a gateway name LiteLLM would not recognise."""
+    provider_key = _provider_key(name, spec)
+    notes = []
+    for key, value in spec.items():
+        above = _ABOVE.match(key)
+        if above and finite_price(value) is not None:
+            notes.append(f"{above.group(1)}: base rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
+        variant = _VARIANT.match(key)
+        if variant and finite_price(value) is not None:
+            notes.append(f"{variant.group(1)}: standard rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
+    cached = finite_price(spec.get("cache_read_input_token_cost"))
+    gateway = litellm_model_name(provider_key, name)
+    if litellm_provider(provider_key, name) is None and gateway != name:
+        notes.append(
+            f"gateway: LiteLLM has no provider '{provider_key or name.split('/', 1)[0]}', so gateway_model is "
+            f"{gateway}, an OpenAI-compatible endpoint: give it the host's api_base and key (or drop the model)"
+        )
+    return PricedModel(
+        id=name,
+        provider=_provider_name(provider_key),
+        provider_key=provider_key,
+        input_usd_per_mtok=finite_price(spec.get("input_cost_per_token")) * 1e6,
+        output_usd_per_mtok=finite_price(spec.get("output_cost_per_token")) * 1e6,
+        cached_input_usd_per_mtok=cached * 1e6 if cached is not None else None,
+        context_window=_int(spec.get("max_input_tokens")),
+        gateway_model=gateway,
+        notes=tuple(notes),
+    )
+
+
 def prices_from_litellm(
     path: str | Path,
     providers: list[str] | None = None,
@@ -97,64 +156,14 @@ def prices_from_litellm(
 
     out: list[PricedModel] = []
     skipped: dict[str, int] = {}
-
-    def skip(why: str) -> None:
-        skipped[why] = skipped.get(why, 0) + 1
-
     for name, spec in data.items():
         if name == "sample_spec":
             continue
-        if not isinstance(spec, dict):
-            skip("not an object")
+        why = _skip_reason(name, spec, wanted, pattern)
+        if why is not None:
+            skipped[why] = skipped.get(why, 0) + 1
             continue
-        provider_key = str(spec.get("litellm_provider") or "").strip()
-        if not provider_key and name.split("/", 1)[0] in LITELLM_PROVIDERS and "/" in name:
-            provider_key = name.split("/", 1)[0]  # no litellm_provider given: the id's own LiteLLM prefix
-        if wanted is not None and provider_host(provider_key) not in wanted:
-            skip("other providers")
-            continue
-        if pattern is not None and not pattern.search(name):
-            skip("filtered by --models")
-            continue
-        mode = spec.get("mode")
-        if mode is not None and mode not in TEXT_MODES:
-            skip(f"mode {mode}")
-            continue
-        input_usd = finite_price(spec.get("input_cost_per_token"))
-        output_usd = finite_price(spec.get("output_cost_per_token"))
-        if input_usd is None or output_usd is None:
-            skip("no input or output token price")
-            continue
-        notes = []
-        for key, value in spec.items():
-            above = _ABOVE.match(key)
-            if above and finite_price(value) is not None:
-                notes.append(f"{above.group(1)}: base rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used")
-            variant = _VARIANT.match(key)
-            if variant and finite_price(value) is not None:
-                notes.append(
-                    f"{variant.group(1)}: standard rate taken; {key} = ${finite_price(value) * 1e6:g}/M not used"
-                )
-        cached = finite_price(spec.get("cache_read_input_token_cost"))
-        gateway = litellm_model_name(provider_key, name)
-        if litellm_provider(provider_key, name) is None and gateway != name:
-            notes.append(
-                f"gateway: LiteLLM has no provider '{provider_key or name.split('/', 1)[0]}', so gateway_model is "
-                f"{gateway}, an OpenAI-compatible endpoint: give it the host's api_base and key (or drop the model)"
-            )
-        out.append(
-            PricedModel(
-                id=name,
-                provider=_provider_name(provider_key),
-                provider_key=provider_key,
-                input_usd_per_mtok=input_usd * 1e6,
-                output_usd_per_mtok=output_usd * 1e6,
-                cached_input_usd_per_mtok=cached * 1e6 if cached is not None else None,
-                context_window=_int(spec.get("max_input_tokens")),
-                gateway_model=gateway,
-                notes=tuple(notes),
-            )
-        )
+        out.append(_priced_model(name, spec))
     notes = [f"{len(out)} models priced from {path.name}, prices as of {date_note}"]
     notes += [f"skipped {n}: {why}" for why, n in sorted(skipped.items(), key=lambda kv: -kv[1])]
     return PriceSource(

@@ -357,8 +357,6 @@ def workload_from_logs(
     threads: int | None = None,
 ) -> LogsResult:
     """Aggregate request logs into workload rows and the routing they show."""
-    import duckdb
-
     mapping = dict(mapping or {})
     unknown = [k for k in mapping if k not in ALIASES]
     if unknown:
@@ -368,10 +366,89 @@ def workload_from_logs(
     if days is not None and days < 1:
         raise RouterOptError("`days` must be at least 1", option="days")
     files = _expand(paths)
+    scan = _scan(files, mapping, memory_limit, threads)
+    n_days = days or len(scan.valid_days)
+    workload_rows = _workload_rows(scan, n_days)
+    return LogsResult(
+        workload_rows=workload_rows,
+        routing_rows=_routing_rows(scan, n_days) if scan.columns.get("model") else [],
+        days=n_days,
+        rows_used=scan.used,
+        rows_skipped=scan.skipped,
+        first_day=scan.valid_days[0].isoformat(),
+        last_day=scan.valid_days[-1].isoformat(),
+        columns=scan.columns,
+        notes=_scan_notes(scan, len(files), days, len(workload_rows)),
+    )
+
+
+@dataclass
+class _Scan:
+    """What one pass of DuckDB over the logs gives: counts, days, the rows skipped for their tokens
+    (with a note each), headcounts per role, and per (task, model) the requests and token sums."""
+
+    used: int
+    skipped: int
+    valid_days: list
+    token_notes: list[tuple[str, str]]
+    """(file, note) per kind of unusable token cell."""
+    skipped_for_tokens: int
+    headcounts: dict[tuple[str, str], int]
+    per_model: list[tuple]
+    """department, role, task_type, model, requests, input token sum and count, output token sum and
+    count, spend sum and count."""
+    columns: dict[str, str | None]
+
+    def task_totals(self) -> dict[tuple[str, str, str], list[float]]:
+        """Per (department, role, task type): requests, input token sum and count, output sum and count."""
+        tasks: dict[tuple[str, str, str], list[float]] = {}
+        for dep, role, task_type, _model, n, s_in, c_in, s_out, c_out, _s, _c in self.per_model:
+            acc = tasks.setdefault((dep, role, task_type), [0, 0.0, 0, 0.0, 0])
+            acc[0] += n
+            acc[1] += s_in or 0.0
+            acc[2] += c_in
+            acc[3] += s_out or 0.0
+            acc[4] += c_out
+        return tasks
+
+
+_AGGREGATE = """
+    WITH src AS ({source}),
+    checked AS (
+        SELECT *, CASE WHEN in_problem IS NOT NULL THEN 'input_tokens'
+                       WHEN out_problem IS NOT NULL THEN 'output_tokens' END AS token_field,
+                  COALESCE(in_problem, out_problem) AS token_problem,
+                  CASE WHEN in_problem IS NOT NULL THEN in_raw ELSE out_raw END AS token_value
+        FROM src
+    ),
+    flagged AS (
+        SELECT *, (department IS NOT NULL AND role IS NOT NULL AND user_name IS NOT NULL
+                   AND task_type IS NOT NULL AND day IS NOT NULL AND token_problem IS NULL) AS ok
+        FROM checked
+    )
+    SELECT GROUPING(task_type) AS g_task, GROUPING(user_name) AS g_user, GROUPING(day) AS g_day,
+           ok, department, role, task_type, model, user_name, day, token_field, token_problem, source_file,
+           COUNT(*) AS n,
+           SUM(input_tokens) AS s_in, COUNT(input_tokens) AS c_in,
+           SUM(output_tokens) AS s_out, COUNT(output_tokens) AS c_out,
+           SUM(spend) AS s_spend, COUNT(spend) AS c_spend,
+           MIN(token_value) AS example
+    FROM flagged
+    GROUP BY GROUPING SETS ((ok, department, role, task_type, model), (ok, department, role, user_name),
+                            (ok, day), (token_field, token_problem, source_file))
+"""
+"""One pass over every file: the three aggregates (per task and model, per role and user, per day)
+and the unusable token cells per file, as GROUPING SETS of one scan."""
+
+
+def _scan(files: list[Path], mapping: dict[str, str], memory_limit: str, threads: int | None) -> _Scan:
+    """Run `_AGGREGATE` over the files (grouped by format) in a fresh DuckDB, spilling to a temporary
+    directory past `memory_limit`, and read back what the workload needs."""
+    import duckdb
+
     groups: dict[str, list[Path]] = {}
     for f in files:
         groups.setdefault(_format_of(f), []).append(f)
-
     spill = tempfile.mkdtemp(prefix="router-opt-duckdb-")
     con = duckdb.connect(":memory:")
     try:
@@ -387,82 +464,63 @@ def workload_from_logs(
             selects.append(select)
             columns = columns or cols
         source = " UNION ALL ".join(f"({s})" for s in selects)
-        query = f"""
-            WITH src AS ({source}),
-            checked AS (
-                SELECT *, CASE WHEN in_problem IS NOT NULL THEN 'input_tokens'
-                               WHEN out_problem IS NOT NULL THEN 'output_tokens' END AS token_field,
-                          COALESCE(in_problem, out_problem) AS token_problem,
-                          CASE WHEN in_problem IS NOT NULL THEN in_raw ELSE out_raw END AS token_value
-                FROM src
-            ),
-            flagged AS (
-                SELECT *, (department IS NOT NULL AND role IS NOT NULL AND user_name IS NOT NULL
-                           AND task_type IS NOT NULL AND day IS NOT NULL AND token_problem IS NULL) AS ok
-                FROM checked
-            )
-            SELECT GROUPING(task_type) AS g_task, GROUPING(user_name) AS g_user, GROUPING(day) AS g_day,
-                   ok, department, role, task_type, model, user_name, day, token_field, token_problem, source_file,
-                   COUNT(*) AS n,
-                   SUM(input_tokens) AS s_in, COUNT(input_tokens) AS c_in,
-                   SUM(output_tokens) AS s_out, COUNT(output_tokens) AS c_out,
-                   SUM(spend) AS s_spend, COUNT(spend) AS c_spend,
-                   MIN(token_value) AS example
-            FROM flagged
-            GROUP BY GROUPING SETS ((ok, department, role, task_type, model), (ok, department, role, user_name),
-                                    (ok, day), (token_field, token_problem, source_file))
-        """
         try:
-            con.execute(f"CREATE TEMP TABLE agg AS {query}")
+            con.execute(f"CREATE TEMP TABLE agg AS {_AGGREGATE.format(source=source)}")
         except duckdb.Error as exc:
             raise RouterOptError(f"reading the logs failed: {str(exc).splitlines()[0]}") from None
-
-        day_rows = con.execute("SELECT ok, day, n FROM agg WHERE g_day = 0 AND ok IS NOT NULL").fetchall()
-        used = sum(n for ok, _, n in day_rows if ok)
-        skipped = sum(n for ok, _, n in day_rows if not ok)
-        valid_days = sorted(d for ok, d, _ in day_rows if ok and d is not None)
-        bad_tokens = con.execute(
-            """SELECT token_field, token_problem, source_file, n, example FROM agg
-               WHERE ok IS NULL AND token_problem IS NOT NULL ORDER BY source_file, token_field, token_problem"""
-        ).fetchall()
-        token_notes = [
-            (file, f"skipped {n:,} row(s) whose {field_} is {TOKEN_PROBLEMS[problem]} (e.g. {example!r})")
-            for field_, problem, file, n, example in bad_tokens
-        ]
-        if used == 0:
-            reasons = "; ".join(text if len(files) == 1 else f"{file}: {text}" for file, text in token_notes) or (
-                f"all {skipped:,} rows lack a timestamp, department, role, user or task type"
-            )
-            raise InputError.single(str(files[0]), f"no usable rows: {reasons}")
-        log_days = len(valid_days)
-        n_days = days or log_days
-        headcounts = {
-            (dep, role): count
-            for dep, role, count in con.execute(
-                "SELECT department, role, COUNT(*) FROM agg WHERE g_user = 0 AND ok GROUP BY ALL"
-            ).fetchall()
-        }
-        per_model = con.execute(
-            """SELECT department, role, task_type, model, SUM(n), SUM(s_in), SUM(c_in), SUM(s_out), SUM(c_out),
-                      SUM(s_spend), SUM(c_spend)
-               FROM agg WHERE g_task = 0 AND ok GROUP BY ALL ORDER BY department, role, task_type, model NULLS LAST"""
-        ).fetchall()
+        return _read_aggregates(con, files, columns)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
 
-    tasks: dict[tuple[str, str, str], list[float]] = {}
-    for dep, role, task_type, _model, n, s_in, c_in, s_out, c_out, _s, _c in per_model:
-        acc = tasks.setdefault((dep, role, task_type), [0, 0.0, 0, 0.0, 0])
-        acc[0] += n
-        acc[1] += s_in or 0.0
-        acc[2] += c_in
-        acc[3] += s_out or 0.0
-        acc[4] += c_out
-    workload_rows = []
-    for (dep, role, task_type), (n, s_in, c_in, s_out, c_out) in tasks.items():
-        headcount = headcounts[(dep, role)]
-        workload_rows.append(
+
+def _read_aggregates(con, files: list[Path], columns: dict[str, str | None]) -> _Scan:
+    """The `agg` table as a `_Scan`; no usable row at all is an error naming the file and why."""
+    day_rows = con.execute("SELECT ok, day, n FROM agg WHERE g_day = 0 AND ok IS NOT NULL").fetchall()
+    used = sum(n for ok, _, n in day_rows if ok)
+    skipped = sum(n for ok, _, n in day_rows if not ok)
+    bad_tokens = con.execute(
+        """SELECT token_field, token_problem, source_file, n, example FROM agg
+           WHERE ok IS NULL AND token_problem IS NOT NULL ORDER BY source_file, token_field, token_problem"""
+    ).fetchall()
+    token_notes = [
+        (file, f"skipped {n:,} row(s) whose {field_} is {TOKEN_PROBLEMS[problem]} (e.g. {example!r})")
+        for field_, problem, file, n, example in bad_tokens
+    ]
+    if used == 0:
+        reasons = "; ".join(text if len(files) == 1 else f"{file}: {text}" for file, text in token_notes) or (
+            f"all {skipped:,} rows lack a timestamp, department, role, user or task type"
+        )
+        raise InputError.single(str(files[0]), f"no usable rows: {reasons}")
+    headcounts = {
+        (dep, role): count
+        for dep, role, count in con.execute(
+            "SELECT department, role, COUNT(*) FROM agg WHERE g_user = 0 AND ok GROUP BY ALL"
+        ).fetchall()
+    }
+    per_model = con.execute(
+        """SELECT department, role, task_type, model, SUM(n), SUM(s_in), SUM(c_in), SUM(s_out), SUM(c_out),
+                  SUM(s_spend), SUM(c_spend)
+           FROM agg WHERE g_task = 0 AND ok GROUP BY ALL ORDER BY department, role, task_type, model NULLS LAST"""
+    ).fetchall()
+    return _Scan(
+        used=used,
+        skipped=skipped,
+        valid_days=sorted(d for ok, d, _ in day_rows if ok and d is not None),
+        token_notes=token_notes,
+        skipped_for_tokens=sum(row[3] for row in bad_tokens),
+        headcounts=headcounts,
+        per_model=per_model,
+        columns=columns,
+    )
+
+
+def _workload_rows(scan: _Scan, n_days: int) -> list[dict]:
+    """One workload row per (department, role, task type): rate per worker per day, mean tokens."""
+    rows = []
+    for (dep, role, task_type), (n, s_in, c_in, s_out, c_out) in scan.task_totals().items():
+        headcount = scan.headcounts[(dep, role)]
+        rows.append(
             {
                 "department": dep,
                 "role": role,
@@ -474,11 +532,17 @@ def workload_from_logs(
                 "output_tokens": _int_tokens(s_out, c_out),
             }
         )
-    routing_rows = []
-    billed = any(c_spend for *_, c_spend in per_model)
-    for dep, role, task_type, model, n, s_in, c_in, s_out, c_out, s_spend, c_spend in per_model:
-        total = tasks[(dep, role, task_type)][0]
-        routing_rows.append(
+    return rows
+
+
+def _routing_rows(scan: _Scan, n_days: int) -> list[dict]:
+    """One routing row per (task, model): share of the task's requests and unrounded mean tokens; with
+    the billed $/day where the log has spend."""
+    totals = scan.task_totals()
+    rows = []
+    billed = any(c_spend for *_, c_spend in scan.per_model)
+    for dep, role, task_type, model, n, s_in, c_in, s_out, c_out, s_spend, c_spend in scan.per_model:
+        rows.append(
             {
                 "department": dep,
                 "role": role,
@@ -486,7 +550,7 @@ def workload_from_logs(
                 "task_type": task_type,
                 "model": model if model is not None else "",
                 "requests": int(n),
-                "share": _rate(n / total),
+                "share": _rate(n / totals[(dep, role, task_type)][0]),
                 # Unrounded means (10 significant digits): priced, the routing file gives back the
                 # log's own token spend (`optimize --actual`), which whole-token means would not.
                 "input_tokens": _rate(s_in / c_in) if c_in and s_in is not None else 0,
@@ -495,38 +559,34 @@ def workload_from_logs(
         )
         if billed:
             # What the log says was billed, per day (requests without a spend figure count as 0).
-            routing_rows[-1]["billed_usd_per_day"] = repr(float(s_spend or 0.0) / n_days) if c_spend else ""
+            rows[-1]["billed_usd_per_day"] = repr(float(s_spend or 0.0) / n_days) if c_spend else ""
+    return rows
+
+
+def _scan_notes(scan: _Scan, n_files: int, days: int | None, n_tasks: int) -> list[str]:
+    """What a person should know about the import: volume and span, rows skipped and why, columns read."""
+    log_days, valid_days = len(scan.valid_days), scan.valid_days
     notes = [
         (
-            f"{used:,} requests from {len(files)} file(s) over {log_days} day(s) "
+            f"{scan.used:,} requests from {n_files} file(s) over {log_days} day(s) "
             f"({valid_days[0].isoformat()} to {valid_days[-1].isoformat()}): "
-            f"{len(workload_rows)} tasks in {len(headcounts)} roles, {sum(headcounts.values()):,} users"
+            f"{n_tasks} tasks in {len(scan.headcounts)} roles, {sum(scan.headcounts.values()):,} users"
         ),
     ]
     if days:
         notes.append(f"rates per day over {days} day(s) (--days), not the log's {log_days}")
-    skipped_tokens = sum(row[3] for row in bad_tokens)
-    if skipped - skipped_tokens:
+    if scan.skipped - scan.skipped_for_tokens:
         notes.append(
-            f"skipped {skipped - skipped_tokens:,} rows missing a timestamp, department, role, user or task type"
+            f"skipped {scan.skipped - scan.skipped_for_tokens:,} rows missing a timestamp, department, role, user "
+            "or task type"
         )
-    notes += [f"{file}: {text}" for file, text in token_notes]
-    if columns.get("model") is None:
+    notes += [f"{file}: {text}" for file, text in scan.token_notes]
+    if scan.columns.get("model") is None:
         notes.append("no model column: the current routing is unknown")
-    renamed = [f"{k}={v}" for k, v in columns.items() if v and v != k]
+    renamed = [f"{k}={v}" for k, v in scan.columns.items() if v and v != k]
     if renamed:
         notes.append("columns read: " + ", ".join(renamed))
-    return LogsResult(
-        workload_rows=workload_rows,
-        routing_rows=routing_rows if columns.get("model") else [],
-        days=n_days,
-        rows_used=used,
-        rows_skipped=skipped,
-        first_day=valid_days[0].isoformat(),
-        last_day=valid_days[-1].isoformat(),
-        columns=columns,
-        notes=notes,
-    )
+    return notes
 
 
 WORKLOAD_HEADER = WORKLOAD_REQUIRED  # the workload file it writes has exactly the required columns

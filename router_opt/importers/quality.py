@@ -228,56 +228,83 @@ def quality_from_evals(
     _check_eval_table(where, header, records)
     if header is None or not rows:
         raise InputError.single(where, "needs a header and at least one row (one row per prompt)")
-    if task_type_column is None:
-        lowered = {h.lower(): h for h in header}
-        task_type_column = next((lowered[c] for c in TASK_TYPE_COLUMNS if c in lowered), None)
-        if task_type_column is None:
-            raise InputError.single(
-                where,
-                f"no task-type column (looked for {', '.join(TASK_TYPE_COLUMNS)}); name it with `task_type_column`",
-                option="task_type_column",
-                line=1,
-            )
-    elif task_type_column not in header:
-        raise InputError.single(where, f"no column '{task_type_column}' (columns: {', '.join(header)})", line=1)
+    task_type_column = _task_type_column(where, header, task_type_column)
     tt = header.index(task_type_column)
+    columns, notes = _model_columns(where, header, rows, tt, models)
+    sums = _score_sums(where, header, rows, tt, columns)
+    quality = _quality_file(path, sums, use, confidence)
+    notes.insert(
+        0,
+        f"{len(quality.models)} models x {len({t for _, t in sums})} task types from {len(rows)} prompts; "
+        f"score = {quality.method}",
+    )
+    return quality, notes
 
-    notes: list[str] = []
+
+def _task_type_column(where: str, header: list[str], given: str | None) -> str:
+    """The task-type column: the one given (which must be in the header), else the first of
+    TASK_TYPE_COLUMNS present (any case)."""
+    if given is not None:
+        if given not in header:
+            raise InputError.single(where, f"no column '{given}' (columns: {', '.join(header)})", line=1)
+        return given
+    lowered = {h.lower(): h for h in header}
+    found = next((lowered[c] for c in TASK_TYPE_COLUMNS if c in lowered), None)
+    if found is None:
+        raise InputError.single(
+            where,
+            f"no task-type column (looked for {', '.join(TASK_TYPE_COLUMNS)}); name it with `task_type_column`",
+            option="task_type_column",
+            line=1,
+        )
+    return found
+
+
+def _model_columns(
+    where: str, header: list[str], rows: list[tuple[int, list[str]]], tt: int, models: list[str] | None
+) -> tuple[list[int], list[str]]:
+    """(positions of the model columns, notes): `models` when given (each must be a column), else
+    every column but the task type's whose cells are 1/0 or scores in [0, 1] (the others named)."""
     if models:
         unknown = [m for m in models if m not in header]
         if unknown:
             raise InputError.single(where, f"no column(s) {', '.join(unknown)} (columns: {', '.join(header)})", line=1)
-        columns = [header.index(m) for m in models]
-    else:
-        columns, skipped = [], []
-        for j, name in enumerate(header):
-            if j == tt or not name:
-                continue
-            try:
-                values = [_cell_value(cells[j]) for _, cells in rows if j < len(cells)]
-            except ValueError:
-                swallowed = _swallowing_quote(where, header, rows, j)
-                if swallowed:
-                    raise InputError(swallowed) from None
-                skipped.append(name)
-                continue
-            if any(v is not None for v in values):
-                columns.append(j)
-            else:
-                skipped.append(name)
-        if skipped:
-            notes.append(f"columns skipped (not 1/0 or scores in [0, 1]): {', '.join(skipped)}")
-        if not columns:
-            raise InputError.single(
-                where, "no model columns: no column other than the task type holds 1/0 or scores in [0, 1]", line=1
-            )
+        return [header.index(m) for m in models], []
+    columns, skipped = [], []
+    for j, name in enumerate(header):
+        if j == tt or not name:
+            continue
+        try:
+            values = [_cell_value(cells[j]) for _, cells in rows if j < len(cells)]
+        except ValueError:
+            swallowed = _swallowing_quote(where, header, rows, j)
+            if swallowed:
+                raise InputError(swallowed) from None
+            skipped.append(name)
+            continue
+        if any(v is not None for v in values):
+            columns.append(j)
+        else:
+            skipped.append(name)
+    notes = [f"columns skipped (not 1/0 or scores in [0, 1]): {', '.join(skipped)}"] if skipped else []
+    if not columns:
+        raise InputError.single(
+            where, "no model columns: no column other than the task type holds 1/0 or scores in [0, 1]", line=1
+        )
+    return columns, notes
 
+
+def _score_sums(
+    where: str, header: list[str], rows: list[tuple[int, list[str]]], tt: int, columns: list[int]
+) -> dict[tuple[str, str], list[float]]:
+    """(model, task type) -> [prompts scored, sum of scores]; every bad cell (empty or invisibly marked
+    task type, a score that is not 1/0 or in [0, 1]) is reported together."""
     sums: dict[tuple[str, str], list[float]] = {}
     problems: list[Problem] = []
     for line, cells in rows:
         task_type = cells[tt].strip() if tt < len(cells) else ""
         if not task_type:
-            problems.append(Problem(where, "task type is empty", line=line, field=task_type_column))
+            problems.append(Problem(where, "task type is empty", line=line, field=header[tt]))
             continue
         if has_invisible(task_type):
             problems.append(
@@ -286,7 +313,7 @@ def quality_from_evals(
                     f"{shown(task_type)} holds {invisible(task_type)}, invisible in a spreadsheet but a different "
                     "task type from the one without it; delete it",
                     line=line,
-                    field=task_type_column,
+                    field=header[tt],
                 )
             )
             continue
@@ -309,7 +336,11 @@ def quality_from_evals(
                 acc[1] += value
     if problems:
         raise InputError(problems)
+    return sums
 
+
+def _quality_file(path: Path, sums: dict[tuple[str, str], list[float]], use: str, confidence: float) -> QualityFile:
+    """The scores (100 × mean, or × the Wilson lower bound) with their evidence, on 0-100."""
     scores: dict[str, dict[str, float]] = {}
     evidence: dict[str, dict[str, dict[str, int | float]]] = {}
     for (model, task_type), (n, total) in sums.items():
@@ -325,17 +356,13 @@ def quality_from_evals(
         }
     level = f"{confidence * 100:g}%"
     method = f"Wilson {level} lower bound of accuracy x 100" if use == "lower-bound" else "mean accuracy x 100"
-    quality = QualityFile(
+    return QualityFile(
         quality_scale=QualityScale(min=0, max=100, unit="percent"),
         source=f"eval results {path.name}",
         method=method,
         models=scores,
         evidence=evidence,
     )
-    notes.insert(
-        0, f"{len(scores)} models x {len({t for _, t in sums})} task types from {len(rows)} prompts; score = {method}"
-    )
-    return quality, notes
 
 
 def quality_yaml(quality: QualityFile, header: list[str]) -> str:
