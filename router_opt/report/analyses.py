@@ -15,10 +15,10 @@ from router_opt.analyses.frontier import FrontierResult
 from router_opt.analyses.reasoning import ReasoningResult
 from router_opt.analyses.training import TrainingReport
 from router_opt.analyses.trajectory import TrajectoryResult
-from router_opt.report import Section, _markdown_table, sections_as_text
+from router_opt.report.registry import ANALYSIS_FORMATS
+from router_opt.report.text import Section, markdown_section, sections_as_text
 from router_opt.units import DAYS_PER_MONTH, DAYS_PER_YEAR, MONTHS_PER_YEAR
 
-ANALYSIS_FORMATS = ("table", "json", "markdown")
 AnyAnalysis = (
     FrontierResult | BudgetFrontierResult | ReasoningResult | TrajectoryResult | BreakevenResult | TrainingReport
 )
@@ -484,7 +484,7 @@ def to_table(result: AnyAnalysis, width: int = 160) -> str:
 def to_markdown(result: AnyAnalysis) -> str:
     report = report_for(result)
     parts = [f"## {report.headline}"]
-    parts += [f"### {s.title}\n\n{_markdown_table(s)}" for s in report.sections]
+    parts += [markdown_section(s) for s in report.sections]
     if report.notes:
         parts.append("\n".join(f"- {n}" for n in report.notes))
     return "\n\n".join(parts) + "\n"
@@ -496,10 +496,5 @@ def to_json(result: AnyAnalysis) -> str:
 
 
 def render_analysis(result: AnyAnalysis, output_format: str) -> str:
-    if output_format == "table":
-        return to_table(result)
-    if output_format == "markdown":
-        return to_markdown(result)
-    if output_format == "json":
-        return to_json(result)
-    raise ValueError(f"unknown format {output_format!r}; analyses render as {', '.join(ANALYSIS_FORMATS)}")
+    """The analysis in `output_format`, one of ANALYSIS_FORMATS (router_opt.report.registry)."""
+    return ANALYSIS_FORMATS.render(output_format, result)

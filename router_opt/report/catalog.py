@@ -1,4 +1,5 @@
-"""Rendering a catalog for `router-opt catalog show`."""
+"""Rendering a catalog for `router-opt catalog show` (its formats: CATALOG_FORMATS in
+router_opt.report.registry)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 
 from router_opt import formatting as fmt
 from router_opt.models import Catalog
-from router_opt.report import Section, _markdown_table, sections_as_text
+from router_opt.report.cells import SafeCsvWriter
+from router_opt.report.registry import CATALOG_FORMATS
+from router_opt.report.text import Section, markdown_section, sections_as_text
 
 
 def catalog_section(catalog: Catalog) -> Section:
@@ -32,21 +35,28 @@ def catalog_section(catalog: Catalog) -> Section:
     )
 
 
-def render_catalog(catalog: Catalog, output_format: str) -> str:
-    if output_format == "json":
-        return json.dumps(catalog.model_dump(mode="json"), indent=2) + "\n"
-    section = catalog_section(catalog)
-    if output_format == "markdown":
-        return f"### {section.title}\n\n{_markdown_table(section)}\n"
-    if output_format == "csv":
-        from router_opt.report import SafeCsvWriter
+def catalog_table(catalog: Catalog) -> str:
+    return sections_as_text([catalog_section(catalog)])
 
-        out = io.StringIO()
-        writer = SafeCsvWriter(out)  # a model id or provider like "=cmd|..." must not run in a spreadsheet
-        writer.writerow(("id", "tier", "provider", "input_usd_per_mtok", "output_usd_per_mtok", "task_types"))
-        for m in catalog.models:
-            writer.writerow(
-                (m.id, str(m.tier), m.provider, repr(m.input_usd_per_mtok), repr(m.output_usd_per_mtok), len(m.quality))
-            )
-        return out.getvalue()
-    return sections_as_text([section])
+
+def catalog_markdown(catalog: Catalog) -> str:
+    return markdown_section(catalog_section(catalog)) + "\n"
+
+
+def catalog_json(catalog: Catalog) -> str:
+    return json.dumps(catalog.model_dump(mode="json"), indent=2) + "\n"
+
+
+def catalog_csv(catalog: Catalog) -> str:
+    out = io.StringIO()
+    writer = SafeCsvWriter(out)  # a model id or provider like "=cmd|..." must not run in a spreadsheet
+    writer.writerow(("id", "tier", "provider", "input_usd_per_mtok", "output_usd_per_mtok", "task_types"))
+    for m in catalog.models:
+        writer.writerow(
+            (m.id, str(m.tier), m.provider, repr(m.input_usd_per_mtok), repr(m.output_usd_per_mtok), len(m.quality))
+        )
+    return out.getvalue()
+
+
+def render_catalog(catalog: Catalog, output_format: str) -> str:
+    return CATALOG_FORMATS.render(output_format, catalog)

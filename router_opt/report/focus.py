@@ -8,7 +8,7 @@ Column names follow the FinOps Open Cost and Usage Specification; router-opt's o
 `x_` prefix FOCUS reserves for extensions. A plan is a forecast, not a bill: BilledCost and
 EffectiveCost are the plan's cost, ListCost the same at list prices (router-opt has no discounts),
 and the charge period is the one day starting at the catalog's price date. Text cells that a
-spreadsheet would read as a formula (= + - @ tab CR first) start with a single quote (`router_opt.report.csv_cell`).
+spreadsheet would read as a formula (= + - @ tab CR first) start with a single quote (`router_opt.report.cells`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from router_opt.report import SafeCsvWriter
-from router_opt.result import Result
+from router_opt.report.cells import SafeCsvWriter
+
+if TYPE_CHECKING:
+    from router_opt.result import Result
 
 FOCUS_COLUMNS = (
     "BillingCurrency",

@@ -7,11 +7,15 @@ filter on load (the browser test uses them), and the table records how long its 
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from router_opt import formatting as fmt
-from router_opt.report import Section, headline, sections
 from router_opt.report.charts import department_chart, frontier_chart, tier_mix_chart
-from router_opt.result import Result
+from router_opt.report.plan import headline, sections
+from router_opt.report.text import Section
+
+if TYPE_CHECKING:
+    from router_opt.result import Result
 
 STYLE = """
 :root { --ink: #1c2733; --muted: #5b6b7b; --line: #d9e0e6; --accent: #1f3b57; --warm: #e07b39; }

@@ -1,15 +1,18 @@
-"""Renderers for the scenario commands: `drift` (a saved plan against new logs), `ranges` (savings
-as a range) and `batch` (a portfolio of clients). The commands' computations live in
-router_opt.drift, router_opt.uncertainty and router_opt.parallel; only the tables are here."""
+"""Renderers for the commands that compare plans or vary their inputs: `diff` (two saved plans),
+`drift` (a saved plan against new logs), `ranges` (savings as a range) and `batch` (a portfolio of
+clients). The commands' computations live in router_opt.diff, router_opt.drift,
+router_opt.uncertainty and router_opt.parallel; only the tables are here."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from router_opt import formatting as fmt
-from router_opt.report import Section, render_sections
+from router_opt.report.registry import render_sections
+from router_opt.report.text import Section
 
 if TYPE_CHECKING:
+    from router_opt.diff import PlanDiff
     from router_opt.drift import DriftResult
     from router_opt.uncertainty import RangesResult
 
@@ -24,6 +27,76 @@ _LABELS = {
     "actual_usd_per_day": "Today's routing $/day (--actual, drawn prices and volume)",
     "savings_vs_actual_usd_per_day": "Savings against today $/day",
 }
+
+
+def diff_sections(diff: PlanDiff) -> list[Section]:
+    """`router-opt diff`: per-department change, then the totals."""
+
+    def money(value):
+        return "-" if value is None else fmt.usd(value)
+
+    def times(value):
+        return "-" if value is None else fmt.ratio(value)
+
+    rows = [
+        (
+            d.department,
+            money(d.old_optimal_usd_per_day),
+            money(d.new_optimal_usd_per_day),
+            fmt.signed_usd(d.delta_usd_per_day),
+            times(d.old_overspend_ratio),
+            times(d.new_overspend_ratio),
+        )
+        for d in sorted(diff.departments, key=lambda d: d.delta_usd_per_day)
+    ]
+    rows.append(
+        (
+            "TOTAL",
+            fmt.usd(diff.old_optimal_usd_per_day),
+            fmt.usd(diff.new_optimal_usd_per_day),
+            fmt.signed_usd(diff.delta_usd_per_day),
+            fmt.ratio(diff.old_overspend_ratio),
+            fmt.ratio(diff.new_overspend_ratio),
+        )
+    )
+    departments = Section(
+        f"Optimal $/day per department: {diff.old} -> {diff.new}",
+        ("Department", "Old $/day", "New $/day", "Change $/day", "Old overspend", "New overspend"),
+        tuple(rows),
+        frozenset({1, 2, 3, 4, 5}),
+        total_row=True,
+    )
+    totals = Section(
+        "Totals",
+        ("Figure", "Old", "New"),
+        (
+            ("Optimal $/day", fmt.usd(diff.old_optimal_usd_per_day), fmt.usd(diff.new_optimal_usd_per_day)),
+            ("All-large $/day", fmt.usd(diff.old_baseline_usd_per_day), fmt.usd(diff.new_baseline_usd_per_day)),
+            ("Change $/year", "", fmt.signed_usd(diff.delta_usd_per_year)),
+        ),
+        frozenset({1, 2}),
+    )
+    parts = [departments, totals]
+    if diff.tasks:
+        parts.append(
+            Section(
+                f"Tasks whose routing changed ({len(diff.tasks)}; largest $/day change first)",
+                ("Department / role", "Task", "Old routing", "New routing", "Change $/day", "Quality change"),
+                tuple(
+                    (
+                        f"{d.department} / {d.role}",
+                        d.task,
+                        ", ".join(d.old_routes) or "(not in the plan)",
+                        ", ".join(d.new_routes) or "(not in the plan)",
+                        fmt.signed_usd(d.delta_usd_per_day),
+                        "-" if d.delta_quality is None else f"{d.delta_quality:+.4g}",
+                    )
+                    for d in diff.tasks
+                ),
+                frozenset({4, 5}),
+            )
+        )
+    return parts
 
 
 def drift_sections(result: DriftResult):
