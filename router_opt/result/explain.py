@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from router_opt import formatting as fmt
+from router_opt.constraints import family_of
 from router_opt.engine import Objective, Solution
 from router_opt.frame import ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
 from router_opt.result.columns import first_k, ordered, rows_of
@@ -21,6 +22,7 @@ def constraint_rows(
     """The solve's coupling constraints as rows, each explained in words (an unprovisioned
     deployment's capacity row by why the plan leaves it off)."""
     off = {d.model: d for d in deployments if not d.provisioned}
+    unprovisioned = set(off)
     return tuple(
         ConstraintRow(
             kind=c.kind,
@@ -31,13 +33,12 @@ def constraint_rows(
             binding=c.binding,
             shadow_price=c.shadow_price,
             explanation=_unprovisioned_reason(off[c.subject])
-            if c.kind == "capacity" and c.subject in off
+            if family_of(c.kind).switched_off(c, unprovisioned)
             else _explain(c, objective),
         )
         for c in solution.constraints
-        # A deployment row only links traffic to the provision decision; the Deployments table
-        # reports that decision, and the row itself is no limit anyone set.
-        if c.kind != "deployment"
+        # A deployment's link row is no limit anyone set: the Deployments table reports the decision.
+        if family_of(c.kind).listed(c)
     )
 
 
