@@ -18,6 +18,13 @@ from router_opt import __version__
 from router_opt.engine import Objective
 from router_opt.errors import InputError, RouterOptError
 from router_opt.frame import Mode
+from router_opt.report.registry import (
+    ANALYSIS_FORMATS,
+    CATALOG_FORMATS,
+    PLAN_FORMATS,
+    PRICE_CHECK_FORMATS,
+    SECTION_FORMATS,
+)
 
 app = typer.Typer(
     help="Route each LLM task to the cheapest model that meets its quality bar, and show what "
@@ -31,29 +38,11 @@ catalog_app = typer.Typer(help="Inspect, import and check model catalogs.", no_a
 app.add_typer(catalog_app, name="catalog")
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-class DiffFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-class PlanFormat(StrEnum):
-    """Formats of `optimize` (the plan has more renderers than other commands)."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    xlsx = "xlsx"
-    html = "html"
-    focus = "focus"
+# Each command's --format choices and help come from router_opt.report.registry.
+OutputFormat = CATALOG_FORMATS.choices("OutputFormat")
+PriceCheckFormat = PRICE_CHECK_FORMATS.choices("PriceCheckFormat")
+DiffFormat = SECTION_FORMATS.choices("DiffFormat")
+PlanFormat = PLAN_FORMATS.choices("PlanFormat")
 
 
 def _fail(message: str, code: int) -> None:
@@ -406,8 +395,7 @@ def optimize(
         typer.Option(
             "--format",
             "-f",
-            help="table (terminal), markdown (pull requests), json (full result; decision records with --explain), csv (assignments), "
-            "xlsx (workbook, needs --output), html (self-contained report), focus (FinOps FOCUS CSV).",
+            help=PLAN_FORMATS.help,
         ),
     ] = PlanFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
@@ -422,8 +410,7 @@ def optimize(
     task type, the baseline model's own quality on it (said on stderr and in the plan's warnings)."""
     from router_opt.report import render
 
-    if output_format is PlanFormat.xlsx and output is None:
-        raise RouterOptError("--format xlsx writes a workbook: give --output FILE.xlsx")
+    PLAN_FORMATS.require_output(output_format.value, output)
     from router_opt.plan import load_inputs
 
     inputs, bar_note = _note_bars(
@@ -478,9 +465,7 @@ def validate(
 def diff(
     old: Annotated[Path, typer.Argument(help="A plan saved with `optimize --format json`.")],
     new: Annotated[Path, typer.Argument(help="Another plan to compare with OLD.")],
-    output_format: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")
-    ] = DiffFormat.table,
+    output_format: Annotated[DiffFormat, typer.Option("--format", "-f", help=SECTION_FORMATS.help)] = DiffFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Compare two saved plans: per-department change in $/day and overspend, with totals."""
@@ -560,8 +545,7 @@ def export_policy(
 def catalog_show(
     catalog: CatalogOption = None,
     output_format: Annotated[
-        OutputFormat,
-        typer.Option("--format", "-f", help="table, json, csv (text cells safe to open in a spreadsheet) or markdown."),
+        OutputFormat, typer.Option("--format", "-f", help=CATALOG_FORMATS.help)
     ] = OutputFormat.table,
 ) -> None:
     """List the catalog's models: tier, provider, prices and how many task types each rates."""
@@ -594,16 +578,8 @@ def main(
 # json or markdown only (hence their own format choice rather than the plan's).
 
 
-class AnalysisFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-AnalysisFormatOption = Annotated[
-    AnalysisFormat,
-    typer.Option("--format", "-f", help="table (terminal), json (every figure at full precision) or markdown."),
-]
+AnalysisFormat = ANALYSIS_FORMATS.choices("AnalysisFormat")
+AnalysisFormatOption = Annotated[AnalysisFormat, typer.Option("--format", "-f", help=ANALYSIS_FORMATS.help)]
 AnalysisOutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
 ]
@@ -1183,8 +1159,8 @@ def catalog_check(
     providers: ProvidersOption = None,
     as_of: AsOfOption = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table, json, markdown or csv.")
-    ] = OutputFormat.table,
+        PriceCheckFormat, typer.Option("--format", "-f", help=PRICE_CHECK_FORMATS.help)
+    ] = PriceCheckFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Where do two price sources disagree? Joins them on model id (lower case, provider prefix and,
@@ -1408,9 +1384,7 @@ def drift(
         typer.Option("--map", help="FIELD=COLUMN, as `workload from-logs --map`. Repeatable."),
     ] = None,
     days: Annotated[int | None, typer.Option(min=1, help="Days the logs cover (default: distinct UTC days).")] = None,
-    output_format: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")
-    ] = DiffFormat.table,
+    output_format: Annotated[DiffFormat, typer.Option("--format", "-f", help=SECTION_FORMATS.help)] = DiffFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """How far the gateway's real routing is from a saved plan: per task the share of requests sent
@@ -1450,9 +1424,7 @@ def batch_command(
             "Needs the cluster extra.",
         ),
     ] = None,
-    output_format: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="table, markdown or json.")
-    ] = DiffFormat.table,
+    output_format: Annotated[DiffFormat, typer.Option("--format", "-f", help=SECTION_FORMATS.help)] = DiffFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Optimise many clients at once (a local process pool, or a Dask cluster) and print one portfolio
