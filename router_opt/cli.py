@@ -447,7 +447,7 @@ def validate(
 ) -> None:
     """Check files without solving: formats, fields, and (for workloads) task types and thresholds
     against a catalog."""
-    from router_opt.validate import check_files
+    from router_opt.validate_files import check_files
 
     result = check_files(
         files,

@@ -119,6 +119,15 @@ class RoutingProblem:
     def baseline_usd_per_day(self) -> np.ndarray:
         return self.usd_per_day[:, self.baseline_index]
 
+    def within_limits(self) -> np.ndarray:
+        """T x M: the model is within the task's residency, latency and context limits (whatever its
+        quality)."""
+        return (self.excluded == ELIGIBLE) | (self.excluded == BELOW_THRESHOLD)
+
+    def exclusion_reasons(self, task: int) -> list[str]:
+        """Every reason some model is excluded from `task`, in words (EXCLUSION_REASONS), sorted."""
+        return sorted({EXCLUSION_REASONS[r] for r in self.excluded[task] if r != ELIGIBLE})
+
 
 def build_problem(
     catalog: Catalog,

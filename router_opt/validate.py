@@ -5,7 +5,8 @@ the rule.
   the parameter at fault (`min_quality`).
 - The other rule functions return the problems they find (`Problem`s), so that the rules over one
   file report together: `check_policy_names` runs those about names in the policy and the workload.
-- `check_files` is `router-opt validate`: every file loaded, each workload checked against a catalog.
+- `router_opt.validate_files.check_files` is `router-opt validate`: every file loaded, each workload
+  checked against a catalog through `build_problem` (so it lives apart: this module is below frame.py).
 
 `router_opt.frame.build_problem` runs the rules in this order: `check_min_quality_finite`,
 `check_task_types`, `check_policy_names`, `check_min_quality_on_scale`; then, once the arrays are
@@ -15,7 +16,6 @@ built, `check_servable`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -323,13 +323,10 @@ def unservable_tasks(problem: RoutingProblem) -> list[UnservableTask]:
     """Every task needs at least one model within its limits that reaches its bar (in blended mode a
     mix can only average what its members offer, so the condition is the same). Each task without
     one is returned with the best quality on offer within its limits, or why no model is within them."""
-    from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, EXCLUSION_REASONS
-
     unservable = np.flatnonzero(~problem.meets_threshold.any(axis=1))
     if unservable.size == 0:
         return []
-    within_limits = (problem.excluded == ELIGIBLE) | (problem.excluded == BELOW_THRESHOLD)
-    quality = np.where(within_limits, np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
+    quality = np.where(problem.within_limits(), np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
     out = []
     for t in unservable:
         row = problem.tasks.row(t)
@@ -337,8 +334,7 @@ def unservable_tasks(problem: RoutingProblem) -> list[UnservableTask]:
         rated = np.isfinite(quality[t, best])
         note = None
         if not rated:
-            reasons = sorted({EXCLUSION_REASONS[r] for r in problem.excluded[t] if r != ELIGIBLE})
-            note = "no model within the task's limits: " + "; ".join(reasons)
+            note = "no model within the task's limits: " + "; ".join(problem.exclusion_reasons(t))
         out.append(
             UnservableTask(
                 department=str(row["department"]),
@@ -360,95 +356,3 @@ def check_servable(problem: RoutingProblem) -> None:
     unservable = unservable_tasks(problem)
     if unservable:
         raise InfeasibleError(unservable)
-
-
-# --- `router-opt validate` ------------------------------------------------------------------------
-
-
-@dataclass
-class FilesCheck:
-    """What `check_files` found: the files that are fine, and every problem."""
-
-    ok: list[tuple[Path, str, str]] = field(default_factory=list)
-    """(path, kind, summary) of each file no problem names, in the order loaded."""
-    problems: list[Problem] = field(default_factory=list)
-    options: tuple[str, ...] = ()
-    """The parameters the problems name (see RouterOptError.options)."""
-
-    def raise_problems(self) -> None:
-        """Raise every problem found as one InputError (nothing when there is none)."""
-        if self.problems:
-            raise InputError(self.problems, option=self.options)
-
-
-def summary(kind: str, loaded) -> str:
-    """One line about a loaded catalog, workload or policy: what it holds."""
-    if kind == "catalog":
-        return f"{len(loaded.models)} models, {len(loaded.task_types)} task types, baseline {loaded.baseline}"
-    if kind == "workload":
-        return f"{len(loaded.tasks)} tasks in {len({(t.department, t.role) for t in loaded.tasks})} roles"
-    return (
-        f"{len(loaded.min_quality_by_task_type)} task-type thresholds, "
-        f"{len(loaded.budgets_usd_per_day) + (loaded.total_budget_usd_per_day is not None)} budgets, "
-        f"{len(loaded.vendor_caps)} vendor caps, {len(loaded.allowed_regions_by_department)} residency rules"
-    )
-
-
-def check_files(
-    files: Iterable[Path],
-    catalog: Path | None = None,
-    workload_options=None,
-    on_checked: Callable[[Path, Path], None] | None = None,
-) -> FilesCheck:
-    """Load each file as what it is (catalog, workload or policy, whatever the order), then check each
-    workload against the first catalog among them (else `catalog`, else the bundled one) and the first
-    policy (else the bundled one), as `build_problem` would, calling `on_checked(workload, catalog)`
-    after each. Problems in the files are collected, not raised (an infeasible workload still raises
-    InfeasibleError); a file is ok only if no problem names it (a cross-check can fault a file that
-    loaded fine)."""
-    from router_opt.io import detect_kind, load_catalog, load_policy, load_workload
-
-    result = FilesCheck()
-    loaders = {"catalog": load_catalog, "workload": load_workload, "policy": load_policy}
-    loaded: dict[str, list] = {"catalog": [], "workload": [], "policy": []}
-    for path in files:
-        try:
-            kind = detect_kind(path)
-            reading = (workload_options,) if kind == "workload" else ()
-            loaded[kind].append((path, loaders[kind](path, *reading)))
-        except InputError as exc:
-            result.problems += exc.problems
-            result.options += exc.options
-    if loaded["workload"]:
-        _check_workloads(loaded, catalog, result, on_checked or (lambda workload, against: None))
-    faulty = {p.path for p in result.problems}
-    result.ok = [
-        (path, kind, summary(kind, obj))
-        for kind, items in loaded.items()
-        for path, obj in items
-        if str(path) not in faulty
-    ]
-    return result
-
-
-def _check_workloads(
-    loaded: dict[str, list], catalog: Path | None, result: FilesCheck, on_checked: Callable[[Path, Path], None]
-) -> None:
-    """Each loaded workload against the catalog and policy `check_files` names, until the first fails."""
-    from router_opt.bundled import DEFAULT_CATALOG, DEFAULT_POLICY, bundled_path
-    from router_opt.frame import build_problem
-    from router_opt.io import load_catalog, load_policy
-
-    try:
-        if loaded["catalog"]:
-            against_path, against = loaded["catalog"][0]
-        else:
-            against_path = catalog or bundled_path(DEFAULT_CATALOG)
-            against = load_catalog(against_path)
-        policy = loaded["policy"][0][1] if loaded["policy"] else load_policy(bundled_path(DEFAULT_POLICY))
-        for path, workload in loaded["workload"]:
-            build_problem(against, workload, policy)
-            on_checked(path, against_path)
-    except InputError as exc:
-        result.problems += exc.problems
-        result.options += exc.options
