@@ -210,39 +210,43 @@ def _check_schema(path: Path, version: object) -> None:
 def plan_problems(path: str, result: Result) -> list[Problem]:
     """What makes a parsed plan inconsistent: shares outside [0, 1] or not summing to 1 per task,
     assignments and decisions naming tasks or models the plan does not have."""
-    problems: list[Problem] = []
     tasks = {(t.department, t.role, t.task) for t in result.tasks}
     models = {m.id for m in result.models}
+    problems = [
+        _unknown_model(path, t.model, models, f"tasks[{i}].model")
+        for i, t in enumerate(result.tasks)
+        if _is_unknown(t.model, models)
+    ]
+    problems += _assignment_problems(path, result, tasks, models)
+    if result.decisions is not None:
+        problems += _decision_problems(path, result, tasks, models)
+    return problems
 
-    def unknown_model(model: str) -> bool:
-        return bool(models) and model not in models
 
-    for i, t in enumerate(result.tasks):
-        if unknown_model(t.model):
-            problems.append(
-                Problem(
-                    path, f"names model {t.model!r}, which the plan's models do not list", field=f"tasks[{i}].model"
-                )
-            )
+def _is_unknown(model: str, models: set[str]) -> bool:
+    """A model the plan's `models` do not list (a plan without that list names no unknown model)."""
+    return bool(models) and model not in models
+
+
+def _unknown_model(path: str, model: str, models: set[str], field: str) -> Problem:
+    return Problem(path, f"names model {model!r}, which the plan's models do not list", field=field)
+
+
+def _unknown_task(path: str, key: tuple[str, str, str], field: str) -> Problem:
+    return Problem(path, f"names task {'/'.join(key)!r}, which the plan's tasks do not list", field=field)
+
+
+def _assignment_problems(path: str, result: Result, tasks: set, models: set[str]) -> list[Problem]:
+    """Each assignment names a task and a model of the plan and a share in [0, 1]; each task's shares
+    sum to 1 (reported at its first assignment)."""
+    problems: list[Problem] = []
     sums: dict[tuple[str, str, str], tuple[int, float]] = {}
     for i, a in enumerate(result.assignments):
         key = (a.department, a.role, a.task)
         if key not in tasks:
-            problems.append(
-                Problem(
-                    path,
-                    f"names task {'/'.join(key)!r}, which the plan's tasks do not list",
-                    field=f"assignments[{i}].task",
-                )
-            )
-        if unknown_model(a.model):
-            problems.append(
-                Problem(
-                    path,
-                    f"names model {a.model!r}, which the plan's models do not list",
-                    field=f"assignments[{i}].model",
-                )
-            )
+            problems.append(_unknown_task(path, key, f"assignments[{i}].task"))
+        if _is_unknown(a.model, models):
+            problems.append(_unknown_model(path, a.model, models, f"assignments[{i}].model"))
         if not 0 <= a.share <= 1 + SHARE_TOLERANCE:
             problems.append(
                 Problem(path, f"must be a share in [0, 1], got {a.share:g}", field=f"assignments[{i}].share")
@@ -258,52 +262,50 @@ def plan_problems(path: str, result: Result) -> list[Problem]:
                     field=f"assignments[{first}].share",
                 )
             )
-    if result.decisions is not None:
-        seen: set[tuple[str, str, str]] = set()
-        for i, d in enumerate(result.decisions):
-            key = (d.department, d.role, d.task)
-            where = f"decisions[{i}]"
-            if key not in tasks:
-                problems.append(
-                    Problem(
-                        path, f"names task {'/'.join(key)!r}, which the plan's tasks do not list", field=f"{where}.task"
-                    )
-                )
-            elif key in seen:
-                problems.append(Problem(path, f"a second decision for task {'/'.join(key)!r}", field=f"{where}.task"))
-            seen.add(key)
-            if len(d.models) != len(d.shares) or not d.models:
-                problems.append(
-                    Problem(path, f"{len(d.models)} model(s) but {len(d.shares)} share(s)", field=f"{where}.shares")
-                )
-            for j, share in enumerate(d.shares):
-                if not 0 <= share <= 1 + SHARE_TOLERANCE:
-                    problems.append(
-                        Problem(path, f"must be a share in [0, 1], got {share:g}", field=f"{where}.shares[{j}]")
-                    )
-            if d.shares and abs(sum(d.shares) - 1) > SHARE_TOLERANCE:
-                problems.append(Problem(path, f"shares sum to {sum(d.shares):g}, not 1", field=f"{where}.shares"))
-            named = [(f"models[{j}]", m) for j, m in enumerate(d.models)]
-            named += [(f"fallbacks[{j}]", m) for j, m in enumerate(d.fallbacks)]
-            named += [("cheapest_eligible", d.cheapest_eligible)] + (
-                [("runner_up", d.runner_up)] if d.runner_up else []
-            )
-            for name, model in named:
-                if unknown_model(model):
-                    problems.append(
-                        Problem(
-                            path, f"names model {model!r}, which the plan's models do not list", field=f"{where}.{name}"
-                        )
-                    )
-        missing = sorted(tasks - seen)
-        if missing:
+    return problems
+
+
+def _decision_problems(path: str, result: Result, tasks: set, models: set[str]) -> list[Problem]:
+    """One decision per task of the plan, each with as many shares (in [0, 1], summing to 1) as
+    models, and naming only the plan's models."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, d in enumerate(result.decisions):
+        key = (d.department, d.role, d.task)
+        where = f"decisions[{i}]"
+        if key not in tasks:
+            problems.append(_unknown_task(path, key, f"{where}.task"))
+        elif key in seen:
+            problems.append(Problem(path, f"a second decision for task {'/'.join(key)!r}", field=f"{where}.task"))
+        seen.add(key)
+        if len(d.models) != len(d.shares) or not d.models:
             problems.append(
-                Problem(
-                    path,
-                    f"{len(missing):,} task(s) have no decision record, e.g. {'/'.join(missing[0])!r}",
-                    field="decisions",
-                )
+                Problem(path, f"{len(d.models)} model(s) but {len(d.shares)} share(s)", field=f"{where}.shares")
             )
+        for j, share in enumerate(d.shares):
+            if not 0 <= share <= 1 + SHARE_TOLERANCE:
+                problems.append(
+                    Problem(path, f"must be a share in [0, 1], got {share:g}", field=f"{where}.shares[{j}]")
+                )
+        if d.shares and abs(sum(d.shares) - 1) > SHARE_TOLERANCE:
+            problems.append(Problem(path, f"shares sum to {sum(d.shares):g}, not 1", field=f"{where}.shares"))
+        named = [(f"models[{j}]", m) for j, m in enumerate(d.models)]
+        named += [(f"fallbacks[{j}]", m) for j, m in enumerate(d.fallbacks)]
+        named += [("cheapest_eligible", d.cheapest_eligible)] + ([("runner_up", d.runner_up)] if d.runner_up else [])
+        problems += [
+            _unknown_model(path, model, models, f"{where}.{name}")
+            for name, model in named
+            if _is_unknown(model, models)
+        ]
+    missing = sorted(tasks - seen)
+    if missing:
+        problems.append(
+            Problem(
+                path,
+                f"{len(missing):,} task(s) have no decision record, e.g. {'/'.join(missing[0])!r}",
+                field="decisions",
+            )
+        )
     return problems
 
 

@@ -72,6 +72,79 @@ class DriftResult(_Out):
     tasks: tuple[DriftTask, ...]
 
 
+Key = tuple[str, str, str]
+"""(department, role, task)."""
+
+
+def _planned_shares(plan: Result) -> tuple[dict[Key, dict[str, float]], dict[Key, list[Key]]]:
+    """Per plan task, its models' shares; and per (department, role, task type), the plan's tasks of
+    that type (to match a log task by type when its name differs)."""
+    planned: dict[Key, dict[str, float]] = defaultdict(dict)
+    task_type: dict[Key, str] = {}
+    for a in plan.assignments:
+        key = (a.department, a.role, a.task)
+        planned[key][a.model] = planned[key].get(a.model, 0.0) + a.share
+        task_type[key] = a.task_type
+    by_type: dict[Key, list[Key]] = defaultdict(list)
+    for key, kind in task_type.items():
+        by_type[(key[0], key[1], kind)].append(key)
+    return planned, by_type
+
+
+def _plan_task(key: Key, kind: str, planned: dict, by_type: dict[Key, list[Key]]) -> Key | None:
+    """The plan's task for a log task: the same (department, role, task), else the one plan task of
+    its department, role and task type, else None."""
+    if key in planned:
+        return key
+    candidates = by_type.get((key[0], key[1], kind), [])
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _drift_task(
+    target: Key,
+    rows: list[dict],
+    plan_shares: dict[str, float],
+    per_day: float,
+    mean_tokens: tuple[float, float],
+    prices: dict[str, tuple[float, float]],
+) -> DriftTask:
+    """One task's drift: the shares the log shows against the plan's, and its $/day both ways at the
+    plan's prices (a model the plan does not price counts as unpriced)."""
+    total = sum(float(r["share"]) for r in rows) or 1.0
+    actual = {r["model"]: float(r["share"]) / total for r in rows}
+    mean_in, mean_out = mean_tokens
+    actual_usd = 0.0
+    unpriced = 0.0
+    for r in rows:
+        share = float(r["share"]) / total
+        if r["model"] not in prices:
+            unpriced += share
+            continue
+        p_in, p_out = prices[r["model"]]
+        actual_usd += per_day * share * (float(r["input_tokens"]) * p_in + float(r["output_tokens"]) * p_out) / 1e6
+    planned_usd = sum(
+        per_day * share * (mean_in * prices[m][0] + mean_out * prices[m][1]) / 1e6 for m, share in plan_shares.items()
+    )
+    order = sorted(actual, key=lambda m: (-actual[m], m))
+    plan_order = sorted(plan_shares, key=lambda m: (-plan_shares[m], m))
+    return DriftTask(
+        department=target[0],
+        role=target[1],
+        task=target[2],
+        requests_per_day=per_day,
+        planned_models=tuple(plan_order),
+        planned_shares=tuple(plan_shares[m] for m in plan_order),
+        actual_models=tuple(order),
+        actual_shares=tuple(actual[m] for m in order),
+        off_plan_share=sum(max(0.0, s - plan_shares.get(m, 0.0)) for m, s in actual.items()),
+        actual_usd_per_day=actual_usd,
+        planned_usd_per_day=planned_usd,
+        leaked_usd_per_day=actual_usd - planned_usd,
+        unplanned_models=tuple(m for m in order if m not in plan_shares),
+        unpriced_share=unpriced,
+    )
+
+
 def drift(
     plan: Result, plan_name: str, logs, mapping: dict[str, str] | None = None, days: int | None = None
 ) -> DriftResult:
@@ -80,78 +153,29 @@ def drift(
 
     read = workload_from_logs(list(logs), mapping=mapping, days=days)
     prices = {m.id: (m.input_usd_per_mtok, m.output_usd_per_mtok) for m in plan.models}
-    planned: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
-    task_type: dict[tuple[str, str, str], str] = {}
-    for a in plan.assignments:
-        key = (a.department, a.role, a.task)
-        planned[key][a.model] = planned[key].get(a.model, 0.0) + a.share
-        task_type[key] = a.task_type
-    by_type: dict[tuple[str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
-    for key, kind in task_type.items():
-        by_type[(key[0], key[1], kind)].append(key)
+    planned, by_type = _planned_shares(plan)
     plan_models = {m for shares in planned.values() for m in shares}
-
-    volume: dict[tuple[str, str, str], float] = {}
-    tokens: dict[tuple[str, str, str], tuple[float, float]] = {}
-    for row in read.workload_rows:
-        key = (row["department"], row["role"], row["task"])
-        volume[key] = float(row["invocations_per_day"]) * int(row["headcount"])
-        tokens[key] = (float(row["input_tokens"]), float(row["output_tokens"]))
+    volume = {
+        (r["department"], r["role"], r["task"]): float(r["invocations_per_day"]) * int(r["headcount"])
+        for r in read.workload_rows
+    }
+    tokens = {
+        (r["department"], r["role"], r["task"]): (float(r["input_tokens"]), float(r["output_tokens"]))
+        for r in read.workload_rows
+    }
     routed: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in read.routing_rows:
         routed[(row["department"], row["role"], row["task"])].append(row)
 
-    def match(key: tuple[str, str, str], kind: str) -> tuple[str, str, str] | None:
-        if key in planned:
-            return key
-        candidates = by_type.get((key[0], key[1], kind), [])
-        return candidates[0] if len(candidates) == 1 else None
-
     tasks, unmatched, seen_plan_tasks = [], [], set()
     for key, rows in routed.items():
-        target = match(key, rows[0]["task_type"])
+        target = _plan_task(key, rows[0]["task_type"], planned, by_type)
         if target is None:
             unmatched.append(" / ".join(key))
             continue
         seen_plan_tasks.add(target)
-        total = sum(float(r["share"]) for r in rows) or 1.0
-        actual = {r["model"]: float(r["share"]) / total for r in rows}
-        plan_shares = planned[target]
         per_day = volume.get(key, 0.0)
-        mean_in, mean_out = tokens.get(key, (0.0, 0.0))
-        actual_usd = 0.0
-        unpriced = 0.0
-        for r in rows:
-            share = float(r["share"]) / total
-            if r["model"] not in prices:
-                unpriced += share
-                continue
-            p_in, p_out = prices[r["model"]]
-            actual_usd += per_day * share * (float(r["input_tokens"]) * p_in + float(r["output_tokens"]) * p_out) / 1e6
-        planned_usd = sum(
-            per_day * share * (mean_in * prices[m][0] + mean_out * prices[m][1]) / 1e6
-            for m, share in plan_shares.items()
-        )
-        order = sorted(actual, key=lambda m: (-actual[m], m))
-        plan_order = sorted(plan_shares, key=lambda m: (-plan_shares[m], m))
-        tasks.append(
-            DriftTask(
-                department=target[0],
-                role=target[1],
-                task=target[2],
-                requests_per_day=per_day,
-                planned_models=tuple(plan_order),
-                planned_shares=tuple(plan_shares[m] for m in plan_order),
-                actual_models=tuple(order),
-                actual_shares=tuple(actual[m] for m in order),
-                off_plan_share=sum(max(0.0, s - plan_shares.get(m, 0.0)) for m, s in actual.items()),
-                actual_usd_per_day=actual_usd,
-                planned_usd_per_day=planned_usd,
-                leaked_usd_per_day=actual_usd - planned_usd,
-                unplanned_models=tuple(m for m in order if m not in plan_shares),
-                unpriced_share=unpriced,
-            )
-        )
+        tasks.append(_drift_task(target, rows, planned[target], per_day, tokens.get(key, (0.0, 0.0)), prices))
     if not tasks:
         raise RouterOptError(
             f"no task in the logs matches a task of the plan {plan_name} (by department, role and task, or task type); "

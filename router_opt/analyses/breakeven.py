@@ -248,6 +248,94 @@ def api_price(
     raise RouterOptError(f"unknown API model '{name}'; known: {', '.join(known)}")
 
 
+def _gpu_side(
+    data: SelfHostingData,
+    gpu_spec,
+    usd_per_gpu_hour: float | None,
+    tokens_per_second: float | None,
+    serving_model: str | None,
+) -> tuple[float, float, str | None, list[str]]:
+    """(GPU $/hour, tokens/s, serving model, sources): each figure given, else the data file's."""
+    sources = []
+    if usd_per_gpu_hour is None:
+        usd_per_gpu_hour = gpu_spec.usd_per_hour
+        sources.append(
+            next((s for s in gpu_spec.sources if s.startswith("price")), f"price: {gpu_spec.id}, no source given")
+        )
+    else:
+        sources.append("price: given")
+    if tokens_per_second is None:
+        row = _throughput_row(data, gpu_spec, serving_model)
+        tokens_per_second, serving_model = row.tokens_per_second, row.model
+        sources.append(f"throughput: {row.source or row.model}")
+    else:
+        sources.append("throughput: given")
+    return usd_per_gpu_hour, tokens_per_second, serving_model, sources
+
+
+def _throughput_row(data: SelfHostingData, gpu_spec, serving_model: str | None):
+    """The one throughput row for the GPU (and `serving_model`, when given); none or several is an
+    error listing the rows on record."""
+    rows = [t for t in data.throughput if t.gpu.lower() == gpu_spec.id.lower()]
+    if serving_model is not None:
+        rows = [t for t in rows if t.model.lower() == serving_model.lower()]
+    if len(rows) != 1:
+        options = ", ".join(f"{t.model} on {t.gpu}" for t in data.throughput)
+        what = f"model '{serving_model}' on {gpu_spec.id}" if serving_model else f"{gpu_spec.id}"
+        detail = "several throughput rows; pick one with `serving_model`" if len(rows) > 1 else "no throughput row"
+        raise RouterOptError(
+            f"{what}: {detail} (known: {options}), or give `tokens_per_second`",
+            option=("tokens_per_second", "serving_model"),
+        )
+    return rows[0]
+
+
+def _api_side(
+    api_model: str | None,
+    api_usd_per_mtok: float | None,
+    catalog: Catalog | None,
+    data: SelfHostingData,
+    input_share: float,
+) -> tuple[str, float, str]:
+    """(API model, its $/M, source): the price given, else `api_price`'s; a free API is an error (nothing
+    can beat it)."""
+    if api_usd_per_mtok is not None:
+        if not (math.isfinite(api_usd_per_mtok) and api_usd_per_mtok > 0):
+            raise RouterOptError(f"API $/M must be a number > 0, got {api_usd_per_mtok}")
+        api_id, api_per_mtok, api_source = api_model or "given", api_usd_per_mtok, "API: price given"
+    else:
+        api_id, api_per_mtok, api_source = api_price(api_model, catalog, data, input_share)
+    if api_per_mtok <= 0:
+        raise RouterOptError(f"API model '{api_id}' is free, so self-hosting can never beat it")
+    return api_id, api_per_mtok, api_source
+
+
+def _breakeven_volumes(v_star: float, capacity: float) -> tuple[float | None, float | None]:
+    """(breakeven volume, volume above which self-hosting is always cheaper), both None when one GPU
+    at full load (`capacity`) never reaches the breakeven volume `v_star` (see the module docstring)."""
+    if v_star > capacity:
+        return None, None
+    if v_star == capacity:
+        return v_star, None  # ties at every full GPU, dearer just past each: never strictly ahead
+    # Largest whole n with n < capacity / (capacity - V*): the last GPU count whose step the API
+    # still undercuts (see the module docstring).
+    n_last = math.ceil(capacity / (capacity - v_star)) - 1
+    return v_star, n_last * v_star
+
+
+def _daily_volume(
+    tokens_per_day: float | None, workload: Workload | None, workload_volume: float | None
+) -> tuple[float, str]:
+    """(tokens per day for the monthly figures, where it came from): the figure given, else the workload's."""
+    if tokens_per_day is None:
+        if workload_volume is None:
+            raise RouterOptError("give a daily volume (`tokens_per_day`) or a workload", option="tokens_per_day")
+        return workload_volume, f"workload {workload.name}"
+    if not (math.isfinite(tokens_per_day) and tokens_per_day >= 0):
+        raise RouterOptError(f"tokens per day must be a number >= 0, got {tokens_per_day}")
+    return tokens_per_day, "given"
+
+
 def breakeven(
     catalog: Catalog | None = None,
     workload: Workload | None = None,
@@ -271,30 +359,9 @@ def breakeven(
     days_per_month = DAYS_PER_MONTH if days_per_month is None else days_per_month
     data = data if data is not None else load_self_hosting()
     gpu_spec = data.gpu(gpu or data.defaults.gpu)
-    sources = []
-    if usd_per_gpu_hour is None:
-        usd_per_gpu_hour = gpu_spec.usd_per_hour
-        sources.append(
-            next((s for s in gpu_spec.sources if s.startswith("price")), f"price: {gpu_spec.id}, no source given")
-        )
-    else:
-        sources.append("price: given")
-    if tokens_per_second is None:
-        rows = [t for t in data.throughput if t.gpu.lower() == gpu_spec.id.lower()]
-        if serving_model is not None:
-            rows = [t for t in rows if t.model.lower() == serving_model.lower()]
-        if len(rows) != 1:
-            options = ", ".join(f"{t.model} on {t.gpu}" for t in data.throughput)
-            what = f"model '{serving_model}' on {gpu_spec.id}" if serving_model else f"{gpu_spec.id}"
-            detail = "several throughput rows; pick one with `serving_model`" if len(rows) > 1 else "no throughput row"
-            raise RouterOptError(
-                f"{what}: {detail} (known: {options}), or give `tokens_per_second`",
-                option=("tokens_per_second", "serving_model"),
-            )
-        tokens_per_second, serving_model = rows[0].tokens_per_second, rows[0].model
-        sources.append(f"throughput: {rows[0].source or rows[0].model}")
-    else:
-        sources.append("throughput: given")
+    usd_per_gpu_hour, tokens_per_second, serving_model, sources = _gpu_side(
+        data, gpu_spec, usd_per_gpu_hour, tokens_per_second, serving_model
+    )
     utilisation = data.defaults.utilisation if utilisation is None else utilisation
     overhead = data.defaults.overhead if overhead is None else overhead
     per_mtok = self_hosted_usd_per_mtok(usd_per_gpu_hour, tokens_per_second, utilisation, overhead)
@@ -302,45 +369,17 @@ def breakeven(
         raise RouterOptError(f"days per month must be > 0, got {days_per_month}")
 
     workload_volume, input_share = workload_tokens(workload) if workload is not None else (None, 0.5)
-    if api_usd_per_mtok is not None:
-        if not (math.isfinite(api_usd_per_mtok) and api_usd_per_mtok > 0):
-            raise RouterOptError(f"API $/M must be a number > 0, got {api_usd_per_mtok}")
-        api_id, api_per_mtok = api_model or "given", api_usd_per_mtok
-        sources.append("API: price given")
-    else:
-        api_id, api_per_mtok, api_source = api_price(api_model, catalog, data, input_share)
-        sources.append(api_source)
-    if api_per_mtok <= 0:
-        raise RouterOptError(f"API model '{api_id}' is free, so self-hosting can never beat it")
+    api_id, api_per_mtok, api_source = _api_side(api_model, api_usd_per_mtok, catalog, data, input_share)
+    sources.append(api_source)
 
     gpu_usd_per_day = usd_per_gpu_hour * HOURS_PER_DAY * (1 + overhead)
     capacity = tokens_per_second * SECONDS_PER_HOUR * HOURS_PER_DAY * utilisation
     api_per_token = api_per_mtok / TOKENS_PER_MTOK
-    v_star = gpu_usd_per_day / api_per_token
-    if v_star > capacity:
-        breakeven_volume = always_above = None
-    else:
-        breakeven_volume = v_star
-        if v_star == capacity:
-            always_above = None  # ties at every full GPU, dearer just past each: never strictly ahead
-        else:
-            # Largest whole n with n < capacity / (capacity - V*): the last GPU count whose step the API
-            # still undercuts (see the module docstring).
-            n_last = math.ceil(capacity / (capacity - v_star)) - 1
-            always_above = n_last * v_star
-
-    if tokens_per_day is None:
-        if workload_volume is None:
-            raise RouterOptError("give a daily volume (`tokens_per_day`) or a workload", option="tokens_per_day")
-        tokens_per_day, volume_source = workload_volume, f"workload {workload.name}"
-    else:
-        if not (math.isfinite(tokens_per_day) and tokens_per_day >= 0):
-            raise RouterOptError(f"tokens per day must be a number >= 0, got {tokens_per_day}")
-        volume_source = "given"
+    breakeven_volume, always_above = _breakeven_volumes(gpu_usd_per_day / api_per_token, capacity)
+    tokens_per_day, volume_source = _daily_volume(tokens_per_day, workload, workload_volume)
     gpus_needed = max(1, math.ceil(tokens_per_day / capacity)) if tokens_per_day > 0 else 0
     api_month = tokens_per_day * api_per_token * days_per_month
     self_month = gpus_needed * gpu_usd_per_day * days_per_month
-    saving_month = api_month - self_month
     gpu_month = gpu_usd_per_day * days_per_month
     # At the breakeven volume the API bill is one GPU's cost by definition (V* x API $/token = GPU $/day):
     # the same figure, not a recomputation that could round to another cent.
@@ -370,10 +409,10 @@ def breakeven(
         gpus_needed=gpus_needed,
         api_usd_per_month=api_month,
         self_hosted_usd_per_month=self_month,
-        monthly_saving_usd=saving_month,
+        monthly_saving_usd=api_month - self_month,
         api_usd_per_year=api_month * MONTHS_PER_YEAR,
         self_hosted_usd_per_year=self_month * MONTHS_PER_YEAR,
-        yearly_saving_usd=saving_month * MONTHS_PER_YEAR,
+        yearly_saving_usd=(api_month - self_month) * MONTHS_PER_YEAR,
         days_per_month=days_per_month,
         days_per_year=days_per_month * MONTHS_PER_YEAR,
     )

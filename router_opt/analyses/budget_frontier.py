@@ -136,6 +136,51 @@ def _quality_by_department(result: Result) -> dict[str, float]:
     return {d: weighted[d] / v if v > 0 else math.nan for d, v in volume.items()}
 
 
+def _factor_grid(
+    inputs: Inputs, factors: Sequence[float] | None, points: int, mode: Mode | str, solver: str
+) -> tuple[list[float], float | None, float | None]:
+    """(budget factors to sweep, in order; fits-from and binds-until factors when the grid is the
+    default): `factors` as given, else `points` spaced geometrically over `default_factors` plus 1
+    when it lies between."""
+    if factors is not None:
+        grid = sorted(float(f) for f in factors)
+        if not grid or any(not (math.isfinite(f) and f >= 0) for f in grid):
+            raise RouterOptError(f"budget factors must be finite and at least 0, got {list(factors)}")
+        return grid, None, None
+    if points < 2:
+        raise RouterOptError(f"a frontier needs at least 2 points, got {points}")
+    fits_from, binds_until = default_factors(inputs, mode=mode, solver=solver)
+    if not binds_until > fits_from:
+        raise RouterOptError(
+            f"no budget binds once the cheapest plan fits (from factor {fits_from:.4g} the best-quality plan "
+            "fits too): every budget buys the same plan; give factors to sweep anyway"
+        )
+    spaced = np.geomspace(fits_from, binds_until, points) if fits_from > 0 else np.linspace(0.0, binds_until, points)
+    grid = sorted({float(f) for f in spaced} | ({1.0} if fits_from < 1.0 < binds_until else set()))
+    return grid, fits_from, binds_until
+
+
+def _point(factor: float, scaled: Policy, result: Result) -> BudgetFrontierPoint:
+    """One point of the sweep: the budgets at `factor` (the `scaled` policy) and what the plan buys."""
+    t = result.totals
+    budgets = dict(scaled.budgets_usd_per_day)
+    return BudgetFrontierPoint(
+        factor=factor,
+        budget_usd_per_day=scaled.total_budget_usd_per_day
+        if scaled.total_budget_usd_per_day is not None
+        else sum(budgets.values()),
+        budgets_usd_per_day_by_department=budgets,
+        plan_usd_per_day=t.optimal_usd_per_day,
+        plan_quality=t.plan_quality,
+        quality_retained=t.plan_quality / t.baseline_quality if t.baseline_quality > 0 else math.nan,
+        binding_budgets=tuple(
+            label for c in result.constraints if c.binding and (label := family_of(c.kind).budget_label(c)) is not None
+        ),
+        usd_per_day_by_department={d.department: d.optimal_usd_per_day for d in result.departments},
+        quality_by_department=_quality_by_department(result),
+    )
+
+
 def frontier_by_budget(
     inputs: Inputs,
     factors: Sequence[float] | None = None,
@@ -155,24 +200,7 @@ def frontier_by_budget(
             f"policy '{inputs.policy_name}' sets no budget (budgets_usd_per_day or total_budget_usd_per_day): "
             "there is nothing to sweep; `router-opt frontier` sweeps the quality bar instead"
         )
-    fits_from = binds_until = None
-    if factors is None:
-        if points < 2:
-            raise RouterOptError(f"a frontier needs at least 2 points, got {points}")
-        fits_from, binds_until = default_factors(inputs, mode=mode, solver=solver)
-        if not binds_until > fits_from:
-            raise RouterOptError(
-                f"no budget binds once the cheapest plan fits (from factor {fits_from:.4g} the best-quality plan "
-                "fits too): every budget buys the same plan; give factors to sweep anyway"
-            )
-        spaced = (
-            np.geomspace(fits_from, binds_until, points) if fits_from > 0 else np.linspace(0.0, binds_until, points)
-        )
-        grid = sorted({float(f) for f in spaced} | ({1.0} if fits_from < 1.0 < binds_until else set()))
-    else:
-        grid = sorted(float(f) for f in factors)
-        if not grid or any(not (math.isfinite(f) and f >= 0) for f in grid):
-            raise RouterOptError(f"budget factors must be finite and at least 0, got {list(factors)}")
+    grid, fits_from, binds_until = _factor_grid(inputs, factors, points, mode, solver)
     reached: list[BudgetFrontierPoint] = []
     skipped: list[SkippedBudgetPoint] = []
     departments: tuple[str, ...] = ()
@@ -197,29 +225,9 @@ def frontier_by_budget(
                 SkippedBudgetPoint(factor=f, reason=f"{len(exc.tasks)} task(s) cannot meet their quality bar")
             )
             continue
-        t = result.totals
-        baseline_quality = t.baseline_quality
+        baseline_quality = result.totals.baseline_quality
         departments = tuple(d.department for d in result.departments)
-        budgets = dict(scaled.budgets_usd_per_day)
-        reached.append(
-            BudgetFrontierPoint(
-                factor=f,
-                budget_usd_per_day=scaled.total_budget_usd_per_day
-                if scaled.total_budget_usd_per_day is not None
-                else sum(budgets.values()),
-                budgets_usd_per_day_by_department=budgets,
-                plan_usd_per_day=t.optimal_usd_per_day,
-                plan_quality=t.plan_quality,
-                quality_retained=t.plan_quality / t.baseline_quality if t.baseline_quality > 0 else math.nan,
-                binding_budgets=tuple(
-                    label
-                    for c in result.constraints
-                    if c.binding and (label := family_of(c.kind).budget_label(c)) is not None
-                ),
-                usd_per_day_by_department={d.department: d.optimal_usd_per_day for d in result.departments},
-                quality_by_department=_quality_by_department(result),
-            )
-        )
+        reached.append(_point(f, scaled, result))
     if on_step is not None:
         on_step(len(grid), len(grid))
     if not reached:

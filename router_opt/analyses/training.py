@@ -376,6 +376,64 @@ def fine_tuning_payback(
     )
 
 
+def _flops(
+    parameters: float | None,
+    tokens: float | None,
+    hours: float | None,
+    gpu: str,
+    gpus: int,
+    peak_tflops: float | None,
+    mfu: float,
+    self_hosting,
+):
+    """The FLOPs-based estimate (6 x parameters x tokens at `mfu` of the GPU's peak: `peak_tflops`, else
+    the self-hosting data's figure for `gpu`); it needs both parameters and tokens, and no hours."""
+    from router_opt.analyses.breakeven import load_self_hosting
+
+    if parameters is None or tokens is None:
+        raise RouterOptError("a FLOPs-based estimate needs both parameters and tokens")
+    if hours is not None:
+        raise RouterOptError("give either hours or parameters and tokens, not both")
+    if peak_tflops is None:
+        spec = (self_hosting if self_hosting is not None else load_self_hosting()).gpu(gpu)
+        if spec.peak_dense_bf16_tflops is None:
+            raise RouterOptError(
+                f"no peak FLOP/s on record for {spec.id}; give it (`peak_tflops`)", option="peak_tflops"
+            )
+        peak_tflops, peak_source = (
+            spec.peak_dense_bf16_tflops,
+            next((s for s in spec.sources if s.startswith("peak")), f"{spec.id} peak"),
+        )
+    else:
+        peak_source = "given"
+    return flops_estimate(parameters, tokens, peak_tflops * TFLOPS, mfu, gpus, peak_source)
+
+
+def _api_bill(
+    api_usd_per_month: float | None,
+    task_types: tuple[str, ...],
+    api_model: str | None,
+    catalog: Catalog | None,
+    workload: Workload | None,
+    days_per_month: float,
+    ft,
+) -> tuple[float, str, float | None, float | None]:
+    """(API bill replaced per month, its basis, the task family's tokens per day and $/M): the bill
+    given, else the workload's `task_types` priced on `api_model`, else the example's stated bill."""
+    if api_usd_per_month is not None:
+        if task_types:
+            raise RouterOptError("give either an API bill or task types to price, not both")
+        return api_usd_per_month, "given", None, None
+    if task_types:
+        if catalog is None or workload is None:
+            raise RouterOptError("pricing task types needs a catalog and a workload")
+        bill, family_tokens, family_price = api_bill_for_task_types(
+            catalog, workload, task_types, api_model, days_per_month
+        )
+        return bill, f"workload {workload.name} on {api_model or catalog.baseline}", family_tokens, family_price
+    return ft.api_usd_per_month, "stated", ft.api_tokens_per_day, ft.api_usd_per_mtok
+
+
 def training_report(
     examples: TrainingExamples | None = None,
     gpus: int | None = None,
@@ -409,7 +467,6 @@ def training_report(
     the self-hosting data unless `peak_tflops`), else the example's hours. API bill replaced:
     `api_usd_per_month`, else the workload's `task_types` priced on `api_model` (needs `catalog` and
     `workload`), else the example's stated bill."""
-    from router_opt.analyses.breakeven import load_self_hosting
 
     examples = examples if examples is not None else load_training_examples()
     run, cases, ft = examples.run, examples.cases, examples.fine_tuning
@@ -417,24 +474,8 @@ def training_report(
     gpu = run.gpu if gpu is None else gpu
     flops = None
     if parameters is not None or tokens is not None:
-        if parameters is None or tokens is None:
-            raise RouterOptError("a FLOPs-based estimate needs both parameters and tokens")
-        if hours is not None:
-            raise RouterOptError("give either hours or parameters and tokens, not both")
-        if peak_tflops is None:
-            spec = (self_hosting if self_hosting is not None else load_self_hosting()).gpu(gpu)
-            if spec.peak_dense_bf16_tflops is None:
-                raise RouterOptError(
-                    f"no peak FLOP/s on record for {spec.id}; give it (`peak_tflops`)", option="peak_tflops"
-                )
-            peak_tflops, peak_source = (
-                spec.peak_dense_bf16_tflops,
-                next((s for s in spec.sources if s.startswith("peak")), f"{spec.id} peak"),
-            )
-        else:
-            peak_source = "given"
-        flops = flops_estimate(
-            parameters, tokens, peak_tflops * TFLOPS, examples.flops.mfu if mfu is None else mfu, gpus, peak_source
+        flops = _flops(
+            parameters, tokens, hours, gpu, gpus, peak_tflops, examples.flops.mfu if mfu is None else mfu, self_hosting
         )
     run_result = training_cost(
         gpus=gpus,
@@ -448,21 +489,9 @@ def training_report(
         flops=flops,
     )
 
-    family_tokens = family_price = None
-    if api_usd_per_month is not None:
-        if task_types:
-            raise RouterOptError("give either an API bill or task types to price, not both")
-        basis = "given"
-    elif task_types:
-        if catalog is None or workload is None:
-            raise RouterOptError("pricing task types needs a catalog and a workload")
-        api_usd_per_month, family_tokens, family_price = api_bill_for_task_types(
-            catalog, workload, task_types, api_model, days_per_month
-        )
-        basis = f"workload {workload.name} on {api_model or catalog.baseline}"
-    else:
-        api_usd_per_month, basis = ft.api_usd_per_month, "stated"
-        family_tokens, family_price = ft.api_tokens_per_day, ft.api_usd_per_mtok
+    api_usd_per_month, basis, family_tokens, family_price = _api_bill(
+        api_usd_per_month, task_types, api_model, catalog, workload, days_per_month, ft
+    )
     payback = fine_tuning_payback(
         fine_tune_usd=ft.fine_tune_usd if fine_tune_usd is None else fine_tune_usd,
         data_prep_usd=ft.data_prep_usd if data_prep_usd is None else data_prep_usd,

@@ -231,43 +231,10 @@ def trajectory(
             start_prices=start_prices,
         )
         start_prices = result.solve.coupling_prices if warm_start else None
-        totals = result.totals
-        per_call = [t.usd_per_invocation for t in result.tasks]
-        volume = [t.invocations_per_day for t in result.tasks]
-        cheap = [c < cheap_usd_per_invocation for c in per_call]
-        total_volume = sum(volume)
-        rows.append(
-            YearRow(
-                year=year,
-                optimal_usd_per_day=totals.optimal_usd_per_day,
-                baseline_usd_per_day=totals.baseline_usd_per_day,
-                optimal_usd_per_worker_per_day=totals.optimal_usd_per_worker_per_day,
-                overspend_ratio=totals.overspend_ratio,
-                share_tasks_below_cheap=sum(cheap) / len(cheap),
-                share_invocations_below_cheap=(
-                    sum(v for v, c in zip(volume, cheap) if c) / total_volume if total_volume > 0 else math.nan
-                ),
-                mean_usd_per_invocation=totals.optimal_usd_per_day / total_volume if total_volume > 0 else math.nan,
-                share_routed_away_from_baseline=totals.share_routed_away_from_baseline,
-                price_factor_by_tier={tier: f for tier, (f, _) in factors.items()},
-                basis_by_tier={tier: b for tier, (_, b) in factors.items()},
-            )
-        )
+        rows.append(_year_row(year, result, factors, cheap_usd_per_invocation))
     task = None
     if task_tokens is not None or task_tier is not None:
-        if task_tokens is None or task_tier is None:
-            raise RouterOptError("give both the task's tokens and its tier")
-        base_price = None
-        if prices.entry(task_tier).usd_per_mtok is None:
-            on_tier = [m for m in inputs.catalog.models if m.tier == task_tier]
-            if not on_tier:
-                raise RouterOptError(
-                    f"tier '{task_tier}' has no table prices and no model in catalog '{inputs.catalog.name}'"
-                )
-            base_price = (on_tier[0].input_usd_per_mtok + on_tier[0].output_usd_per_mtok) / 2
-        task = task_cost_by_year(
-            task_tokens, task_tier, prices, years, base_usd_per_mtok=base_price, base_year=base_year
-        )
+        task = _task_cost(task_tokens, task_tier, prices, years, base_year, inputs.catalog)
     # Workers, tasks and volume do not change with prices: take them from the last year's plan.
     if on_step is not None:
         on_step(len(years), len(years))
@@ -286,6 +253,51 @@ def trajectory(
         rows=tuple(rows),
         task=task,
     )
+
+
+def _year_row(year: int, result, factors: dict[str, tuple[float, str]], cheap_usd_per_invocation: float) -> YearRow:
+    """One year of the trajectory: the plan's totals and how much of it costs under the cheap mark."""
+    totals = result.totals
+    per_call = [t.usd_per_invocation for t in result.tasks]
+    volume = [t.invocations_per_day for t in result.tasks]
+    cheap = [c < cheap_usd_per_invocation for c in per_call]
+    total_volume = sum(volume)
+    return YearRow(
+        year=year,
+        optimal_usd_per_day=totals.optimal_usd_per_day,
+        baseline_usd_per_day=totals.baseline_usd_per_day,
+        optimal_usd_per_worker_per_day=totals.optimal_usd_per_worker_per_day,
+        overspend_ratio=totals.overspend_ratio,
+        share_tasks_below_cheap=sum(cheap) / len(cheap),
+        share_invocations_below_cheap=(
+            sum(v for v, c in zip(volume, cheap) if c) / total_volume if total_volume > 0 else math.nan
+        ),
+        mean_usd_per_invocation=totals.optimal_usd_per_day / total_volume if total_volume > 0 else math.nan,
+        share_routed_away_from_baseline=totals.share_routed_away_from_baseline,
+        price_factor_by_tier={tier: f for tier, (f, _) in factors.items()},
+        basis_by_tier={tier: b for tier, (_, b) in factors.items()},
+    )
+
+
+def _task_cost(
+    task_tokens: float | None,
+    task_tier: Tier | str | None,
+    prices: PriceTrajectory,
+    years: list[int],
+    base_year: int,
+    catalog: Catalog,
+) -> TaskCostTrajectory:
+    """`task_cost_by_year` for the task given by both its tokens and its tier; a tier without table
+    prices takes the mean of its first catalog model's input and output price in the base year."""
+    if task_tokens is None or task_tier is None:
+        raise RouterOptError("give both the task's tokens and its tier")
+    base_price = None
+    if prices.entry(task_tier).usd_per_mtok is None:
+        on_tier = [m for m in catalog.models if m.tier == task_tier]
+        if not on_tier:
+            raise RouterOptError(f"tier '{task_tier}' has no table prices and no model in catalog '{catalog.name}'")
+        base_price = (on_tier[0].input_usd_per_mtok + on_tier[0].output_usd_per_mtok) / 2
+    return task_cost_by_year(task_tokens, task_tier, prices, years, base_usd_per_mtok=base_price, base_year=base_year)
 
 
 def task_cost_by_year(
