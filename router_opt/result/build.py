@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from router_opt.constraints import FAMILIES
 from router_opt.engine import Solution
 from router_opt.frame import RoutingProblem, first_seen_codes
 from router_opt.gateway import litellm_model_name
@@ -62,7 +63,7 @@ def build_result(
     return Result(
         settings=settings,
         solve=_solve_info(solution),
-        totals=_totals(problem, cells, deployments, int(roles.headcount.sum()), settings.days_per_year),
+        totals=_totals(problem, solution, cells, deployments, int(roles.headcount.sum()), settings.days_per_year),
         roles=roles.rows(),
         departments=roles.departments(),
         tasks=_task_rows(problem, cells),
@@ -230,13 +231,19 @@ class _RoleRollup:
 
 
 def _totals(
-    problem: RoutingProblem, cells: _Cells, deployments: tuple[Deployment, ...], workers: int, days: int
+    problem: RoutingProblem,
+    solution: Solution,
+    cells: _Cells,
+    deployments: tuple[Deployment, ...],
+    workers: int,
+    days: int,
 ) -> Totals:
     volume = problem.tasks["invocations_per_day"]
-    # Fixed costs belong to the organisation, not to a role: in the total only.
-    fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned))
+    # Fixed costs belong to the organisation, not to a role: in the total only. What the plan pays beyond its traffic: provisioned deployments, then (a family's charges other
+    # than deployments) unused commitments, from the solve's own charge columns.
+    fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned)) + _other_charges(solution)
     optimal = float(cells.task_usd_per_day.sum()) + fixed
-    baseline = float(problem.baseline_usd_per_day.sum())
+    baseline = float(problem.baseline_usd_per_day.sum()) + _baseline_charges(problem, days)
     baseline_quality = np.nan_to_num(problem.quality[:, problem.baseline_index], nan=0.0)
     total_volume = float(volume.sum())
     weights = volume / total_volume if total_volume > 0 else np.full(volume.shape, 1.0 / volume.size)
@@ -354,3 +361,28 @@ def _ratio(numerator: float, denominator: float) -> float:
     if denominator > 0:
         return numerator / denominator
     return 1.0 if numerator == 0 else float("inf")
+
+
+def _other_charges(solution: Solution) -> float:
+    """$/day of the plan's charge columns other than deployment decisions (which the deployments
+    table sums): an unused commitment. In a sum of its own so a plan without one adds exactly 0."""
+    total = 0.0
+    for charge, value in zip(solution.charges, (solution.charge_values if solution.charges else ())):
+        if not (charge.integer and charge.model >= 0):
+            total += charge.usd_per_day * float(value)
+    return total
+
+
+def _baseline_charges(problem: RoutingProblem, days: int) -> float:
+    """What the all-large habit pays beyond its traffic under the same contracts (an unused
+    commitment): every task wholly on the baseline model."""
+    n_tasks = len(problem.tasks)
+    tasks = np.arange(n_tasks)
+    on_baseline = np.full(n_tasks, problem.baseline_index)
+    return float(
+        sum(
+            family.plan_charges_usd_per_day(problem, tasks, on_baseline, np.ones(n_tasks), days)
+            for family in FAMILIES
+            if family.applies(problem)
+        )
+    )

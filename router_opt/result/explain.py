@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from router_opt import formatting as fmt
-from router_opt.constraints import family_of
+from router_opt.constraints import BindingContext, family_of
 from router_opt.engine import Objective, Solution
 from router_opt.frame import ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
 from router_opt.result.columns import first_k, ordered, rows_of
@@ -162,8 +162,9 @@ def _binding_reasons(
     deployments: tuple[Deployment, ...] = (),
 ) -> list[tuple]:
     """Per task, what keeps it off its cheapest eligible model: the fixed cost of a cheaper
-    deployment the plan leaves off, capacity of a cheaper model, a share cap on a cheaper model's
-    provider, its department's budget, the total budget."""
+    deployment the plan leaves off, then each binding row whose family says it does (capacity of a
+    cheaper model, a share cap on a cheaper model's provider, its department's budget, the total
+    budget, a commitment drawing it onto its provider)."""
     n_tasks = task_usd_per_day.size
     cost = problem.usd_per_day
     binding = [c for c in solution.constraints if c.binding]
@@ -174,20 +175,18 @@ def _binding_reasons(
     rows = np.flatnonzero(off_cheapest)
     cheaper = problem.eligible[rows] & (cost[rows] < task_usd_per_day[rows, None])
     model_column = {str(m): j for j, m in enumerate(problem.models["id"])}
-    providers = problem.models["provider"]
-    departments = problem.tasks["department"][rows]
+    t_idx, m_idx, _ = solution.used_pairs()
+    local = np.full(n_tasks, -1)
+    local[rows] = np.arange(rows.size)
+    on_model = np.zeros(cheaper.shape, dtype=bool)
+    mine = local[t_idx] >= 0
+    on_model[local[t_idx[mine]], m_idx[mine]] = True
+    context = BindingContext(problem=problem, rows=rows, cheaper=cheaper, on_model=on_model, model_column=model_column)
     holds = np.zeros((rows.size, len(off) + len(binding)), dtype=bool)
     for k, d in enumerate(off):
         holds[:, k] = cheaper[:, model_column[d.model]]
     for k, c in enumerate(binding, start=len(off)):
-        if c.kind == "capacity" and c.subject in model_column:
-            holds[:, k] = cheaper[:, model_column[c.subject]]
-        elif c.kind in {"spend_share", "volume_share"}:
-            holds[:, k] = cheaper[:, providers == c.subject].any(axis=1)
-        elif c.kind == "budget":
-            holds[:, k] = departments == c.subject
-        elif c.kind == "total_budget":
-            holds[:, k] = True
+        holds[:, k] = family_of(c.kind).keeps_off(c, context)
     labels = np.array(
         [f"fixed_cost {d.model} ({_fixed_against_saving(d)})" for d in off]
         + [f"{c.kind} {c.subject}" for c in binding],
@@ -216,6 +215,8 @@ def _threshold_plus_one(
 
 
 def _explain(row, objective: Objective) -> str:
+    """The sentence for a constraint row: its use when it does not bind, else (its family's words)
+    what one more unit of its limit is worth."""
     price = row.shadow_price
     use = f"{fmt.limit(row.used, row.unit)} of {fmt.limit(row.limit, row.unit)} used"
     if not row.binding:
@@ -226,16 +227,7 @@ def _explain(row, objective: Objective) -> str:
         gain = f"raises plan quality by {abs(price):.4g} points"
     else:
         gain = f"saves {fmt.usd(abs(price))}/day" if price < 0 else f"costs {fmt.usd(price)}/day"
-    if row.kind == "capacity":
-        return f"binding: one more Mtok/day of capacity on {row.subject} {gain}"
-    if row.kind == "deployment":
-        return f"binding: deployment {row.subject} is carrying all it may"
-    if row.kind == "budget":
-        return f"binding: one more $/day of budget for {row.subject} {gain}"
-    if row.kind == "total_budget":
-        return f"binding: one more $/day of total budget {gain}"
-    what = "spend" if row.kind == "spend_share" else "invocations"
-    return f"binding: raising {row.subject}'s cap by one point of {what} share {gain}"
+    return family_of(row.kind).explain(row, gain)
 
 
 def _unprovisioned_reason(d: Deployment) -> str:
