@@ -198,12 +198,17 @@ def test_unused_commitment_is_part_of_the_plan_cost():
     )
     result = optimize_inputs(dataclasses.replace(inputs, policy=policy), decisions=True)
     assert result.totals.optimal_usd_per_day == pytest.approx(60.0, abs=1e-9)
-    assert result.totals.fixed_usd_per_day == pytest.approx(24.0, abs=1e-9)
+    assert result.totals.unused_commitment_usd_per_day == pytest.approx(24.0, abs=1e-9)
+    assert result.totals.fixed_usd_per_day == 0.0
     row = next(c for c in result.constraints if c.kind == "committed_spend")
     assert row.used == pytest.approx(36.0) and row.shadow_price == pytest.approx(1.0)
     assert "$24.00/day of the $60.00/day committed to OpenAI goes unused" in row.explanation
     # The all-large habit pays the same commitment: $36 of traffic and $24 unused.
     assert result.totals.baseline_usd_per_day == pytest.approx(60.0, abs=1e-9)
+    assert result.totals.baseline_unused_commitment_usd_per_day == pytest.approx(24.0, abs=1e-9)
+    # In the JSON only when a contract leaves something unused; a saved plan reads back equal.
+    assert '"unused_commitment_usd_per_day":24.0' in result.model_dump_json()
+    assert type(result).model_validate_json(result.model_dump_json()) == result
 
 
 def test_a_commitment_no_plan_can_pay_is_diagnosed_at_its_line():

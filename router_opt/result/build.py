@@ -239,11 +239,12 @@ def _totals(
     days: int,
 ) -> Totals:
     volume = problem.tasks["invocations_per_day"]
-    # Fixed costs belong to the organisation, not to a role: in the total only. What the plan pays beyond its traffic: provisioned deployments, then (a family's charges other
-    # than deployments) unused commitments, from the solve's own charge columns.
-    fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned)) + _other_charges(solution)
-    optimal = float(cells.task_usd_per_day.sum()) + fixed
-    baseline = float(problem.baseline_usd_per_day.sum()) + _baseline_charges(problem, days)
+    # Fixed costs and unused commitments belong to the organisation, not to a role: in the total only.
+    fixed = float(sum(d.fixed_usd_per_day for d in deployments if d.provisioned))
+    unused = _unused_commitment(solution)
+    baseline_unused = _baseline_unused_commitment(problem, days)
+    optimal = float(cells.task_usd_per_day.sum()) + fixed + unused
+    baseline = float(problem.baseline_usd_per_day.sum()) + baseline_unused
     baseline_quality = np.nan_to_num(problem.quality[:, problem.baseline_index], nan=0.0)
     total_volume = float(volume.sum())
     weights = volume / total_volume if total_volume > 0 else np.full(volume.shape, 1.0 / volume.size)
@@ -267,6 +268,8 @@ def _totals(
         plan_quality=float((weights * cells.task_quality).sum()),
         baseline_quality=float((weights * baseline_quality).sum()),
         baseline_tasks_below_threshold=int((~problem.meets_threshold[:, problem.baseline_index]).sum()),
+        unused_commitment_usd_per_day=unused,
+        baseline_unused_commitment_usd_per_day=baseline_unused,
     )
 
 
@@ -363,9 +366,9 @@ def _ratio(numerator: float, denominator: float) -> float:
     return 1.0 if numerator == 0 else float("inf")
 
 
-def _other_charges(solution: Solution) -> float:
+def _unused_commitment(solution: Solution) -> float:
     """$/day of the plan's charge columns other than deployment decisions (which the deployments
-    table sums): an unused commitment. In a sum of its own so a plan without one adds exactly 0."""
+    table sums): unused commitments. 0.0 exactly without one, so such plans add nothing."""
     total = 0.0
     for charge, value in zip(solution.charges, (solution.charge_values if solution.charges else ())):
         if not (charge.integer and charge.model >= 0):
@@ -373,7 +376,7 @@ def _other_charges(solution: Solution) -> float:
     return total
 
 
-def _baseline_charges(problem: RoutingProblem, days: int) -> float:
+def _baseline_unused_commitment(problem: RoutingProblem, days: int) -> float:
     """What the all-large habit pays beyond its traffic under the same contracts (an unused
     commitment): every task wholly on the baseline model."""
     n_tasks = len(problem.tasks)

@@ -15,7 +15,9 @@ from router_opt.analyses.frontier_types import FrontierResult
 from router_opt.engine.objective import Objective
 from router_opt.frame import Mode
 
-# 1.6: `actual` (today's routing priced beside the plan, optimize --actual).
+# 1.6: `actual` (today's routing priced beside the plan, optimize --actual). Later in 1.6, additive:
+# totals.unused_commitment_usd_per_day and baseline_unused_commitment_usd_per_day, present only when
+# the policy has committed spend (absent, they are 0), so plans without contracts keep their bytes.
 # 1.5: deployments carry saving_if_provisioned_usd_per_day; a decision's threshold_plus_one is the
 # re-solved rise (null also when not computed); fallbacks skip unprovisioned and already-weighted models.
 SCHEMA_VERSION = "1.6"
@@ -98,7 +100,8 @@ class Totals(_Out):
     """The whole organisation."""
 
     optimal_usd_per_day: float
-    """Variable cost of the plan plus the fixed cost of the deployments it provisions."""
+    """Variable cost of the plan plus the fixed cost of the deployments it provisions (and any
+    commitment it leaves unused)."""
     baseline_usd_per_day: float
     savings_usd_per_day: float
     fixed_usd_per_day: float
@@ -127,6 +130,11 @@ class Totals(_Out):
     baseline_tasks_below_threshold: int
     """Tasks the baseline model may not serve on its own merits: below the task's threshold, or
     outside its residency, latency or context limits."""
+    unused_commitment_usd_per_day: float = Field(default=0.0, exclude_if=lambda value: value == 0)
+    """Committed spend the plan leaves unused and pays anyway (part of optimal_usd_per_day, not of
+    any role); in the JSON only when nonzero."""
+    baseline_unused_commitment_usd_per_day: float = Field(default=0.0, exclude_if=lambda value: value == 0)
+    """The same for the all-large baseline (part of baseline_usd_per_day, not of any role)."""
 
 
 class RoleRow(_Out):
