@@ -26,9 +26,9 @@ from router_opt.io.tables import (
     normalized,
     note,
     shown,
-    xlsx_records,
 )
 from router_opt.io.text import read_text
+from router_opt.io.workbook import xlsx_records
 from router_opt.io.yaml_io import parse_yaml, sequence_lines, yaml_locator
 from router_opt.models import Catalog, Policy, TaskDemand, TaskRows, Workload
 
@@ -208,7 +208,7 @@ def _csv_rows(path: Path) -> list[Record]:
 
 
 def _xlsx_rows(path: Path, sheet: str | None = None) -> Sheet:
-    """The non-blank rows of the workbook's sheet (router_opt.io.tables.xlsx_records: `sheet`, else a
+    """The non-blank rows of the workbook's sheet (router_opt.io.workbook.xlsx_records: `sheet`, else a
     visible sheet named 'workload', else the first visible one; cells read as they are, not padded
     to the sheet's declared dimension)."""
     read = xlsx_records(path, sheet)

@@ -1,6 +1,7 @@
 """Reading tables people make by hand or export from other tools (workload CSV/XLSX, eval CSV):
 limits that keep a hostile file from exhausting time or memory, and checks that name the line (or
-row) and column of what a careless export gets wrong.
+row) and column of what a careless export gets wrong. CSV is read here; a workbook's sheet in
+router_opt.io.workbook, with the same limits and into the same `Record`s.
 
 Limits (README, Trust): a table has at most MAX_COLUMNS columns and MAX_CELLS cells; a workload cell
 holds at most MAX_CELL_CHARS characters; a workbook's parts inflate to at most XLSX_MAX_UNCOMPRESSED
@@ -16,12 +17,10 @@ import io
 import re
 import unicodedata
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from router_opt.errors import InputError, InputNote, Problem
-from router_opt.io.text import check_readable
 
 MAX_COLUMNS = 1_000
 MAX_CELLS = 2_000_000
@@ -36,7 +35,6 @@ HEADER_SEARCH_ROWS = 10
 _INVISIBLE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def note(message: str) -> None:
@@ -154,177 +152,12 @@ class Sheet:
     """Merged ranges (`B3:B5`) of the sheet."""
 
 
-def _check_workbook_file(path: Path) -> None:
-    """Refuse what openpyxl would misreport or choke on: an encrypted (password-protected) workbook
-    or an old .xls (both OLE compound files, not zip), and a zip whose parts inflate past the limits
-    (a zip bomb), judged from the sizes the archive declares before anything is inflated."""
-    where = str(path)
-    with path.open("rb") as handle:
-        head = handle.read(8)
-        if head == _OLE_MAGIC:
-            body = head + handle.read()
-            if "EncryptionInfo".encode("utf-16-le") in body or "EncryptedPackage".encode("utf-16-le") in body:
-                raise InputError.single(
-                    where,
-                    "is a password-protected (encrypted) workbook: router-opt cannot read it; open it in Excel, "
-                    "remove the password (File > Info > Protect Workbook) and save it as .xlsx",
-                )
-            raise InputError.single(
-                where,
-                "is an old binary Excel workbook (.xls), not .xlsx: open it in Excel or LibreOffice and save it as .xlsx",
-            )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError.single(
-            where,
-            f"not a readable .xlsx workbook ({exc.__class__.__name__}: {exc}); open it in Excel or LibreOffice "
-            "and save it as .xlsx",
-        ) from None
-    total = 0
-    for info in infos:
-        total += info.file_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > 2**20 and ratio > XLSX_MAX_RATIO:
-            raise InputError.single(
-                where,
-                f"part {info.filename!r} inflates {ratio:,.0f} times ({info.compress_size:,} bytes to "
-                f"{info.file_size:,}): a zip bomb, not a spreadsheet; router-opt refuses parts over 1 MiB "
-                f"that inflate more than {XLSX_MAX_RATIO} times",
-            )
-    if total > XLSX_MAX_UNCOMPRESSED:
-        raise InputError.single(
-            where,
-            f"inflates to {total / 2**20:,.0f} MiB; router-opt reads workbooks up to "
-            f"{XLSX_MAX_UNCOMPRESSED / 2**20:,.0f} MiB uncompressed",
-        )
-
-
-def _column_letters(index: int) -> str:
+def column_letters(index: int) -> str:
     letters = ""
     while index:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
-
-
-def xlsx_records(path: Path, sheet_name: str | None = None, max_cells: int = MAX_CELLS) -> Sheet:
-    """The non-blank rows of one worksheet, each with its row number, read from its cells (the
-    sheet's <dimension> is not trusted: a stale one would drop rows, an inflated one pad millions).
-    The sheet: `sheet_name`, else a visible sheet named 'workload', else the first visible sheet;
-    which one was read is said (`note`) when the workbook has more than one."""
-    check_readable(path)
-    _check_workbook_file(path)
-    where = str(path)
-    from openpyxl import load_workbook
-
-    def unreadable(exc: Exception) -> InputError:
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-        return InputError.single(
-            where,
-            f"not a readable .xlsx workbook ({exc.__class__.__name__}{': ' + detail if detail else ''}); "
-            "open it in Excel or LibreOffice and save it as .xlsx",
-        )
-
-    # openpyxl raises many kinds of exception on a damaged or unusual file (zip, XML, attribute and
-    # index errors from its parsers), while opening and while reading rows (read-only mode is lazy).
-    try:
-        book = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # noqa: BLE001 - see above
-        raise unreadable(exc) from None
-    try:
-        sheets = book.worksheets
-        if not sheets:
-            raise InputError.single(where, "the workbook has no worksheet (only charts?); put the workload on a sheet")
-        visible = [s for s in sheets if s.sheet_state == "visible"]
-        hidden = [s.title for s in sheets if s.sheet_state != "visible"]
-
-        def listing() -> str:
-            return ", ".join(f"'{s.title}'" + ("" if s.sheet_state == "visible" else " (hidden)") for s in sheets)
-
-        if sheet_name is not None:
-            chosen = [s for s in sheets if s.title == sheet_name] or [
-                s for s in sheets if normalized(s.title) == normalized(sheet_name)
-            ]
-            if not chosen:
-                raise InputError.single(where, f"--sheet {sheet_name!r}: no such sheet; the workbook has {listing()}")
-            sheet = chosen[0]
-        else:
-            if not visible:
-                raise InputError.single(
-                    where, f"every sheet is hidden ({listing()}); name the one to read with --sheet NAME"
-                )
-            named = [s for s in visible if normalized(s.title) == "workload"]
-            sheet = named[0] if named else visible[0]
-            if len(sheets) > 1:
-                skipped = (
-                    f"; hidden sheets are never read unless named: {', '.join(map(repr, hidden))}" if hidden else ""
-                )
-                note(
-                    f"{where}: read sheet '{sheet.title}' (the "
-                    + ("visible sheet named 'workload'" if named else "first visible sheet")
-                    + f" of {listing()}){skipped}; choose another with --sheet NAME"
-                )
-        records, merged = _sheet_records(book, sheet, where, max_cells)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - see above
-        raise unreadable(exc) from None
-    finally:
-        book.close()
-    return Sheet(records=records, title=sheet.title, merged=merged)
-
-
-def _sheet_records(book, sheet, where: str, max_cells: int) -> tuple[list[Record], list[str]]:
-    """Rows of valued cells as the sheet's XML gives them (openpyxl's own streaming parser, as its
-    read-only worksheet uses, without the padding to the declared dimension)."""
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    records: list[Record] = []
-    total = 0
-    with sheet._get_source() as source:
-        parser = WorkSheetParser(
-            source,
-            sheet._shared_strings,
-            data_only=False,
-            epoch=book.epoch,
-            date_formats=book._date_formats,
-            timedelta_formats=book._timedelta_formats,
-        )
-        for number, cells in parser.parse():
-            valued = [(c["column"], c["value"]) for c in cells if c["value"] is not None]
-            if not valued:
-                continue
-            width = max(column for column, _ in valued)
-            if width > MAX_COLUMNS:
-                raise InputError.single(
-                    where,
-                    f"cell {_column_letters(width)}{number} is past column {MAX_COLUMNS:,}; router-opt reads "
-                    f"tables of at most {MAX_COLUMNS:,} columns",
-                    line=number,
-                )
-            row = [""] * width
-            for column, value in valued:
-                row[column - 1] = value if isinstance(value, str) else str(value)
-            if not "".join(row).strip():
-                continue
-            total += width
-            if total > max_cells:
-                raise InputError.single(
-                    where,
-                    f"more than {max_cells:,} cells (rows x columns) by this row; router-opt reads tables up to "
-                    "that: split the sheet",
-                    line=number,
-                )
-            for text in row:
-                if len(text) > MAX_CELL_CHARS:
-                    raise InputError.single(
-                        where, f"a cell longer than {MAX_CELL_CHARS:,} characters ({len(text):,})", line=number
-                    )
-            records.append(Record(number, number, row))
-        merged = [str(m.coord) for m in getattr(getattr(parser, "merged_cells", None), "mergeCell", None) or ()]
-    return records, merged
 
 
 def column_index(letters: str) -> int:
@@ -355,11 +188,11 @@ def merged_problems(where: str, header_line: int, merged: list[str], names: list
         c1, r1, _, r2 = bounds
         if r2 < header_line:
             continue  # a title above the header, merged across: harmless
-        name = names[c1 - 1] if 0 < c1 <= len(names) and names[c1 - 1] else f"column {_column_letters(c1)}"
+        name = names[c1 - 1] if 0 < c1 <= len(names) and names[c1 - 1] else f"column {column_letters(c1)}"
         problems.append(
             Problem(
                 where,
-                f"cells {ref} are merged: only {_column_letters(c1)}{r1} holds the value, every other cell of the "
+                f"cells {ref} are merged: only {column_letters(c1)}{r1} holds the value, every other cell of the "
                 f"range reads as empty; unmerge them (Home > Merge & Center) and fill the value into each {unit}",
                 line=r1,
                 field=name,
