@@ -343,6 +343,7 @@ def _workload_from_rows(
     while header and header[-1] == "":  # a trailing separator, or a sheet whose rows are wider
         header = header[:-1]
     raw_header = header
+    # A wrong header makes every row wrong: say only the header's problems.
     header, header_faults = _resolved_header(where, header, header_line, columns or {})
     problems = list(problems or []) + header_faults
     if problems:
@@ -352,14 +353,42 @@ def _workload_from_rows(
     width = len(header)
     # Rows with a non-empty cell past the header (extra empty cells, a trailing separator, are fine).
     too_wide = {line for line, cells in rows if len(cells) > width and any(c.strip() for c in cells[width:])}
+    # A clean table takes the fast path; the first fault sends it row by row, which names every one.
     fast = None if too_wide else _workload_by_columns(path, header, rows)
     if fast is not None:
         return fast
-
     unit = "row" if path.suffix.lower() in {".xlsx", ".xlsm"} else "line"
+    records, lines, problems = _row_records(where, header, raw_header, rows, too_wide, header_line, unit)
+    tasks, lines, invalid = _valid_tasks(where, records, lines)
+    tasks, lines, implausible = _plausible_tasks(where, tasks, lines)
+    problems += invalid + implausible
+    # The checks across rows (a task twice in a role, a role with two headcounts) run over the rows
+    # that passed the checks above, so one pass names every problem of the file.
+    workload, across = _workload_or_problems(path, tasks, lines) if tasks else (None, [])
+    problems += across
+    if problems:
+        # In file order (the header's problems first), as a reader goes through the file.
+        raise InputError(sorted(problems, key=lambda p: p.line or 0))
+    return workload
+
+
+def _row_records(
+    where: str,
+    header: list[str],
+    raw_header: list[str],
+    rows: list[tuple[int, list[str]]],
+    too_wide: set[int],
+    header_line: int,
+    unit: str,
+) -> tuple[list[dict[str, str]], list[int], list[Problem]]:
+    """Each row as field -> text (an empty cell left out: an absent value), with its line, and the
+    problems a row shows before validation: wider than the header, the header again (two files
+    pasted together), an invisible character in a name."""
+    width = len(header)
     repeated_header = [c.casefold() for c in raw_header]
     records: list[dict[str, str]] = []
     lines: list[int] = []
+    problems: list[Problem] = []
     for line, cells in rows:
         if line in too_wide:
             problems.append(Problem(where, f"has {len(cells)} cells but the header has {len(header)}", line=line))
@@ -392,50 +421,53 @@ def _workload_from_rows(
             continue
         records.append(record)
         lines.append(line)
+    return records, lines, problems
+
+
+def _valid_tasks(
+    where: str, records: list[dict[str, str]], lines: list[int]
+) -> tuple[list[TaskDemand], list[int], list[Problem]]:
+    """The rows that validate as tasks, their lines, and a problem for each field of the others."""
     try:
-        tasks = _TASKS.validate_python(records)
-        kept_lines = lines
+        return _TASKS.validate_python(records), lines, []
     except ValidationError as exc:
-        problems += problems_from(exc, where, lambda loc: (lines[loc[0]], None) if loc else (None, None))
-        # Report the row-level field names without the list index.
+        found = problems_from(exc, where, lambda loc: (lines[loc[0]], None) if loc else (None, None))
+        # A row's field is named as its column ('headcount'), not by the list index ('[3].headcount').
         problems = [
             Problem(
                 p.path, p.message, p.line, p.column, p.field.split(".", 1)[1] if p.field and "." in p.field else p.field
             )
-            for p in problems
+            for p in found
         ]
-        # The checks across rows (a task twice in a role, a role with two headcounts) still run over
-        # the rows that did validate, so one pass names every problem of the file.
         failed = {err["loc"][0] for err in exc.errors() if err["loc"] and isinstance(err["loc"][0], int)}
         kept = [i for i in range(len(records)) if i not in failed]
-        tasks = _TASKS.validate_python([records[i] for i in kept])
-        kept_lines = [lines[i] for i in kept]
+        return _TASKS.validate_python([records[i] for i in kept]), [lines[i] for i in kept], problems
+
+
+def _plausible_tasks(
+    where: str, tasks: list[TaskDemand], lines: list[int]
+) -> tuple[list[TaskDemand], list[int], list[Problem]]:
+    """The tasks within WORKLOAD_MAXIMA, their lines, and a problem for each figure past them (a unit
+    or a zero off; past 2**63 the engine's integers overflow)."""
     implausible = [
         (i, name, limit, what)
         for i, task in enumerate(tasks)
         for name, (limit, what) in WORKLOAD_MAXIMA.items()
         if getattr(task, name) > limit
     ]
-    for i, name, limit, what in implausible:
-        value = getattr(tasks[i], name)
-        problems.append(
-            Problem(
-                where,
-                f"{value:,.6g} is above the most router-opt accepts, {limit:,} {what}; is a unit or a zero off?",
-                line=kept_lines[i],
-                field=name,
-            )
+    problems = [
+        Problem(
+            where,
+            f"{getattr(tasks[i], name):,.6g} is above the most router-opt accepts, {limit:,} {what}; is a unit or "
+            "a zero off?",
+            line=lines[i],
+            field=name,
         )
-    if implausible:
-        dropped = {i for i, *_ in implausible}
-        kept = [i for i in range(len(tasks)) if i not in dropped]
-        tasks, kept_lines = [tasks[i] for i in kept], [kept_lines[i] for i in kept]
-    workload, across = _workload_or_problems(path, tasks, kept_lines) if tasks else (None, [])
-    problems += across
-    if problems:
-        # In file order (the header's problems first), as a reader goes through the file.
-        raise InputError(sorted(problems, key=lambda p: p.line or 0))
-    return workload
+        for i, name, limit, what in implausible
+    ]
+    dropped = {i for i, *_ in implausible}
+    kept = [i for i in range(len(tasks)) if i not in dropped]
+    return [tasks[i] for i in kept], [lines[i] for i in kept], problems
 
 
 def _workload_or_problems(

@@ -49,100 +49,124 @@ FOCUS_COLUMNS = (
 )
 
 
+Group = dict[str, float]
+"""A department x model's plan for the day: cost, baseline, invocations and quality x invocations."""
+
+
 def to_focus(result: Result) -> str:
-    models = {m.id: m for m in result.models}
-    groups: dict[tuple[str, str], dict[str, float]] = {}
-    for a in result.assignments:
-        g = groups.setdefault(
-            (a.department, a.model), {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0}
-        )
-        g["cost"] += a.usd_per_day
-        g["baseline"] += a.baseline_usd_per_day
-        g["invocations"] += a.invocations_per_day
-        g["quality"] += a.quality * a.invocations_per_day
-    tokens = _tokens_by_group(result)
-    billed = {key: g["cost"] for key, g in groups.items()}
-    label = "router-opt plan"
-    if result.actual is not None:
-        # Today's routing is the bill; the plan rides along as x_PlanCost.
-        label = "today's routing"
-        billed, tokens = {}, {}
-        for t in result.actual.tasks:
-            for model_id, usd, tok in zip(t.models, t.model_usd_per_day, t.model_tokens_per_day, strict=True):
-                key = (t.department, model_id)
-                billed[key] = billed.get(key, 0.0) + usd
-                tokens[key] = tokens.get(key, 0.0) + tok
-        for key in billed:
-            groups.setdefault(key, {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0})
+    # FinOps tools total cost by department and service: one row per department x model.
+    groups = _plan_groups(result)
+    # With --actual the file is today's bill, so it lines up with the real invoices it sits beside.
+    label, billed, tokens = _billed(result, groups)
+    # A plan has no dates of its own: its day is the one its prices are from.
     start = datetime.combine(result.settings.prices_as_of, time(0), tzinfo=UTC)
-    end = start + timedelta(days=1)
+    period = (start.isoformat().replace("+00:00", "Z"), (start + timedelta(days=1)).isoformat().replace("+00:00", "Z"))
+    models = {m.id: m for m in result.models}
     out = io.StringIO()
     writer = SafeCsvWriter(out)
     writer.writerow(FOCUS_COLUMNS)
     for (department, model_id), g in groups.items():
-        model = models[model_id]
         cost = float(billed.get((department, model_id), 0.0))
-        writer.writerow(
-            (
-                "USD",
-                start.isoformat().replace("+00:00", "Z"),
-                end.isoformat().replace("+00:00", "Z"),
-                "Usage",
-                f"{label}: {department} on {model_id}",
-                "AI and Machine Learning",
-                model_id,
-                model.provider,
-                model_id,
-                cost,
-                cost,
-                cost,
-                float(tokens.get((department, model_id), 0.0)),
-                "Tokens",
-                json.dumps({"department": department, "tier": model.tier}, sort_keys=True),
-                department,
-                model.tier,
-                float(g["invocations"]),
-                float(g["baseline"]),
-                float(g["baseline"] / g["cost"]) if g["cost"] > 0 else None,
-                float(g["quality"] / g["invocations"]) if g["invocations"] > 0 else None,
-                float(g["cost"]),
-            )
-        )
+        tokens_used = float(tokens.get((department, model_id), 0.0))
+        writer.writerow(_usage_row(period, label, department, models[model_id], cost, tokens_used, g))
     # Self-hosted deployments' fixed cost belongs to no department: one row each, so the file's
     # BilledCost adds up to the plan's total.
     for d in result.deployments:
-        if not d.provisioned:
-            continue
-        model = models[d.model]
-        # Today's routing is priced per token (ActualSpend): a deployment's fixed cost is the plan's.
-        fixed_billed = 0.0 if result.actual is not None else float(d.fixed_usd_per_day)
-        writer.writerow(
-            (
-                "USD",
-                start.isoformat().replace("+00:00", "Z"),
-                end.isoformat().replace("+00:00", "Z"),
-                "Usage",
-                f"router-opt plan: fixed cost of the self-hosted deployment {d.model} (${d.fixed_usd_per_month:,.2f}/month)",
-                "AI and Machine Learning",
-                d.model,
-                model.provider,
-                d.model,
-                fixed_billed,
-                fixed_billed,
-                fixed_billed,
-                0.0,
-                "Tokens",
-                json.dumps({"department": "(shared)", "tier": model.tier, "charge": "fixed"}, sort_keys=True),
-                "(shared)",
-                model.tier,
-                0.0,
-                0.0,
-                None,
-                None,
-                float(d.fixed_usd_per_day),
-            )
-        )
+        if d.provisioned:
+            writer.writerow(_fixed_cost_row(period, d, models[d.model], today=result.actual is not None))
     return out.getvalue()
+
+
+def _empty_group() -> Group:
+    return {"cost": 0.0, "baseline": 0.0, "invocations": 0.0, "quality": 0.0}
+
+
+def _plan_groups(result: Result) -> dict[tuple[str, str], Group]:
+    """The plan per (department, model), in the order the assignments first name them."""
+    groups: dict[tuple[str, str], Group] = {}
+    for a in result.assignments:
+        g = groups.setdefault((a.department, a.model), _empty_group())
+        g["cost"] += a.usd_per_day
+        g["baseline"] += a.baseline_usd_per_day
+        g["invocations"] += a.invocations_per_day
+        g["quality"] += a.quality * a.invocations_per_day
+    return groups
+
+
+def _billed(
+    result: Result, groups: dict[tuple[str, str], Group]
+) -> tuple[str, dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """What the file bills per (department, model) and the tokens behind it: the plan's, or with
+    --actual today's routing (a group only today uses is added to `groups`, with no plan)."""
+    if result.actual is None:
+        return "router-opt plan", {key: g["cost"] for key, g in groups.items()}, _tokens_by_group(result)
+    # Today's routing is the bill; the plan rides along as x_PlanCost.
+    billed: dict[tuple[str, str], float] = {}
+    tokens: dict[tuple[str, str], float] = {}
+    for t in result.actual.tasks:
+        for model_id, usd, tok in zip(t.models, t.model_usd_per_day, t.model_tokens_per_day, strict=True):
+            key = (t.department, model_id)
+            billed[key] = billed.get(key, 0.0) + usd
+            tokens[key] = tokens.get(key, 0.0) + tok
+    for key in billed:
+        groups.setdefault(key, _empty_group())
+    return "today's routing", billed, tokens
+
+
+def _usage_row(period, label: str, department: str, model, cost: float, tokens: float, g: Group) -> tuple:
+    """One department x model: the bill (plan or today) in FOCUS's columns, the plan in x_ ones."""
+    return (
+        "USD",
+        *period,
+        "Usage",
+        f"{label}: {department} on {model.id}",
+        "AI and Machine Learning",
+        model.id,
+        model.provider,
+        model.id,
+        cost,
+        cost,
+        cost,
+        tokens,
+        "Tokens",
+        json.dumps({"department": department, "tier": model.tier}, sort_keys=True),
+        department,
+        model.tier,
+        float(g["invocations"]),
+        float(g["baseline"]),
+        float(g["baseline"] / g["cost"]) if g["cost"] > 0 else None,
+        float(g["quality"] / g["invocations"]) if g["invocations"] > 0 else None,
+        float(g["cost"]),
+    )
+
+
+def _fixed_cost_row(period, d, model, today: bool) -> tuple:
+    """A provisioned deployment's fixed cost for the day, in the plan (x_PlanCost) and, without
+    --actual, the bill: today's routing is priced per token (ActualSpend), so it pays none."""
+    fixed_billed = 0.0 if today else float(d.fixed_usd_per_day)
+    return (
+        "USD",
+        *period,
+        "Usage",
+        f"router-opt plan: fixed cost of the self-hosted deployment {d.model} (${d.fixed_usd_per_month:,.2f}/month)",
+        "AI and Machine Learning",
+        d.model,
+        model.provider,
+        d.model,
+        fixed_billed,
+        fixed_billed,
+        fixed_billed,
+        0.0,
+        "Tokens",
+        json.dumps({"department": "(shared)", "tier": model.tier, "charge": "fixed"}, sort_keys=True),
+        "(shared)",
+        model.tier,
+        0.0,
+        0.0,
+        None,
+        None,
+        float(d.fixed_usd_per_day),
+    )
 
 
 def _tokens_by_group(result: Result) -> dict[tuple[str, str], float]:
