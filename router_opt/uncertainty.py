@@ -103,12 +103,13 @@ def robust_problem(
     under m's interval (models without one: their point quality). Eligibility, fallbacks and the
     servability check use the quantile; the problem's `quality` (what reports show) stays the point."""
     if not (isinstance(confidence, (int, float)) and 0.5 <= confidence < 1):
-        raise RouterOptError(f"--confidence must be at least 0.5 and below 1, got {confidence}")
+        raise RouterOptError(f"`confidence` must be at least 0.5 and below 1, got {confidence}", option="confidence")
     mode = Mode(mode)
     if mode is Mode.BLENDED:
         raise RouterOptError(
-            "--confidence applies to strict and single plans (each model meets the bar on its own); "
-            "a blended mix's chance constraint is not a per-model eligibility"
+            "`confidence` applies to strict and single plans (each model meets the bar on its own); "
+            "a blended mix's chance constraint is not a per-model eligibility",
+            option="confidence",
         )
     names, quantile = quantile_quality(inputs.catalog, confidence)
     problem = build_problem(
@@ -185,7 +186,9 @@ def prepare_draws(
     routing file, as `optimize --actual` takes), today's spend is priced in every draw too."""
     low, high = (float(v) for v in volume_range)
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
-        raise RouterOptError(f"--volume-range must be LOW,HIGH with 0 < LOW <= HIGH, got {low:g},{high:g}")
+        raise RouterOptError(
+            f"`volume_range` must be LOW,HIGH with 0 < LOW <= HIGH, got {low:g},{high:g}", option="volume_range"
+        )
     days = DAYS_PER_YEAR if days_per_year is None else days_per_year
     mode = Mode(mode)
     problem = build_problem(inputs.catalog, inputs.workload, inputs.policy, mode=mode, min_quality=min_quality)
@@ -510,7 +513,7 @@ def ranges(
 ) -> RangesResult:
     """Sample the inputs `draws` times, re-optimise each draw, and summarise (see the module)."""
     if draws < 1:
-        raise RouterOptError(f"--draws must be at least 1, got {draws}")
+        raise RouterOptError(f"`draws` must be at least 1, got {draws}", option="draws")
     setup, nominal = prepare_draws(
         inputs,
         mode=mode,
