@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from router_opt import decompose
+from router_opt.engine import decompose
 from router_opt.analyses.frontier import frontier
 from router_opt.analyses.trajectory import PriceTrajectory, TierTrajectory, trajectory
 from router_opt.frame import build_problem
