@@ -117,7 +117,7 @@ def _handled(command):
 
 # How the command line spells the library parameters that errors name (RouterOptError.options), where
 # it is not the parameter in dashes (`min_quality` -> `--min-quality`).
-_FLAGS = {"mapping": "--map", "columns": "--map", "source": "--from", "path": "PATH"}
+_FLAGS = {"mapping": "--map", "columns": "--map", "source": "--from", "path": "PATH", "output_format": "--format"}
 
 
 def _flag(parameter: str) -> str:

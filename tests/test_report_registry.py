@@ -133,8 +133,12 @@ def test_json_reads_back_as_the_same_result(plan):
 def test_a_format_that_needs_an_output_file_says_so():
     from router_opt.errors import RouterOptError
 
-    with pytest.raises(RouterOptError, match=r"^--format xlsx writes a workbook: give --output FILE\.xlsx$"):
+    # The library names its parameters; the CLI spells them as flags (`router-opt optimize -f xlsx`).
+    with pytest.raises(
+        RouterOptError, match=r"^`output_format` xlsx writes a workbook: give `output` FILE\.xlsx$"
+    ) as caught:
         PLAN_FORMATS.require_output("xlsx", None)
+    assert caught.value.options == ("output_format", "output")
     PLAN_FORMATS.require_output("table", None)
     with pytest.raises(ValueError, match="unknown format 'nope'; plan formats: table, markdown"):
         PLAN_FORMATS["nope"]

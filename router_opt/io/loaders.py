@@ -120,7 +120,11 @@ def load_workload(path: str | Path, options: WorkloadOptions | None = None) -> W
     suffix = path.suffix.lower()
     if suffix in {".yaml", ".yml"}:
         if options.given:
-            raise InputError.single(str(path), "--sheet, --header-row and --map read CSV and XLSX workloads, not YAML")
+            raise InputError.single(
+                str(path),
+                "`sheet`, `header_row` and `columns` read CSV and XLSX workloads, not YAML",
+                option=("sheet", "header_row", "columns"),
+            )
         return _workload_from_yaml(path)
     merged: list[str] = []
     if suffix in {".xlsx", ".xlsm"}:
@@ -129,7 +133,7 @@ def load_workload(path: str | Path, options: WorkloadOptions | None = None) -> W
     elif suffix in {".csv", ".txt", ""}:
         if options.sheet is not None:
             raise InputError.single(
-                str(path), f"--sheet {options.sheet!r} names a sheet of a workbook (.xlsx); this is CSV"
+                str(path), f"`sheet` {options.sheet!r} names a sheet of a workbook (.xlsx); this is CSV", option="sheet"
             )
         records, unit = _csv_rows(path), "line"
     else:
@@ -233,8 +237,9 @@ def _header_and_rows(
             first = ", ".join(str(r.line) for r in records[:5])
             raise InputError.single(
                 where,
-                f"--header-row {options.header_row}: {unit} {options.header_row} is blank or past the end "
+                f"`header_row` {options.header_row}: {unit} {options.header_row} is blank or past the end "
                 f"(the first non-blank {unit}s are {first})",
+                option="header_row",
                 line=options.header_row,
             )
     else:
@@ -285,7 +290,7 @@ def _resolved_header(
     for field_name, column in columns.items():
         if field_name not in WORKLOAD_COLUMNS:
             problem(
-                f"--map {field_name}={column}: no workload field '{field_name}'"
+                f"`columns` {field_name}={column}: no workload field '{field_name}'"
                 f"{did_you_mean(field_name, WORKLOAD_COLUMNS)}; fields: {', '.join(WORKLOAD_COLUMNS)}"
             )
             continue
@@ -294,7 +299,7 @@ def _resolved_header(
         ]
         if len(at) != 1:
             problem(
-                f"--map {field_name}={column}: "
+                f"`columns` {field_name}={column}: "
                 + (f"{len(at)} columns are named '{column}'" if at else f"no column '{column}' in the header")
                 + f" (columns: {', '.join(c for c in header if c)})"
             )
@@ -321,7 +326,7 @@ def _resolved_header(
         ]
         problem(
             f"unknown column(s): {', '.join(described)}{', ...' if len(unknown) > 20 else ''}; allowed: "
-            f"{', '.join(WORKLOAD_COLUMNS)} (any case and spacing; or say which column is which with --map FIELD=COLUMN)"
+            f"{', '.join(WORKLOAD_COLUMNS)} (any case and spacing; or say which column is which with `columns` FIELD=COLUMN)"
         )
     counts = Counter(c for c in resolved if c)
     for name, count in counts.items():
@@ -347,7 +352,7 @@ def _workload_from_rows(
     header, header_faults = _resolved_header(where, header, header_line, columns or {})
     problems = list(problems or []) + header_faults
     if problems:
-        raise InputError(sorted(problems, key=lambda p: p.line or 0))
+        raise InputError(sorted(problems, key=lambda p: p.line or 0), option="columns")
     if not rows:
         raise InputError.single(where, "has a header but no rows")
     width = len(header)

@@ -151,10 +151,14 @@ def _chosen_sheet(book, sheet_name: str | None, where: str) -> tuple[object, str
             s for s in sheets if normalized(s.title) == normalized(sheet_name)
         ]
         if not chosen:
-            raise InputError.single(where, f"--sheet {sheet_name!r}: no such sheet; the workbook has {listing}")
+            raise InputError.single(
+                where, f"`sheet` {sheet_name!r}: no such sheet; the workbook has {listing}", option="sheet"
+            )
         return chosen[0], ""
     if not visible:
-        raise InputError.single(where, f"every sheet is hidden ({listing}); name the one to read with --sheet NAME")
+        raise InputError.single(
+            where, f"every sheet is hidden ({listing}); name the one to read with `sheet` NAME", option="sheet"
+        )
     named = [s for s in visible if normalized(s.title) == "workload"]
     sheet = named[0] if named else visible[0]
     if len(sheets) == 1:

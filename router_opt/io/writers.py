@@ -38,7 +38,7 @@ class OutputError(RouterOptError):
 
     def __init__(self, path: str | Path, reason: str):
         shown = str(path) if str(path) not in ("", ".") else f"{str(path)!r} (the current directory)"
-        super().__init__(f"--output {shown}: {reason}")
+        super().__init__(f"`output` {shown}: {reason}", option="output")
 
 
 def descriptor_of(path: str | Path) -> int | None:

@@ -200,7 +200,7 @@ def deployment_section(result: Result) -> Section:
 
 def decision_section(result: Result) -> Section:
     if result.decisions is None:
-        raise RouterOptError("--explain needs the plan's decision records: solve with decisions=True")
+        raise RouterOptError("`explain` needs the plan's decision records: solve with decisions=True", option="explain")
     rows = []
     for d in result.decisions:
         plan = ", ".join(

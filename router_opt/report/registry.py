@@ -111,7 +111,10 @@ class Formats:
         """Refuse a format that must be written to a file when no --output is given."""
         chosen = self[name]
         if chosen.needs_output and output is None:
-            raise RouterOptError(f"--format {name} writes {chosen.needs_output}: give --output FILE.{chosen.extension}")
+            raise RouterOptError(
+                f"`output_format` {name} writes {chosen.needs_output}: give `output` FILE.{chosen.extension}",
+                option=("output_format", "output"),
+            )
 
 
 PLAN_FORMATS = Formats(
