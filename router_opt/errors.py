@@ -142,10 +142,10 @@ class InfeasibleError(RouterOptError):
         lines += [f"  - {t}" for t in self.tasks]
         lines.append(
             hint
-            or "Lower these thresholds (workload `min_quality`, the policy, or --min-quality) "
-            "or add a model that reaches them."
+            or "Lower these thresholds (the workload's min_quality column, the policy, or the one bar for "
+            "every task, `min_quality`) or add a model that reaches them."
         )
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(lines), option=None if hint else "min_quality")
 
 
 class SolverError(RouterOptError):
