@@ -228,3 +228,33 @@ def test_the_decomposition_leaves_it_to_the_full_program():
     _, _, _, problem = contract_instance(1, Mode.STRICT)
     plan = solve(problem, solver="decompose")
     assert plan.method.startswith("full LP (decomposition fell back: committed spend")
+
+
+def test_the_workbook_carries_the_commitment(tmp_path):
+    """The Constraints sheet has the row (limit, use, shadow price, sentence); with a commitment the
+    plan cannot use up ($60/day against $36 of traffic) the Summary and Departments sheets show the
+    $24/day paid unused by the plan and by the all-large habit alike."""
+    import openpyxl
+
+    from router_opt.report import render
+
+    inputs = load_inputs(EXAMPLE / "catalog.yaml", EXAMPLE / "workload.csv", EXAMPLE / "policy.yaml")
+    book = tmp_path / "plan.xlsx"
+    book.write_bytes(render(optimize_inputs(inputs, decisions=False), "xlsx"))
+    rows = list(openpyxl.load_workbook(book)["Constraints"].iter_rows(values_only=True))
+    row = next(r for r in rows if r[0] == "committed_spend")
+    assert row[1:7] == ("OpenAI", pytest.approx(30.0), pytest.approx(30.0), "USD/day", "yes", pytest.approx(0.875))
+
+    policy = inputs.policy.model_copy(
+        update={"committed_spend": {"OpenAI": CommittedSpend(usd_per_month=60 * 365 / 12, discount=0.2)}}
+    )
+    book.write_bytes(render(optimize_inputs(dataclasses.replace(inputs, policy=policy), decisions=False), "xlsx"))
+    workbook = openpyxl.load_workbook(book)
+    summary = {r[0]: r[1] for r in workbook["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["Committed spend paid unused (plan), $/day"] == pytest.approx(24.0)
+    assert summary["Committed spend paid unused (all-large), $/day"] == pytest.approx(24.0)
+    assert summary["Optimal cost, $/day"] == pytest.approx(60.0)
+    shared = next(
+        r for r in workbook["Departments"].iter_rows(values_only=True) if r[0] == "Unused commitments (shared)"
+    )
+    assert shared[3:6] == (pytest.approx(24.0), pytest.approx(24.0), pytest.approx(0.0))

@@ -35,6 +35,20 @@ def _closing_rows(result: Result, label: str, first: str, second: str) -> list[t
     rows = []
     if t.fixed_usd_per_day > 0:
         rows.append((label, first, "", fmt.usd(t.fixed_usd_per_day), fmt.usd(0), fmt.usd(-t.fixed_usd_per_day), ""))
+    if t.unused_commitment_usd_per_day > 0 or t.baseline_unused_commitment_usd_per_day > 0:
+        # Committed spend paid unused, by the plan and by the all-large habit: the organisation's.
+        unused, baseline_unused = t.unused_commitment_usd_per_day, t.baseline_unused_commitment_usd_per_day
+        rows.append(
+            (
+                label.replace("Fixed deployments", "Unused commitments"),
+                first,
+                "",
+                fmt.usd(unused),
+                fmt.usd(baseline_unused),
+                fmt.usd(baseline_unused - unused),
+                "",
+            )
+        )
     rows.append(
         (
             "TOTAL",
@@ -141,6 +155,12 @@ def totals_section(result: Result) -> Section:
         ),
         ("Objective", f"{s.objective} · mode {s.mode}"),
     )
+    if t.unused_commitment_usd_per_day > 0 or t.baseline_unused_commitment_usd_per_day > 0:
+        unused = (
+            f"{fmt.usd(t.unused_commitment_usd_per_day)}/day in optimal, "
+            f"{fmt.usd(t.baseline_unused_commitment_usd_per_day)}/day in all-large"
+        )
+        rows = rows[:3] + (("Committed spend paid unused", unused),) + rows[3:]
     if t.fixed_usd_per_day > 0:
         rows = rows[:3] + (("Fixed deployments (in optimal)", f"{fmt.usd(t.fixed_usd_per_day)}/day"),) + rows[3:]
     return Section("Totals", ("Figure", "Value"), rows)

@@ -136,6 +136,13 @@ def _summary(book, formats, result: Result) -> None:
         ("All-large quality (invocation-weighted)", t.baseline_quality, QUALITY),
         ("Tasks the baseline falls short on", t.baseline_tasks_below_threshold, COUNT),
     ]
+    if t.unused_commitment_usd_per_day > 0 or t.baseline_unused_commitment_usd_per_day > 0:
+        # Only with a contract that goes partly unused: a workbook without one keeps its rows.
+        at = 9  # after the fixed cost of deployments
+        rows[at:at] = [
+            ("Committed spend paid unused (plan), $/day", t.unused_commitment_usd_per_day, USD_PER_DAY),
+            ("Committed spend paid unused (all-large), $/day", t.baseline_unused_commitment_usd_per_day, USD_PER_DAY),
+        ]
     sheet.write(3, 0, "Figure", formats["header"])
     sheet.write(3, 1, "Value", formats["header"])
     for i, (label, value, number_format) in enumerate(rows, start=4):
@@ -208,6 +215,20 @@ def _departments(book, formats, result: Result):
                 0.0,
                 -t.fixed_usd_per_day,
                 -t.fixed_usd_per_day * days,
+                None,
+            ]
+        )
+    if t.unused_commitment_usd_per_day > 0 or t.baseline_unused_commitment_usd_per_day > 0:
+        saved = t.baseline_unused_commitment_usd_per_day - t.unused_commitment_usd_per_day
+        table.add(
+            [
+                "Unused commitments (shared)",
+                None,
+                None,
+                t.unused_commitment_usd_per_day,
+                t.baseline_unused_commitment_usd_per_day,
+                saved,
+                saved * days,
                 None,
             ]
         )
