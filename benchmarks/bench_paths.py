@@ -103,8 +103,8 @@ def pulp_forced(case: dict, mode: str) -> dict:
 
 def highspy_direct(case: dict, mode: str) -> dict:
     """All eligible pairs, no dominance pruning, sparse arrays passed to highspy (HiGHS's own presolve on)."""
-    from router_opt.frame import Mode, build_problem
     from router_opt.engine import BACKENDS, build_program
+    from router_opt.frame import Mode, build_problem
 
     inputs, load_seconds = _load(case)
     started = time.perf_counter()
@@ -136,8 +136,8 @@ def presolve_off(case: dict, mode: str) -> dict:
     highspy exactly as the highspy backend does, but with HiGHS's presolve switched off."""
     import highspy
 
-    from router_opt.frame import Mode, build_problem
     from router_opt.engine import build_program, dominated_candidates
+    from router_opt.frame import Mode, build_problem
 
     inputs, load_seconds = _load(case)
     started = time.perf_counter()

@@ -98,8 +98,8 @@ def closed_form_basis(problem, program, blended: bool, chunk: int = 4096):
 def warm_sifting(problem, k: int = 2, per_task: int = 2, tol: float = 1e-9, max_rounds: int = 100) -> dict:
     import highspy
 
-    from router_opt.frame import Mode
     from router_opt.engine import build_program, dominated_candidates
+    from router_opt.frame import Mode
 
     started = time.perf_counter()
     program = build_program(problem, candidates=problem.eligible & ~dominated_candidates(problem))

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from router_opt.engine import InfeasiblePlanError, Objective, build_program, solve
 from router_opt.errors import InfeasibleError
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy, VendorCap
 from router_opt.plan import Inputs, optimize_inputs
-from router_opt.engine import InfeasiblePlanError, Objective, build_program, solve
 
 from .helpers import make_catalog, make_workload, random_instance
 
@@ -27,7 +27,7 @@ def reference(problem, policy, objective="cost", integer=False):
     arrays and the policy, solved by scipy. Returns (cost $/day, quality, shares T x M)."""
     n_t, n_m = problem.eligible.shape
     n = n_t * n_m
-    cost = problem.usd_per_day.ravel()
+    cost = np.asarray(problem.usd_per_day).ravel()
     quality = np.nan_to_num(problem.quality, nan=0.0)
     volume = problem.tasks["invocations_per_day"]
     mtok = problem.tasks["tokens_per_day"] / 1e6

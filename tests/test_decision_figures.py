@@ -9,9 +9,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from router_opt.cli import app
+from router_opt.engine import solve
 from router_opt.frame import Mode
 from router_opt.plan import load_inputs, optimize_inputs
-from router_opt.engine import solve
 
 from .test_decompose import coupled_instance
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router_opt.engine import decompose
-from router_opt.frame import Mode, build_problem
-from router_opt.models import Policy, VendorCap
 from router_opt.engine import (
     InfeasiblePlanError,
     build_program,
+    decompose,
     dominated_candidates,
     solve,
 )
+from router_opt.frame import Mode, build_problem
+from router_opt.models import Policy, VendorCap
 
 from .helpers import random_instance
 from .test_constraints import with_models

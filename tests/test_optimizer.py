@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
+from router_opt.engine import cheapest_eligible, solve
 from router_opt.errors import InfeasibleError
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy
-from router_opt.engine import cheapest_eligible, solve
 
 from .helpers import make_workload, random_instance
 

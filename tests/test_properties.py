@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from router_opt.engine import cheapest_eligible, solve
 from router_opt.errors import InfeasibleError
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy
-from router_opt.engine import cheapest_eligible, solve
 
 from .helpers import make_catalog, make_workload
 
@@ -136,7 +136,7 @@ def test_scaling_every_price_scales_cost_and_keeps_the_plan(instance, mode, k):
     scaled = [m | {"input": m["input"] * k, "output": m["output"] * k} for m in models]
     problem, solution = plan(models, rows, mode=mode)
     scaled_problem, scaled_solution = plan(scaled, rows, mode=mode)
-    assert np.array_equal(scaled_problem.usd_per_day, problem.usd_per_day * k)
+    assert np.array_equal(np.asarray(scaled_problem.usd_per_day), np.asarray(problem.usd_per_day) * k)
     assert close(scaled_solution.objective_usd_per_day, solution.objective_usd_per_day * k)
     assert np.allclose(scaled_solution.shares, solution.shares, atol=1e-7)
 

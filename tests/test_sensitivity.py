@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from router_opt.engine import solve
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy
 from router_opt.result import Settings, build_result
 from router_opt.sensitivity import threshold_plus_one
-from router_opt.engine import solve
 
 from .test_constraints import with_models
 from .test_decompose import coupled_instance
@@ -32,7 +32,7 @@ def reference_cost(problem, eligible=None, fixed_usd_per_month=None) -> float | 
     fixed_per_day = fixed * 12 / DAYS_PER_YEAR
     deploy = np.flatnonzero(fixed_per_day > 0)
     n_x, n = n_t * n_m, n_t * n_m + deploy.size
-    cost = problem.usd_per_day
+    cost = np.asarray(problem.usd_per_day)
     volume = problem.tasks["invocations_per_day"]
     mtok = problem.tasks["tokens_per_day"] / 1e6
     rows, lo, hi = [], [], []

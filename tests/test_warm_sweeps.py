@@ -8,14 +8,13 @@ import json
 
 import pytest
 
-from router_opt.engine import decompose
 from router_opt.analyses.frontier import frontier
 from router_opt.analyses.trajectory import PriceTrajectory, TierTrajectory, trajectory
+from router_opt.engine import decompose, solve
 from router_opt.frame import build_problem
 from router_opt.models import Policy
 from router_opt.plan import Inputs, optimize_inputs
 from router_opt.report import render
-from router_opt.engine import solve
 
 from .helpers import random_instance
 from .test_constraints import with_models
