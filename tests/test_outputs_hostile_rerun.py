@@ -12,12 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from router_opt.report.registry import ANALYSIS_FORMATS, PLAN_FORMATS, PRICE_CHECK_FORMATS, SECTION_FORMATS
 from tests.test_importers import QUALITY
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-PLAN_FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html", "focus")
-ANALYSIS_FORMATS = ("table", "json", "markdown")
 ANALYSES = ("frontier", "frontier-budget", "reasoning", "trajectory", "breakeven", "training-cost")
 LOG = (
     "timestamp,department,role,user,task_type,model,input_tokens,output_tokens\n"
@@ -44,7 +43,7 @@ def commands(out: Path, inputs: Path) -> dict[str, list[str]]:
     for fmt in ("litellm", "json"):
         runs[f"export-policy.{fmt}"] = ["export-policy", "-f", fmt]
         runs[f"export-policy-plan.{fmt}"] = ["export-policy", "--plan", str(inputs / "plan.json"), "-f", fmt]
-    for fmt in ("table", "json", "markdown"):
+    for fmt in SECTION_FORMATS:
         runs[f"diff.{fmt}"] = ["diff", str(inputs / "plan.json"), str(inputs / "blended.json"), "-f", fmt]
     for command in ANALYSES:
         for fmt in ANALYSIS_FORMATS:
@@ -54,7 +53,7 @@ def commands(out: Path, inputs: Path) -> dict[str, list[str]]:
         "catalog", "import", "--from", "litellm", str(DATA / "litellm-prices.json"),
         "--quality", str(inputs / "quality.yaml"), "--as-of", "2025-06-01",
     ]  # fmt: skip
-    for fmt in ("table", "json", "csv", "markdown"):
+    for fmt in PRICE_CHECK_FORMATS:
         runs[f"catalog-check.{fmt}"] = [
             "catalog", "check", str(DATA / "litellm-prices.json"), str(ROOT / "catalogs" / "seven-tiers-2025.yaml"),
             "--as-of", "2025-06-01", "-f", fmt,
