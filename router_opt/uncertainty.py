@@ -31,7 +31,7 @@ from router_opt import formatting as fmt
 from router_opt.actual import actual_spend, load_routing
 from router_opt.engine import InfeasiblePlanError, Objective, solve
 from router_opt.errors import InfeasibleError, RouterOptError
-from router_opt.frame import TOKENS_PER_MTOK, Mode, RoutingProblem, build_problem
+from router_opt.frame import TOKENS_PER_MTOK, Mode, QualityByType, RoutingProblem, build_problem, task_type_index
 from router_opt.inputs import settings_for
 from router_opt.models import Catalog, TaskRows, Workload
 from router_opt.result import build_result
@@ -120,9 +120,8 @@ def robust_problem(
         min_quality=min_quality,
     )
     _, point, _ = quality_arrays(inputs.catalog)
-    position = {name: k for k, name in enumerate(names)}
-    type_index = np.fromiter((position[t] for t in problem.tasks["task_type"]), dtype=np.intp, count=len(problem.tasks))
-    return dataclasses.replace(problem, catalog=inputs.catalog, quality=point[type_index])
+    quality = QualityByType(point, task_type_index(names, problem.tasks["task_type"]))
+    return dataclasses.replace(problem, catalog=inputs.catalog, quality=quality)
 
 
 def confidence_note(nominal, robust, confidence: float, catalog: Catalog) -> str:

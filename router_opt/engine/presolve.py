@@ -8,7 +8,7 @@ import numpy as np
 
 from router_opt.constraints import FAMILIES
 from router_opt.engine.objective import Objective
-from router_opt.frame import Mode, RoutingProblem
+from router_opt.frame import Mode, RoutingProblem, row_blocks
 
 
 def dominated_candidates(problem: RoutingProblem, objective: Objective = Objective.COST) -> np.ndarray:
@@ -40,12 +40,22 @@ def dominated_candidates(problem: RoutingProblem, objective: Objective = Objecti
     if not free_model.any() or n_tasks == 0:
         return np.zeros(eligible.shape, dtype=bool)
     use_quality = problem.mode is Mode.BLENDED or objective is Objective.QUALITY
-    if not use_quality:
-        dominated = _dominated_by_first_free(eligible, problem.usd_per_day, problem.quality, free_model)
-        dominated[:, keep] = False
-        return dominated
-    cost = np.where(eligible, problem.usd_per_day, np.inf)
-    quality = np.where(eligible, np.nan_to_num(problem.quality, nan=-np.inf), -np.inf)
+    # Each task's dominance depends on its own row only: worked out a block of rows at a time, so
+    # the costs, qualities and sort orders are a block's, never T x M.
+    dominated = np.empty(eligible.shape, dtype=bool)
+    for rows in row_blocks(n_tasks, n_models):
+        block = _dominated_by_better_free if use_quality else _dominated_by_first_free
+        dominated[rows] = block(eligible[rows], problem.usd_per_day[rows], problem.quality[rows], free_model)
+    dominated[:, keep] = False
+    return dominated
+
+
+def _dominated_by_better_free(eligible, usd_per_day, quality, free_model) -> np.ndarray:
+    """Dominance where quality counts: a pair is dominated when a free eligible model comes before
+    it in its task's order (cost, higher quality, catalog position) and is at least as good."""
+    n_models = eligible.shape[1]
+    cost = np.where(eligible, usd_per_day, np.inf)
+    quality = np.where(eligible, np.nan_to_num(quality, nan=-np.inf), -np.inf)
 
     # Order each task's models by cost; tied costs need the full (cost, -quality, position) order,
     # so the few tasks with a tie among eligible pairs are sorted again by all three keys.
@@ -66,7 +76,6 @@ def dominated_candidates(problem: RoutingProblem, objective: Objective = Objecti
     dominated_sorted = before.T >= sorted_quality
     dominated = np.zeros(eligible.shape, dtype=bool)
     np.put_along_axis(dominated, order, dominated_sorted, axis=1)
-    dominated[:, keep] = False
     return dominated & eligible
 
 

@@ -153,12 +153,17 @@ def solve(
     objective = Objective(objective)
     started = time.perf_counter()
     backend = _backend(solver)
-    dominated = dominated_candidates(problem, objective) if presolve else np.zeros_like(problem.eligible)
-    candidates = problem.eligible & ~dominated
+    if presolve:
+        # eligible & ~dominated, in the dominated mask's own buffer (one T x M bool array, not three).
+        candidates = dominated_candidates(problem, objective)
+        np.logical_not(candidates, out=candidates)
+        candidates &= problem.eligible
+    else:
+        candidates = problem.eligible.copy()
     method = "full LP"
     if solver in {"auto", "decompose"} and backend is not None and backend.name != "cbc":
         why_not = why_not_decomposable(problem, objective)
-        if solver == "decompose" or (why_not is None and int(candidates.sum()) > AUTO_DECOMPOSE_COLUMNS):
+        if solver == "decompose" or (why_not is None and np.count_nonzero(candidates) > AUTO_DECOMPOSE_COLUMNS):
             if why_not is None:
                 from router_opt.engine.decompose import DecompositionFailed, solve_decomposed
 
@@ -283,8 +288,8 @@ def _solution(
         constraints=reports,
         quality_duals=quality_duals,
         mip_gap=raw.mip_gap,
-        candidates=int(candidates.sum()),
-        pairs=int(problem.eligible.sum()),
+        candidates=int(np.count_nonzero(candidates)),
+        pairs=int(np.count_nonzero(problem.eligible)),
         build_seconds=build_seconds,
         solve_seconds=solve_seconds,
         method=method,
@@ -372,8 +377,8 @@ def _decomposed_solution(problem: RoutingProblem, decomposition, candidates: np.
         constraints=reports,
         quality_duals=decomposition.quality_duals,
         mip_gap=None,
-        candidates=int(candidates.sum()),
-        pairs=int(problem.eligible.sum()),
+        candidates=int(np.count_nonzero(candidates)),
+        pairs=int(np.count_nonzero(problem.eligible)),
         build_seconds=decomposition.timings.get("blocks", 0.0),
         solve_seconds=solved - started - decomposition.timings.get("blocks", 0.0),
         timings=dict(decomposition.timings),
