@@ -11,6 +11,7 @@ import io
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,4 +196,4 @@ def test_problem_from_columns_equals_problem_from_rows():
     b = build_problem(catalog, in_code, policy)
     for name in ("min_quality", "has_bar", "invocations_per_day", "tokens_per_day", "max_latency_ms"):
         assert a.tasks[name].tolist() == pytest.approx(b.tasks[name].tolist(), nan_ok=True)
-    assert (a.usd_per_day == b.usd_per_day).all() and (a.eligible == b.eligible).all()
+    assert np.array_equal(a.usd_per_day, b.usd_per_day) and (a.eligible == b.eligible).all()

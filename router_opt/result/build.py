@@ -14,7 +14,7 @@ from router_opt.constraints import FAMILIES
 from router_opt.engine import Solution
 from router_opt.frame import RoutingProblem, first_seen_codes
 from router_opt.gateway import litellm_model_name
-from router_opt.result.columns import rows_of
+from router_opt.result.columns import RowTable, rows_of
 from router_opt.result.explain import constraint_rows, decision_records
 from router_opt.result.schema import (
     Assignment,
@@ -124,7 +124,7 @@ class _Cells:
         return np.bincount(self.t_idx, weights=values, minlength=self.primary.size)
 
 
-def _task_rows(problem: RoutingProblem, cells: _Cells) -> tuple[TaskRow, ...]:
+def _task_rows(problem: RoutingProblem, cells: _Cells) -> RowTable:
     tasks = problem.tasks
     tokens_per_call = tasks["input_tokens"] + tasks["output_tokens"]
     volume_per_task = tasks["invocations_per_day"]
@@ -133,41 +133,46 @@ def _task_rows(problem: RoutingProblem, cells: _Cells) -> tuple[TaskRow, ...]:
     with np.errstate(divide="ignore", invalid="ignore"):
         task_usd_per_invocation = np.where(volume_per_task > 0, cells.task_usd_per_day / volume_per_task, per_call_plan)
     model_ids, tiers = problem.models["id"], problem.models["tier"]
-    return rows_of(
+    # Columns as arrays (RowTable makes the Python values a chunk of rows at a time).
+    return RowTable(
         TaskRow,
-        department=tasks["department"].tolist(),
-        role=tasks["role"].tolist(),
-        task=tasks["task"].tolist(),
-        task_type=tasks["task_type"].tolist(),
-        invocations_per_day=volume_per_task.astype(float).tolist(),
-        tokens_per_invocation=tokens_per_call.astype(int).tolist(),
-        min_quality=tasks["min_quality"].astype(float).tolist(),
-        quality=cells.task_quality.tolist(),
-        usd_per_invocation=task_usd_per_invocation.tolist(),
-        usd_per_day=cells.task_usd_per_day.tolist(),
-        baseline_usd_per_day=problem.baseline_usd_per_day.tolist(),
-        model=_pick(model_ids, cells.primary),
-        tier=_pick(tiers, cells.primary),
-        models=np.bincount(cells.t_idx, minlength=len(tasks)).tolist(),
+        {
+            "department": tasks["department"],
+            "role": tasks["role"],
+            "task": tasks["task"],
+            "task_type": tasks["task_type"],
+            "invocations_per_day": volume_per_task.astype(float),
+            "tokens_per_invocation": tokens_per_call.astype(int),
+            "min_quality": tasks["min_quality"].astype(float),
+            "quality": cells.task_quality,
+            "usd_per_invocation": task_usd_per_invocation,
+            "usd_per_day": cells.task_usd_per_day,
+            "baseline_usd_per_day": problem.baseline_usd_per_day,
+            "model": _pick(model_ids, cells.primary),
+            "tier": _pick(tiers, cells.primary),
+            "models": np.bincount(cells.t_idx, minlength=len(tasks)),
+        },
     )
 
 
-def _assignments(problem: RoutingProblem, cells: _Cells) -> tuple[Assignment, ...]:
+def _assignments(problem: RoutingProblem, cells: _Cells) -> RowTable:
     tasks, t_idx, m_idx, share = problem.tasks, cells.t_idx, cells.m_idx, cells.share
-    return rows_of(
+    return RowTable(
         Assignment,
-        department=_pick(tasks["department"], t_idx),
-        role=_pick(tasks["role"], t_idx),
-        task=_pick(tasks["task"], t_idx),
-        task_type=_pick(tasks["task_type"], t_idx),
-        model=_pick(problem.models["id"], m_idx),
-        tier=_pick(problem.models["tier"], m_idx),
-        share=share.tolist(),
-        invocations_per_day=(tasks["invocations_per_day"][t_idx] * share).tolist(),
-        usd_per_invocation=cells.usd_per_invocation.tolist(),
-        usd_per_day=cells.usd_per_day.tolist(),
-        quality=cells.quality.tolist(),
-        baseline_usd_per_day=(problem.baseline_usd_per_day[t_idx] * share).tolist(),
+        {
+            "department": _pick(tasks["department"], t_idx),
+            "role": _pick(tasks["role"], t_idx),
+            "task": _pick(tasks["task"], t_idx),
+            "task_type": _pick(tasks["task_type"], t_idx),
+            "model": _pick(problem.models["id"], m_idx),
+            "tier": _pick(problem.models["tier"], m_idx),
+            "share": share,
+            "invocations_per_day": tasks["invocations_per_day"][t_idx] * share,
+            "usd_per_invocation": cells.usd_per_invocation,
+            "usd_per_day": cells.usd_per_day,
+            "quality": cells.quality,
+            "baseline_usd_per_day": problem.baseline_usd_per_day[t_idx] * share,
+        },
     )
 
 
@@ -352,10 +357,10 @@ def _ratios(numerator: np.ndarray, denominator: np.ndarray) -> list[float]:
     return [_ratio(a, b) for a, b in zip(numerator.tolist(), denominator.tolist())]
 
 
-def _pick(labels: np.ndarray, index: np.ndarray) -> list[str]:
-    """labels[index] as a list of Python strings (one str() per label, not one per row)."""
+def _pick(labels: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """labels[index] as an object array of Python strings (one str() per label, not one per row)."""
     as_str = np.array([str(label) for label in labels], dtype=object)
-    return as_str[index].tolist()
+    return as_str[index]
 
 
 def _ratio(numerator: float, denominator: float) -> float:

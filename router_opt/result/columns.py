@@ -3,17 +3,113 @@ over every (task, model) cell (at 50,000 tasks the loops cost more than the solv
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 from router_opt.models import rows_from_columns
+
+# Rows the plan's JSON makes, writes and drops at a time (see RowTable).
+CHUNK_ROWS = 4096
 
 
 def rows_of(cls: type[BaseModel], **columns: list) -> tuple:
     """Instances of `cls` from equal-length columns (see `rows_from_columns`)."""
     return rows_from_columns(cls, columns)
+
+
+class RowTable(Sequence):
+    """A result table (tasks, assignments, decision records) kept as the columns it was built from:
+    a read-only sequence of `row_type` rows, made from the columns on first read and then kept.
+
+    The plan's JSON never makes them all: it makes, serialises and drops a chunk of CHUNK_ROWS rows
+    at a time (`RowTableField`), so writing a plan holds its columns (numpy arrays: 8 bytes a
+    figure) and one chunk instead of a Python object per row and figure (about 700 bytes a row,
+    1.5 GB for 1,000,000 tasks; docs/PERFORMANCE.md, "Memory"). Compares equal to the same rows as
+    any sequence (another RowTable, a tuple, a list)."""
+
+    __slots__ = ("_columns", "_length", "_rows", "row_type")
+
+    def __init__(self, row_type: type[BaseModel], columns: dict[str, Sequence]):
+        lengths = {len(column) for column in columns.values()}
+        if set(columns) != set(row_type.model_fields) or len(lengths) != 1:
+            raise ValueError(f"{row_type.__name__}: one equal-length column per field")
+        self.row_type = row_type
+        self._columns = columns
+        self._length = lengths.pop()
+        self._rows: tuple | None = None
+
+    def _make(self, start: int, stop: int) -> tuple:
+        def values(column) -> list:
+            part = column[start:stop]
+            return part.tolist() if isinstance(part, np.ndarray) else list(part)
+
+        return rows_from_columns(self.row_type, {name: values(column) for name, column in self._columns.items()})
+
+    def rows(self) -> tuple:
+        if self._rows is None:
+            self._rows = self._make(0, self._length)
+        return self._rows
+
+    def chunks(self) -> Iterator[tuple]:
+        """The rows in order, CHUNK_ROWS at a time, made for the caller and not kept (the kept rows
+        when something has read them already)."""
+        if self._rows is not None:
+            yield self._rows
+            return
+        for start in range(0, self._length, CHUNK_ROWS):
+            yield self._make(start, min(start + CHUNK_ROWS, self._length))
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        return self.rows()[index]
+
+    def __iter__(self) -> Iterator:
+        return iter(self.rows())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RowTable):
+            return self._length == other._length and self.rows() == other.rows()
+        if isinstance(other, (tuple, list)):
+            return self.rows() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.rows())
+
+    def __repr__(self) -> str:
+        return f"RowTable({self._length} {self.row_type.__name__} rows)"
+
+
+class RowTableField:
+    """pydantic: a `tuple[Row, ...]` field that also holds a RowTable as it is (no row is made to
+    validate it). A tuple of rows validates and serialises as before. A RowTable serialises to
+    JSON a chunk of rows at a time through the tuple's own serializer (the same bytes as the tuple
+    of its rows), and to Python objects as the tuple of its rows; with include or exclude on the
+    field, as that tuple too."""
+
+    def __get_pydantic_core_schema__(self, source, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        rows_schema = handler(source)
+
+        def validate(value, validate_rows):
+            return value if isinstance(value, RowTable) else validate_rows(value)
+
+        def serialize(value, serialize_rows, info):
+            if not isinstance(value, RowTable):
+                return serialize_rows(value)
+            if info.mode_is_json() and info.include is None and info.exclude is None:
+                return (item for chunk in value.chunks() for item in serialize_rows(chunk))
+            return serialize_rows(value.rows())
+
+        return core_schema.no_info_wrap_validator_function(
+            validate,
+            rows_schema,
+            serialization=core_schema.wrap_serializer_function_ser_schema(serialize, schema=rows_schema, info_arg=True),
+        )
 
 
 def grouped(rows: np.ndarray, values: list, n_rows: int) -> list[tuple]:

@@ -10,7 +10,7 @@ from router_opt import formatting as fmt
 from router_opt.constraints import BindingContext, family_of
 from router_opt.engine import Objective, Solution
 from router_opt.frame import ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
-from router_opt.result.columns import first_k, ordered, rows_of
+from router_opt.result.columns import RowTable, first_k, ordered
 from router_opt.result.columns import grouped as _grouped
 from router_opt.result.schema import ConstraintRow, Decision, Deployment, Settings
 from router_opt.sensitivity import RESOLVE_BUDGET_SECONDS, threshold_plus_one
@@ -51,7 +51,7 @@ def decision_records(
     max_fallbacks: int | None,
     settings: Settings,
     deployments: tuple[Deployment, ...],
-) -> tuple[tuple[Decision, ...], tuple[str, ...]]:
+) -> tuple[RowTable, tuple[str, ...]]:
     """One decision record per task, built column by column (vectorised over tasks), and warnings
     about them. `primary` is each task's main model and `by_share` orders the plan's cells by task,
     then share (largest first), then catalog order."""
@@ -77,23 +77,23 @@ def decision_records(
     # Models carrying each task, largest share first (ties: catalog order).
     share_rows = t_idx[by_share]
     runner_up_extra = cost[np.arange(n_tasks), runner_up] - task_usd_per_day
-    return rows_of(
-        Decision,
-        department=tasks["department"].tolist(),
-        role=tasks["role"].tolist(),
-        task=tasks["task"].tolist(),
-        models=_grouped(share_rows, ids[m_idx[by_share]].tolist(), n_tasks),
-        shares=_grouped(share_rows, pair_share[by_share].tolist(), n_tasks),
-        cheapest_eligible=ids[cheapest].tolist(),
-        runner_up=np.where(has_runner_up, ids[runner_up], None).tolist(),
-        runner_up_extra_usd_per_day=[
+    columns = {
+        "department": tasks["department"],
+        "role": tasks["role"],
+        "task": tasks["task"],
+        "models": _grouped(share_rows, ids[m_idx[by_share]].tolist(), n_tasks),
+        "shares": _grouped(share_rows, pair_share[by_share].tolist(), n_tasks),
+        "cheapest_eligible": ids[cheapest],
+        "runner_up": np.where(has_runner_up, ids[runner_up], None),
+        "runner_up_extra_usd_per_day": [
             extra if ok else None for extra, ok in zip(runner_up_extra.tolist(), has_runner_up.tolist())
         ],
-        binding=_binding_reasons(problem, solution, task_usd_per_day, cheapest, deployments),
-        excluded_cheaper=_excluded_cheaper(problem, primary, ids),
-        fallbacks=_fallbacks(problem, solution, t_idx, m_idx, ids, max_fallbacks, scratch),
-        threshold_plus_one_usd_per_day=np.where(np.isnan(threshold_cost), None, threshold_cost).tolist(),
-    ), warnings
+        "binding": _binding_reasons(problem, solution, task_usd_per_day, cheapest, deployments),
+        "excluded_cheaper": _excluded_cheaper(problem, primary, ids),
+        "fallbacks": _fallbacks(problem, solution, t_idx, m_idx, ids, max_fallbacks, scratch),
+        "threshold_plus_one_usd_per_day": np.where(np.isnan(threshold_cost), None, threshold_cost),
+    }
+    return RowTable(Decision, columns), warnings
 
 
 def _runner_up(

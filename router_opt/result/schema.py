@@ -8,12 +8,14 @@ in the JSON. This module only declares; `router_opt.result.build` fills it in.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from router_opt.analyses.frontier_types import FrontierResult
 from router_opt.engine.objective import Objective
 from router_opt.frame import Mode
+from router_opt.result.columns import RowTableField
 
 # 1.6: `actual` (today's routing priced beside the plan, optimize --actual). Later in 1.6, additive:
 # totals.unused_commitment_usd_per_day and baseline_unused_commitment_usd_per_day, present only when
@@ -367,13 +369,14 @@ class Result(_Out):
     totals: Totals
     roles: tuple[RoleRow, ...]
     departments: tuple[DepartmentRow, ...]
-    tasks: tuple[TaskRow, ...]
-    assignments: tuple[Assignment, ...]
+    tasks: Annotated[tuple[TaskRow, ...], RowTableField()]
+    """One row per task (a `RowTable` when built here: see router_opt.result.columns)."""
+    assignments: Annotated[tuple[Assignment, ...], RowTableField()]
     models: tuple[ModelRow, ...] = ()
     """The catalog as priced (for the Assumptions sheet and for audits)."""
     constraints: tuple[ConstraintRow, ...] = ()
     deployments: tuple[Deployment, ...] = ()
-    decisions: tuple[Decision, ...] | None = None
+    decisions: Annotated[tuple[Decision, ...], RowTableField()] | None = None
     """One record per task (runner-up, binding constraints, exclusions, fallbacks, +1 quality point);
     None when they were not asked for (`optimize --explain`; sweeps). Since schema 1.4: on 50,000 tasks
     they are about half of the JSON and a third of the run, and most readers want the plan."""
