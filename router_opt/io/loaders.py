@@ -4,6 +4,7 @@ problems of a file are reported together."""
 from __future__ import annotations
 
 import functools
+from array import array
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -543,7 +544,10 @@ def _workload_by_columns(path: Path, header: list[str], rows: list[tuple[int, li
             name=path.stem,
             tasks=TaskRows.from_columns(columns),
             source_path=str(path),
-            source_lines=tuple(line for line, _ in rows),
+            # Line numbers as new int objects made here, after the columns: the reader's own ones
+            # sit among every row's cells, and keeping them would keep the memory of every row
+            # read (docs/PERFORMANCE.md, "Memory").
+            source_lines=tuple(array("q", (line for line, _ in rows)).tolist()),
         )
     except ValidationError:
         return None
