@@ -82,9 +82,10 @@ def _text(values) -> np.ndarray:
     return out
 
 
-def row_blocks(n_tasks: int, n_models: int, block_pairs: int = BLOCK_PAIRS) -> Iterator[slice]:
-    """Consecutive slices of task rows covering 0..n_tasks, each about `block_pairs` pairs."""
-    step = max(1, block_pairs // max(n_models, 1))
+def row_blocks(n_tasks: int, n_models: int, block_pairs: int | None = None) -> Iterator[slice]:
+    """Consecutive slices of task rows covering 0..n_tasks, each about `block_pairs` pairs
+    (default BLOCK_PAIRS)."""
+    step = max(1, (BLOCK_PAIRS if block_pairs is None else block_pairs) // max(n_models, 1))
     for start in range(0, n_tasks, step):
         yield slice(start, min(start + step, n_tasks))
 

@@ -26,10 +26,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from router_opt.errors import RouterOptError
-from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, RoutingProblem
 from router_opt.constraints import FAMILIES
 from router_opt.engine import BACKENDS, InfeasiblePlanError, LinearProgram, Solution, Status, coupling_terms, solve
+from router_opt.errors import RouterOptError
+from router_opt.frame import BELOW_THRESHOLD, ELIGIBLE, RoutingProblem, row_blocks
 
 # "+1 quality point" figures that need a solve (a small LP around the task, or the whole program)
 # stop after this many seconds, dearest tasks first; the tasks left are reported as not computed (a
@@ -56,8 +56,10 @@ def threshold_plus_one(
     out = np.zeros(n_tasks)
     t_idx, m_idx, _ = solution.used_pairs()
     bar_plus_one = problem.tasks["min_quality"] + 1
-    # NaN quality (not rated) compares False.
-    qualifies = problem.eligible & (problem.quality >= bar_plus_one[:, None])
+    # NaN quality (not rated) compares False. A block of tasks at a time: quality is never T x M.
+    qualifies = np.empty(problem.eligible.shape, dtype=bool)
+    for rows in row_blocks(*qualifies.shape):
+        qualifies[rows] = problem.eligible[rows] & (problem.quality[rows] >= bar_plus_one[rows, None])
     pair_ok = qualifies[t_idx, m_idx]
     uses_unqualified = np.bincount(t_idx, weights=(~pair_ok).astype(float), minlength=n_tasks) > 0
     served = np.bincount(t_idx, minlength=n_tasks) > 0
@@ -117,7 +119,8 @@ class _Prices:
         self.used = solution.used_pairs()
         self.terms = None
         if not _has_coupling(problem):
-            self.reduced = np.where(problem.eligible, cost, np.inf)
+            self.reduced = cost.dense()
+            np.copyto(self.reduced, np.inf, where=~problem.eligible)
             self.lagrangian = float(self.reduced.min(axis=1).sum())
             return
         # Every real constraint gets a row (a capacity row even for a model the solved program had

@@ -26,9 +26,8 @@ class RowTable(Sequence):
 
     The plan's JSON never makes them all: it makes, serialises and drops a chunk of CHUNK_ROWS rows
     at a time (`RowTableField`), so writing a plan holds its columns (numpy arrays: 8 bytes a
-    figure) and one chunk instead of a Python object per row and figure (about 700 bytes a row,
-    1.5 GB for 1,000,000 tasks; docs/PERFORMANCE.md, "Memory"). Compares equal to the same rows as
-    any sequence (another RowTable, a tuple, a list)."""
+    figure) and one chunk instead of a Python object per row and figure (docs/PERFORMANCE.md,
+    "Memory"). Compares equal to the same rows as any sequence (another RowTable, a tuple, a list)."""
 
     __slots__ = ("_columns", "_length", "_rows", "row_type")
 
@@ -139,14 +138,18 @@ def ordered(mask: np.ndarray, key: np.ndarray, label: Callable[[np.ndarray, np.n
     return grouped(rows, label(rows, cols).tolist(), mask.shape[0])
 
 
-def first_k(mask: np.ndarray, key: np.ndarray, labels: np.ndarray, k: int, scratch: np.ndarray) -> list[tuple]:
+def first_k(mask: np.ndarray, key, labels: np.ndarray, k: int, scratch: np.ndarray) -> list[tuple]:
     """Per row, labels[col] for the first k columns where `mask` holds, ordered by `key` then column:
     k argmins over the matrix (argmin keeps the lowest column among ties) instead of sorting every
-    selected entry. `key` is finite where `mask` holds (prices are). `scratch` (the shape of `key`,
-    float) is overwritten: reusing a T x M buffer spares the page faults of a fresh one."""
+    selected entry. `key` (an array or frame.PairValues) is finite where `mask` holds (prices are).
+    `scratch` (the shape of `key`, float) is overwritten: reusing a T x M buffer spares the page
+    faults of a fresh one."""
     n_rows = mask.shape[0]
     masked = scratch
-    np.copyto(masked, key)
+    if isinstance(key, np.ndarray):
+        np.copyto(masked, key)
+    else:
+        key.dense(out=masked)
     np.copyto(masked, np.inf, where=~mask)
     counts = np.minimum(mask.sum(axis=1), k)
     rows = np.arange(n_rows)

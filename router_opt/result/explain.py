@@ -9,7 +9,7 @@ import numpy as np
 from router_opt import formatting as fmt
 from router_opt.constraints import BindingContext, family_of
 from router_opt.engine import Objective, Solution
-from router_opt.frame import ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem
+from router_opt.frame import ELIGIBLE, EXCLUSION_REASONS, NOT_RATED, Mode, RoutingProblem, row_blocks
 from router_opt.result.columns import RowTable, first_k, ordered
 from router_opt.result.columns import grouped as _grouped
 from router_opt.result.schema import ConstraintRow, Decision, Deployment, Settings
@@ -61,7 +61,8 @@ def decision_records(
     ids = np.array([str(m) for m in problem.models["id"]], dtype=object)
     tasks = problem.tasks
     # One T x M float buffer for the masked costs below (fresh 40 MB arrays fault page by page).
-    scratch = np.where(problem.eligible, cost, np.inf)
+    scratch = cost.dense()
+    np.copyto(scratch, np.inf, where=~problem.eligible)
     cheapest = scratch.argmin(axis=1)
     runner_up, has_runner_up = _runner_up(problem, t_idx, m_idx, task_usd_per_day, scratch)
     threshold_cost, not_computed = _threshold_plus_one(problem, solution, task_usd_per_day, settings)
@@ -105,7 +106,7 @@ def _runner_up(
     # (a cheaper unused model is one a constraint keeps the task off, reported under `binding`), and
     # could take the whole task: in blended mode a model below the bar cannot.
     if problem.mode is Mode.BLENDED:
-        np.copyto(scratch, problem.usd_per_day)
+        problem.usd_per_day.dense(out=scratch)
         np.copyto(scratch, np.inf, where=~problem.meets_threshold)
     scratch[t_idx, m_idx] = np.inf
     scratch[scratch < (task_usd_per_day * (1 - 1e-12))[:, None]] = np.inf
@@ -118,7 +119,12 @@ def _excluded_cheaper(problem: RoutingProblem, primary: np.ndarray, ids: np.ndar
     cheapest first (a model that does not rate the task type is no alternative worth naming)."""
     cost = problem.usd_per_day
     primary_cost = cost[np.arange(cost.shape[0]), primary]
-    excluded_cheaper = (problem.excluded != ELIGIBLE) & (problem.excluded != NOT_RATED) & (cost < primary_cost[:, None])
+    excluded_cheaper = np.empty(cost.shape, dtype=bool)
+    for rows in row_blocks(*cost.shape):  # the costs a block of tasks at a time, never T x M
+        excluded = problem.excluded[rows]
+        excluded_cheaper[rows] = (
+            (excluded != ELIGIBLE) & (excluded != NOT_RATED) & (cost[rows] < primary_cost[rows, None])
+        )
     # "<model>: <reason>" for every (reason, model), indexed by the exclusion code.
     reason_labels = np.array(
         [
