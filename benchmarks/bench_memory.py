@@ -55,6 +55,15 @@ def _rss_now_bytes() -> int:
 
 
 def _peak_bytes() -> int:
+    """This process's peak RSS: the kernel's high-water mark of its own memory (VmHWM). Its
+    `ru_maxrss` also counts the parent's peak at the fork (Linux carries it over fork and exec), so
+    a child of a large process (pytest) would report its parent's figure."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
@@ -157,7 +166,8 @@ def case_directory(cache: Path, tasks: int, models: int) -> Path:
 
 
 def measured(command: list[str], env: dict, timeout: float) -> tuple[int, float, float, str]:
-    """(exit code, wall seconds, peak RSS in MiB from wait4, stderr) of one child process."""
+    """(exit code, wall seconds, peak RSS in MiB from wait4, stderr) of one child process (this
+    parent stays small, so the child's `ru_maxrss` is its own)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     timer = threading.Timer(timeout, process.kill)
