@@ -10,9 +10,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from router_opt import frame
 from router_opt.engine import Objective, dominated_candidates
@@ -29,6 +31,7 @@ from router_opt.frame import (
 )
 from router_opt.io import load_catalog, load_policy, load_workload
 from router_opt.models import Catalog, ModelSpec, Policy, Workload, parse_regions
+from router_opt.result.columns import RowTable, RowTableField
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
@@ -249,6 +252,79 @@ def test_blocked_dominance_equals_one_block(tmp_path, monkeypatch, mode, objecti
     monkeypatch.setattr(frame, "BLOCK_PAIRS", 7 * 40)  # blocks of 7 tasks
     assert np.array_equal(dominated_candidates(problem, objective), whole)
     assert whole.any()
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    figure: float
+    count: int
+    maybe: float | None = None
+    names: tuple[str, ...] = ()
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    title: str = "t"
+    rows: Annotated[tuple[_Row, ...], RowTableField()]
+
+
+def _row_table(kind: str, n: int) -> RowTable:
+    figures = np.linspace(-3.0, 3.0, n) / 7
+    figures[5] = -0.0
+    columns = {
+        "name": np.array([f'é{i}"\n' for i in range(n)], dtype=object),
+        "figure": figures,
+        "count": np.arange(n) * 10**12,
+        "maybe": figures * 2,
+        "names": [()] * n,
+    }
+    if kind == "non-finite":
+        figures[[3, 9, 30]] = [np.inf, -np.inf, np.nan]
+    if kind == "tuples":
+        columns["maybe"] = [None if i % 3 else i / 7 for i in range(n)]
+        columns["names"] = [("a", "b") if i % 2 else () for i in range(n)]
+    if kind == "tuples":
+        return RowTable(_Row, columns)
+    return RowTable(_PlainRow, {name: column for name, column in columns.items() if name != "names"})
+
+
+class _PlainRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    figure: float
+    count: int
+    maybe: float
+
+
+class _PlainTable(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rows: Annotated[tuple[_PlainRow, ...], RowTableField()]
+
+
+@pytest.mark.parametrize("kind", ["plain", "non-finite", "tuples"])
+def test_row_tables_serialise_as_the_tuple_of_their_rows(monkeypatch, kind):
+    """A RowTable (columns) in a result serialises to the same JSON and Python objects as the tuple
+    of its rows, made a chunk at a time (several chunks here): as each row's values when it holds
+    only text, whole numbers and finite floats, else through the rows' own schema."""
+    from router_opt.result import columns as result_columns
+
+    monkeypatch.setattr(result_columns, "CHUNK_ROWS", 7)
+    n = 40
+    table = _row_table(kind, n)
+    assert table.plain() is (kind == "plain")
+    lazy = (_Table if kind == "tuples" else _PlainTable)(rows=table)
+    rows = _row_table(kind, n).rows()
+    eager = type(lazy)(rows=rows)
+    serializer = type(lazy).__pydantic_serializer__
+    for options in ({}, {"indent": 2}, {"exclude_none": True}, {"exclude": {"rows": {0, 8}}}):
+        assert serializer.to_json(lazy, **options) == serializer.to_json(eager, **options)
+    for mode in ("python", "json"):
+        assert repr(lazy.model_dump(mode=mode)) == repr(eager.model_dump(mode=mode))
+    assert len(lazy.rows) == n
+    if kind != "non-finite":  # NaN equals nothing; JSON's null does not read back as a float
+        assert lazy == eager and eager == lazy and lazy.rows == rows
+        assert type(lazy).model_validate_json(serializer.to_json(lazy)).rows == rows
 
 
 # Peak RSS above the interpreter with its imports, per task x model pair, of the shipped optimize

@@ -29,7 +29,7 @@ class RowTable(Sequence):
     figure) and one chunk instead of a Python object per row and figure (docs/PERFORMANCE.md,
     "Memory"). Compares equal to the same rows as any sequence (another RowTable, a tuple, a list)."""
 
-    __slots__ = ("_columns", "_length", "_rows", "row_type")
+    __slots__ = ("_columns", "_length", "_plain", "_rows", "row_type")
 
     def __init__(self, row_type: type[BaseModel], columns: dict[str, Sequence]):
         lengths = {len(column) for column in columns.values()}
@@ -39,13 +39,11 @@ class RowTable(Sequence):
         self._columns = columns
         self._length = lengths.pop()
         self._rows: tuple | None = None
+        self._plain: bool | None = None
 
     def _make(self, start: int, stop: int) -> tuple:
-        def values(column) -> list:
-            part = column[start:stop]
-            return part.tolist() if isinstance(part, np.ndarray) else list(part)
-
-        return rows_from_columns(self.row_type, {name: values(column) for name, column in self._columns.items()})
+        columns = {name: _values(column, start, stop) for name, column in self._columns.items()}
+        return rows_from_columns(self.row_type, columns)
 
     def rows(self) -> tuple:
         if self._rows is None:
@@ -60,6 +58,23 @@ class RowTable(Sequence):
             return
         for start in range(0, self._length, CHUNK_ROWS):
             yield self._make(start, min(start + CHUNK_ROWS, self._length))
+
+    def plain(self) -> bool:
+        """Whether every column holds only text, whole numbers and finite floats: values that
+        pydantic's inference serialises exactly as the rows' own schema does (a NaN or infinity it
+        would leave a float in a Python dump, where the schema makes it None)."""
+        if self._plain is None:
+            self._plain = all(_plain_column(column) for column in self._columns.values())
+        return self._plain
+
+    def dicts(self) -> Iterator[dict]:
+        """Each row as {field: value} in the rows' field order, without making the rows: what the
+        rows' schema would serialise them to when the table is `plain`."""
+        names = tuple(self.row_type.model_fields)
+        for start in range(0, self._length, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, self._length)
+            for values in zip(*(_values(self._columns[name], start, stop) for name in names)):
+                yield dict(zip(names, values))
 
     def __len__(self) -> int:
         return self._length
@@ -84,12 +99,27 @@ class RowTable(Sequence):
         return f"RowTable({self._length} {self.row_type.__name__} rows)"
 
 
+def _values(column, start: int, stop: int) -> list:
+    """A column's Python values from `start` to `stop` (numpy's numbers as Python floats and ints)."""
+    part = column[start:stop]
+    return part.tolist() if isinstance(part, np.ndarray) else list(part)
+
+
+def _plain_column(column) -> bool:
+    if isinstance(column, np.ndarray) and column.dtype.kind in "iu":
+        return True
+    if isinstance(column, np.ndarray) and column.dtype.kind == "f":
+        return bool(np.isfinite(column).all())
+    return set(map(type, column)) <= {str}
+
+
 class RowTableField:
     """pydantic: a `tuple[Row, ...]` field that also holds a RowTable as it is (no row is made to
     validate it). A tuple of rows validates and serialises as before. A RowTable serialises to
-    JSON a chunk of rows at a time through the tuple's own serializer (the same bytes as the tuple
-    of its rows), and to Python objects as the tuple of its rows; with include or exclude on the
-    field, as that tuple too."""
+    JSON a chunk of rows at a time: a `plain` table as each row's {field: value}, which is what the
+    rows' schema makes of such values, else through the tuple's own serializer; either way the same
+    bytes as the tuple of its rows. To Python objects, and with include, exclude or the exclude_*
+    options, it serialises as that tuple."""
 
     def __get_pydantic_core_schema__(self, source, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         rows_schema = handler(source)
@@ -100,7 +130,10 @@ class RowTableField:
         def serialize(value, serialize_rows, info):
             if not isinstance(value, RowTable):
                 return serialize_rows(value)
-            if info.mode_is_json() and info.include is None and info.exclude is None:
+            whole = info.include is None and info.exclude is None
+            if info.mode_is_json() and whole and not (info.exclude_none or info.exclude_defaults or info.exclude_unset):
+                if value.plain():
+                    return value.dicts()
                 return (item for chunk in value.chunks() for item in serialize_rows(chunk))
             return serialize_rows(value.rows())
 
