@@ -132,7 +132,10 @@ def child(directory: Path, mode: str, output: Path, lift_cell_limit: bool = Fals
         stage("json")
         write_output(output, text)
         stage("write")
+    import router_opt
+
     return {
+        "router_opt_file": router_opt.__file__,
         "tasks": n_tasks,
         "models": n_models,
         "eligible_pairs": eligible_pairs,
@@ -165,11 +168,13 @@ def case_directory(cache: Path, tasks: int, models: int) -> Path:
     return directory
 
 
-def measured(command: list[str], env: dict, timeout: float) -> tuple[int, float, float, str]:
+def measured(command: list[str], env: dict, timeout: float, cwd: Path) -> tuple[int, float, float, str]:
     """(exit code, wall seconds, peak RSS in MiB from wait4, stderr) of one child process (this
-    parent stays small, so the child's `ru_maxrss` is its own)."""
+    parent stays small, so the child's `ru_maxrss` is its own). Run in `cwd`, away from the
+    repository: `python -c` puts the working directory first on the path, and a child started in
+    the repository would import its working tree instead of the code measured."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     timer = threading.Timer(timeout, process.kill)
     timer.start()
     try:
@@ -209,11 +214,13 @@ def run_case(directory: Path, mode: str, code: Path, timeout: float, cli: bool) 
         if over_limit:
             command.append("--lift-cell-limit")
         code_rc, wall, peak_mib, stderr = measured(
-            [*command, "--output", str(output), "--report", str(report)], env, timeout
+            [*command, "--output", str(output), "--report", str(report)], env, timeout, Path(scratch)
         )
         if code_rc != 0 or not report.exists():
             return {"error": f"exit {code_rc}: " + " | ".join(stderr.strip().splitlines()[-3:])}
         figures = json.loads(report.read_text(encoding="utf-8"))
+        if not figures["router_opt_file"].startswith(str(code)):
+            return {"error": f"imported {figures['router_opt_file']}, not the code in {code}"}
         figures |= {"peak_mib": peak_mib, "wall": wall}
         figures["cell_limit_lifted"] = over_limit
         if cli and over_limit:
@@ -230,7 +237,7 @@ def run_case(directory: Path, mode: str, code: Path, timeout: float, cli: bool) 
             ]
             options = ["--mode", mode, "-f", "json", "-o", output]
             cli_command = [sys.executable, "-c", script, "optimize", *map(str, files + options)]
-            rc, cli_wall, cli_peak, cli_err = measured(cli_command, env, timeout)
+            rc, cli_wall, cli_peak, cli_err = measured(cli_command, env, timeout, Path(scratch))
             figures["cli"] = (
                 {"peak_mib": cli_peak, "wall": cli_wall}
                 if rc == 0
