@@ -97,13 +97,14 @@ def worker(args: argparse.Namespace) -> int:
 # Parent side.
 
 
-def case_dict(files: CaseFiles) -> dict:
+def case_dict(files: CaseFiles, mode: str) -> dict:
+    """The case's files for a run in `mode` (a heavy case has a policy of its own for blended mode)."""
     return {
         "name": files.name,
         "directory": str(files.directory),
         "catalog": str(files.catalog),
         "workload": str(files.workload),
-        "policy": str(files.policy),
+        "policy": str(files.policy_for(mode)),
     }
 
 
@@ -123,7 +124,7 @@ def run_path(path: str, files: CaseFiles, mode: str, timeout: float) -> dict:
         "--mode",
         mode,
         "--case-json",
-        json.dumps(case_dict(files)),
+        json.dumps(case_dict(files, mode)),
         "--result",
         str(result),
     ]
@@ -165,7 +166,7 @@ def run_cli(files: CaseFiles, mode: str, timeout: float, repeats: int = 5, expla
         "-w",
         str(files.workload),
         "-p",
-        str(files.policy),
+        str(files.policy_for(mode)),
         "--mode",
         mode,
         "--format",
@@ -794,7 +795,13 @@ def main(argv=None) -> int:
     if args.render:
         saved = json.loads(args.render.read_text(encoding="utf-8"))
         generated = {
-            name: CaseFiles(**{**files, **{k: Path(files[k]) for k in ("directory", "catalog", "workload", "policy")}})
+            name: CaseFiles(
+                **{
+                    **files,
+                    **{k: Path(files[k]) for k in ("directory", "catalog", "workload", "policy")},
+                    "policy_blended": Path(files["policy_blended"]) if files.get("policy_blended") else None,
+                }
+            )
             for name, files in saved["generated"].items()
         }
         text = render_markdown(
