@@ -6,6 +6,8 @@ of it (fixing, box steps, the proof) is exercised even on small instances."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from router_opt.engine import (
     dominated_candidates,
     solve,
 )
+from router_opt.engine.backends import BACKENDS
 from router_opt.frame import Mode, build_problem
 from router_opt.models import Policy, VendorCap
 
@@ -38,6 +41,7 @@ def rough_prices(request, monkeypatch):
     monkeypatch.setattr(decompose, "USE_SAMPLE_SPREAD", False)
     monkeypatch.setattr(decompose, "WHOLE_FRACTION", 1.0)
     monkeypatch.setattr(decompose, "WHOLE_AFTER_ROUNDS", 10)
+    monkeypatch.setattr(decompose, "WHOLE_WHEN_CROWDED", False)
 
 
 def coupled_instance(seed: int, mode: Mode, kind: str):
@@ -109,6 +113,53 @@ def coupled_instance(seed: int, mode: Mode, kind: str):
                     caps[p] = VendorCap(max_volume_share=float(np.clip(cap, 0.05, 0.99)))
     policy = Policy(budgets_usd_per_day=budgets, total_budget_usd_per_day=total, vendor_caps=caps)
     return build_problem(catalog, workload, policy, mode)
+
+
+def heavy_instance(seed: int, mode: Mode):
+    """Most coupling rows binding (issue 19): a capacity on every model but the baseline at 5-25% of
+    what the uncoupled optimum sends it (or of an even share of the traffic where it sends none),
+    volume caps on the two providers that optimum leans on most, and budgets on most departments.
+    The caps are 60-90% of the providers' share in the capacitated optimum, the budgets each
+    department's spend in the optimum of the same program with the budgeted departments' costs
+    weighted tenfold (so that plan keeps every limit, and the true optimum, which weighs every
+    department alike, wants more than it gives them). The baseline has a provider of its own, never
+    capped, so the instance is feasible."""
+    rng = np.random.default_rng(20_000 + seed)
+    catalog, workload, _ = random_instance(
+        30_000 + seed, n_tasks=int(rng.integers(40, 90)), n_models=int(rng.integers(5, 10))
+    )
+    providers = ["Frontier"] + [PROVIDERS[int(rng.integers(0, 3))] for _ in catalog.models[1:]]
+    catalog = with_models(catalog, **{m.id: {"provider": p} for m, p in zip(catalog.models, providers)})
+    problem = build_problem(catalog, workload, Policy(), mode)
+    free = solve(problem, solver="highspy")
+    mtok = problem.tasks["tokens_per_day"] / 1e6
+    load = (free.shares * mtok[:, None]).sum(axis=0)
+    even = mtok.sum() / len(catalog.models)
+    changes = {
+        spec.id: {"capacity_mtok_per_day": float(max(load[m], even) * rng.uniform(0.05, 0.25)) + 1e-6}
+        for m, spec in enumerate(catalog.models[1:], start=1)
+    }
+    catalog = with_models(catalog, **changes)
+    plan = solve(build_problem(catalog, workload, Policy(), mode), solver="highspy")
+    volume = problem.tasks["invocations_per_day"]
+    model_provider = np.array([m.provider for m in catalog.models])
+    share = {
+        p: float((plan.shares[:, model_provider == p].sum(axis=1) * volume).sum() / volume.sum()) for p in PROVIDERS
+    }
+    leaning = sorted((p for p in share if share[p] > 1e-6), key=lambda p: -share[p])[:2]
+    caps = {p: VendorCap(max_volume_share=float(share[p] * rng.uniform(0.6, 0.9))) for p in leaning}
+    departments = problem.tasks["department"]
+    names = sorted(set(departments))
+    budgeted = [d for d in names if rng.random() < 0.8] or names[:1]
+    program = build_program(build_problem(catalog, workload, Policy(vendor_caps=caps), mode))
+    weight = np.where(np.isin(departments, budgeted), 10.0, 1.0)
+    raw = BACKENDS["highspy"].solve(replace(program, col_cost=program.col_cost * weight[program.pair_task]))
+    assert raw.status == "optimal"
+    spend = np.bincount(
+        program.pair_task, weights=program.col_cost * np.maximum(raw.x, 0.0), minlength=len(departments)
+    )
+    budgets = {d: float(spend[departments == d].sum() * (1 + 1e-7)) + 1e-9 for d in budgeted}
+    return build_problem(catalog, workload, Policy(vendor_caps=caps, budgets_usd_per_day=budgets), mode)
 
 
 def outcome(problem, solver):
@@ -199,6 +250,47 @@ def test_matches_the_full_lp_with_the_shipped_settings(seed, mode):
     first box sized by the half-samples' disagreement, the whole program when most tasks are
     contested)."""
     test_matches_the_full_lp(seed, mode)
+
+
+def check_heavy(seed, mode):
+    """The decomposition against the full LP on a heavy-coupling instance: the same optimum (1e-9),
+    the proof, and most coupling rows binding (counted, so the family cannot quietly turn light).
+    Returns the kinds of the binding rows."""
+    problem = heavy_instance(seed, mode)
+    full = outcome(problem, "highspy")
+    mine = outcome(problem, "decompose")
+    assert_same(problem, full, mine)
+    assert mine.method == "decomposition", mine.method
+    scale = max(1.0, abs(mine.objective_usd_per_day))
+    assert mine.proof_max_violation <= 1e-9 * scale
+    assert abs(mine.proof_gap) <= 1e-9 * scale
+    binding = [c for c in full.constraints if c.binding]
+    assert len(binding) >= 0.6 * len(full.constraints), [(c.kind, c.subject, c.binding) for c in full.constraints]
+    return {c.kind for c in binding}
+
+
+@pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
+@pytest.mark.parametrize("seed", range(24))
+def test_heavy_coupling_matches_the_full_lp(seed, mode):
+    """Most rows binding: a capacity on every model, budgets and vendor caps (issue 19), with this
+    module's rough prices, so boxes are hit, widened and re-solved from the previous round's basis."""
+    check_heavy(seed, mode)
+
+
+@pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
+@pytest.mark.parametrize("seed", range(24, 32))
+def test_heavy_coupling_matches_the_full_lp_with_the_shipped_settings(seed, mode):
+    """The same with the settings `solve` ships with (a small crowded blended program is solved
+    whole at once, then proved)."""
+    check_heavy(seed, mode)
+
+
+def test_heavy_instances_bind_budgets_caps_and_capacity():
+    """Across the heavy seeds every family binds somewhere: capacity, budgets and vendor caps."""
+    kinds = set()
+    for seed in range(8):
+        kinds |= check_heavy(seed, Mode.STRICT)
+    assert {"capacity", "budget", "volume_share"} <= kinds
 
 
 @pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
@@ -407,16 +499,19 @@ def test_blended_dual_at_the_bar_does_not_depend_on_the_path(seed):
     """A plan exactly at its bar has a range of valid duals; the decomposition reports the hull's
     (the upper slope, the lower where nothing rises above the bar) whether the task ended in the
     restricted LP or was fixed by the prices. Two runs that split the tasks differently (a one-task
-    sample with boxes of 0.2%, against the default sample and boxes) give the same duals; at the bar
-    each is a valid dual, between what lowering and what raising that one bar by 1e-4 saves and
-    costs per point (the full LP re-solved each way: the least and the most any dual can be)."""
+    sample with boxes of 0.2%, against the default sample and boxes) give the same duals where they
+    end at the same coupling prices (a model given a capacity of 1e-6 that no plan uses has a range
+    of valid prices, and two paths may end at different ones); at the bar each run's is a valid
+    dual, between what lowering and what raising that one bar by 1e-4 saves and costs per point
+    (the full LP re-solved each way: the least and the most any dual can be)."""
     from router_opt.models import Workload
 
     catalog, workload, problem = _at_the_bar_instance(seed)
     candidates = problem.eligible & ~dominated_candidates(problem)
     narrow = decompose.solve_decomposed(problem, candidates, sample_tasks=1, box_relative=0.002, box_absolute=0.0002)
     wide = decompose.solve_decomposed(problem, candidates)
-    np.testing.assert_allclose(narrow.quality_duals, wide.quality_duals, rtol=1e-6, atol=1e-9)
+    if np.allclose(narrow.prices, wide.prices, rtol=1e-9, atol=1e-12):
+        np.testing.assert_allclose(narrow.quality_duals, wide.quality_duals, rtol=1e-6, atol=1e-9)
     shares = np.zeros(problem.eligible.shape)
     shares[narrow.blocks.pair_task, narrow.blocks.pair_model] = narrow.x
     at_bar = np.flatnonzero(
@@ -441,4 +536,5 @@ def test_blended_dual_at_the_bar_does_not_depend_on_the_path(seed):
     for t in at_bar[:3]:
         left = (base - cost_with_bar_moved(t, -step)) / step
         right = (cost_with_bar_moved(t, step) - base) / step
-        assert left * (1 - 1e-3) - 1e-6 <= narrow.quality_duals[t] <= right * (1 + 1e-3) + 1e-6
+        for run in (narrow, wide):
+            assert left * (1 - 1e-3) - 1e-6 <= run.quality_duals[t] <= right * (1 + 1e-3) + 1e-6
