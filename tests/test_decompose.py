@@ -252,18 +252,22 @@ def test_matches_the_full_lp_with_the_shipped_settings(seed, mode):
     test_matches_the_full_lp(seed, mode)
 
 
-def check_heavy(seed, mode):
+def check_heavy(seed, mode, handover: bool = False):
     """The decomposition against the full LP on a heavy-coupling instance: the same optimum (1e-9),
     the proof, and most coupling rows binding (counted, so the family cannot quietly turn light).
-    Returns the kinds of the binding rows."""
+    `handover`: a small crowded blended program may go to the full LP instead, saying so. Returns
+    the kinds of the binding rows."""
     problem = heavy_instance(seed, mode)
     full = outcome(problem, "highspy")
     mine = outcome(problem, "decompose")
     assert_same(problem, full, mine)
-    assert mine.method == "decomposition", mine.method
-    scale = max(1.0, abs(mine.objective_usd_per_day))
-    assert mine.proof_max_violation <= 1e-9 * scale
-    assert abs(mine.proof_gap) <= 1e-9 * scale
+    if handover and mode is Mode.BLENDED and mine.method != "decomposition":
+        assert mine.method == f"full LP (decomposition fell back: {decompose.FULL_LP_FASTER})"
+    else:
+        assert mine.method == "decomposition", mine.method
+        scale = max(1.0, abs(mine.objective_usd_per_day))
+        assert mine.proof_max_violation <= 1e-9 * scale
+        assert abs(mine.proof_gap) <= 1e-9 * scale
     binding = [c for c in full.constraints if c.binding]
     assert len(binding) >= 0.6 * len(full.constraints), [(c.kind, c.subject, c.binding) for c in full.constraints]
     return {c.kind for c in binding}
@@ -280,9 +284,9 @@ def test_heavy_coupling_matches_the_full_lp(seed, mode):
 @pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
 @pytest.mark.parametrize("seed", range(24, 32))
 def test_heavy_coupling_matches_the_full_lp_with_the_shipped_settings(seed, mode):
-    """The same with the settings `solve` ships with (a small crowded blended program is solved
-    whole at once, then proved)."""
-    check_heavy(seed, mode)
+    """The same with the settings `solve` ships with (a small crowded blended program goes to the
+    full LP, which is faster there)."""
+    check_heavy(seed, mode, handover=True)
 
 
 def test_heavy_instances_bind_budgets_caps_and_capacity():

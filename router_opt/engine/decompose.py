@@ -40,8 +40,8 @@ The scheme, a box-step method on the Lagrangian dual whose every box is solved e
    re-centred on the LP's prices, rows that hit a bound get a 4x wider box, and the round repeats.
    On a small program (<= 300,000 candidate pairs) where nearly every task is contested, or after
    four box steps, the round solves the whole program instead, as the full LP does (HiGHS's
-   presolve and own start); a small blended program whose capacity is short nearly everywhere
-   (`crowded`) does so at once.
+   presolve and own start). A small blended program whose capacity is short nearly everywhere
+   (`crowded`) is handed to the caller's full LP at once (`FULL_LP_FASTER`).
 5. The proof (`certify`), independent of the LP solver's own claim: at the final LP's coupling duals
    lambda every candidate of every task is priced, and each task's plan is compared with the best
    plan it could have (its reduced costs must all be >= -1e-9 of its scale). Tasks that fail join
@@ -99,8 +99,9 @@ SPREAD_CAP = 4.0
 WHOLE_FRACTION = 0.9
 WHOLE_AFTER_ROUNDS = 4
 WHOLE_PAIRS = 300_000
-# A blended program of at most WHOLE_PAIRS pairs that is crowded (see CROWDED) is solved whole at once.
+# A blended program of at most WHOLE_PAIRS pairs that is crowded (see CROWDED) goes to the full LP.
 WHOLE_WHEN_CROWDED = True
+FULL_LP_FASTER = "capacity short nearly everywhere in a small blended program: the full LP is faster"
 # A round's LP starts from the previous round's basis when that LP had this share of its columns.
 HOT_SHARE = 0.8
 # Tasks in the sampled price LP (at most a fifth of them).
@@ -958,13 +959,13 @@ def solve_decomposed(
         raise DecompositionFailed(
             f"{blocks.terms.rows[k].kind} {blocks.terms.rows[k].subject} cannot be met by any plan"
         )
-    # A small blended program with capacity short nearly everywhere: solved whole at once (HiGHS's
-    # presolve and own start, then the proof). The boxes there grow until nearly every task is
-    # contested, and the rounds before the whole program is solved anyway were all lost time (the
-    # 5,000 x 50 heavy case: 4.4 s against 2.7 s for the full LP; strict mode's rounds stay cheap).
-    whole_now = WHOLE_WHEN_CROWDED and n_k > 0 and blocks.blended and blocks.n_pairs <= WHOLE_PAIRS and crowded(blocks)
-    if n_k == 0 or whole_now:
-        prices = uncertainty = np.zeros(n_k)
+    if WHOLE_WHEN_CROWDED and n_k and blocks.blended and blocks.n_pairs <= WHOLE_PAIRS and crowded(blocks):
+        # Boxes there grow until nearly every task is contested and the whole program is solved
+        # anyway: every round before it is lost time (the 5,000 x 50 heavy case: 4.4 s against
+        # 2.7 s for the full LP; strict mode's rounds stay cheap). The caller's full LP is faster.
+        raise DecompositionFailed(FULL_LP_FASTER)
+    if n_k == 0:
+        prices = uncertainty = np.zeros(0)
     else:
         # At most a fifth of the tasks: the two half-sample LPs are only a start for the box, and
         # at half the tasks (the bound first chosen) they were a whole LP solved twice. Measured on
@@ -1004,9 +1005,8 @@ def solve_decomposed(
         tasks, pairs = contested(blocks, r, resp, beta)
         tasks |= forced
         pairs |= forced[blocks.pair_task]
-        whole = whole_now or (
-            blocks.n_pairs <= WHOLE_PAIRS
-            and (tasks.sum() > WHOLE_FRACTION * blocks.n_tasks or round_ > WHOLE_AFTER_ROUNDS)
+        whole = blocks.n_pairs <= WHOLE_PAIRS and (
+            tasks.sum() > WHOLE_FRACTION * blocks.n_tasks or round_ > WHOLE_AFTER_ROUNDS
         )
         if whole:
             # The boxes would leave little fixed, or the prices are slow to settle: solve the whole
