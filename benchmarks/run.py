@@ -364,8 +364,13 @@ def case_facts(files: CaseFiles, runs: dict) -> list[str]:
         out.append(
             f"- {mode}: {s['pairs']:,} eligible pairs; {s['columns']:,} columns after dominance pruning "
             f"(highspy-direct reference: {d.get('columns', 0):,} columns, {d.get('rows', 0):,} rows); "
-            f"{s['binding_capacity']} of {s['capacity_rows']} capacity rows binding; "
-            f"{s['split_tasks']:,} tasks split across models; solver {s['solver']}; JSON report {s['json_mib']:.1f} MiB."
+            + (
+                f"{s['binding']} of {s['coupling_rows']} coupling rows binding "
+                f"({s['binding_capacity']} of {s['capacity_rows']} capacity rows); "
+                if s.get("coupling_rows", s["capacity_rows"]) != s["capacity_rows"]
+                else f"{s['binding_capacity']} of {s['capacity_rows']} capacity rows binding; "
+            )
+            + f"{s['split_tasks']:,} tasks split across models; solver {s['solver']}; JSON report {s['json_mib']:.1f} MiB."
         )
     return out
 
@@ -487,7 +492,7 @@ def targets_section(runs: dict) -> list[str]:
                     f"For comparison, the same program solved whole by highspy with presolve off builds and solves in "
                     f"{w['build'] + w['solve']:.1f} s (same objective; about {estimate:.0f} s end to end)."
                 )
-            if v and "error" not in v:
+            if v and "error" not in v and not v.get("skipped"):
                 estimate = s["total"] - s["build"] - s["solve"] + v["build"] + v["solve"]
                 parts.append(
                     f"Warm-started sifting: {v['build'] + v['solve']:.1f} s ({v['rounds']} rounds, "
