@@ -40,7 +40,7 @@ def test_generation_is_deterministic(small_case, tmp_path):
 
 @pytest.mark.parametrize("mode", ["strict", "blended"])
 def test_every_path_reaches_the_same_optimum(small_case, mode):
-    case = run.case_dict(small_case)
+    case = run.case_dict(small_case, mode)
     figures = {
         name: timed_paths.PATHS[name](case, mode)
         for name in ("shipped", "pulp_forced", "highspy_direct", "naive_pulp", "presolve_off", "warm_sifting")
