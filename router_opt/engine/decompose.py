@@ -160,6 +160,15 @@ class Blocks:
         return _row_scale(self)
 
     @functools.cached_property
+    def unpriced(self) -> tuple[Responses, np.ndarray]:
+        """Every task's best plan without prices, and each row's use by those plans: the sample
+        starts from them, and `crowded` compares that use with the limits."""
+        resp = best_responses(self, self.cost)
+        x = np.zeros(self.n_pairs)
+        resp.plan(np.arange(self.n_tasks), x)
+        return resp, row_usage(self, x)
+
+    @functools.cached_property
     def price_reach(self) -> np.ndarray:
         """Per coupling row, the most any task would pay per unit of it: over the row's positive
         entries, (the task's dearest candidate - the pair's cost) / the entry. At a higher price no
@@ -458,8 +467,10 @@ class LPBasis:
     """Per task of `tasks`: its assignment row's status."""
     quality_status: np.ndarray | None
     coupling_status: np.ndarray
-    extra_status: np.ndarray | None
-    """The box's columns (slack per row, then surplus per row), when the LP had a box."""
+    slack_status: np.ndarray
+    surplus_status: np.ndarray
+    """Per coupling row: its box's slack and surplus columns' statuses (at the lower bound where the
+    LP had no such column)."""
 
 
 @dataclass
@@ -492,8 +503,7 @@ def solve_restricted(
 ) -> Restricted:
     """The program over `tasks` (a T mask) and their `pairs` (a pair mask), with each coupling row's
     limit reduced by `x_fixed`'s use, elastic slack on each row at `upper_price` and surplus paying
-    `lower_price` (None: no such columns; otherwise every row gets one, a surplus at price 0 where
-    `lower_price` is 0, so that one round's basis fits the next). `weights` (per task) scale a
+    `lower_price` where that is positive (None: no such columns). `weights` (per task) scale a
     task's cost and usage (a weighted sample for price estimates). `start`: True starts HiGHS from
     the basis of `resp`'s plans, an `LPBasis` from a previous round's basis where the two LPs share
     tasks (the predicted plans elsewhere), False from HiGHS's own start."""
@@ -522,12 +532,16 @@ def solve_restricted(
     limit = (terms.upper if limits is None else limits) - row_usage(blocks, x_fixed)
     e = np.flatnonzero(pairs[terms.entry_pair])
     e_w = 1.0 if weights is None else weights[blocks.pair_task[terms.entry_pair[e]]]
-    boxed = upper_price is not None
-    surplus_priced = lower_price is not None
-    lower = np.zeros(n_k) if lower_price is None else lower_price
-    extra_row = np.r_[np.arange(n_k if boxed else 0), np.arange(n_k if surplus_priced else 0)]
-    extra_value = np.r_[-np.ones(n_k if boxed else 0), np.ones(n_k if surplus_priced else 0)]
-    extra_cost = np.r_[upper_price if boxed else np.zeros(0), -lower if surplus_priced else np.zeros(0)]
+    # The box's columns: a slack per row (when there is a box), then a surplus per row whose lower
+    # price is positive.
+    slack_rows = np.arange(n_k) if upper_price is not None else np.zeros(0, dtype=np.int64)
+    surplus_rows = np.flatnonzero(lower_price > 0) if lower_price is not None else np.zeros(0, dtype=np.int64)
+    extra_row = np.r_[slack_rows, surplus_rows]
+    extra_value = np.r_[-np.ones(slack_rows.size), np.ones(surplus_rows.size)]
+    extra_cost = np.r_[
+        np.zeros(0) if upper_price is None else upper_price,
+        -lower_price[surplus_rows] if surplus_rows.size else np.zeros(0),
+    ]
     n_extra = extra_row.size
     rows.add(
         np.r_[terms.entry_row[e], extra_row],
@@ -556,14 +570,18 @@ def solve_restricted(
     )
     start_basis = None
     if start is not False:
-        start_basis = _start_basis(blocks, resp, task_index, cols, col_of_pair, program, start)
+        start_basis = _start_basis(
+            blocks, resp, task_index, cols, col_of_pair, program, start, slack_rows, surplus_rows
+        )
     # HiGHS's presolve would discard a start basis; without one (`start` False) it runs.
     raw = blocks.backend.solve(program, None, start_basis=start_basis, presolve=start is False, keep_basis=keep_basis)
     if raw.status is not Status.OPTIMAL:
         raise DecompositionFailed(f"the restricted LP over {n_c:,} tasks ended {raw.status}")
     extra = raw.x[n_cols:]
-    slack = extra[:n_k] if boxed else np.zeros(n_k)
-    surplus = np.where(lower > 0, extra[n_k if boxed else 0 :], 0.0) if surplus_priced else np.zeros(n_k)
+    slack = np.zeros(n_k)
+    slack[slack_rows] = extra[: slack_rows.size]
+    surplus = np.zeros(n_k)
+    surplus[surplus_rows] = extra[slack_rows.size :]
     basis = None
     if raw.basis is not None and any(hit.any() for hit in box_hits(blocks, slack, surplus)):
         col_status, row_status = raw.basis()
@@ -574,9 +592,10 @@ def solve_restricted(
             assign_status=row_status[:n_c],
             quality_status=None if quality_rows is None else row_status[quality_rows],
             coupling_status=row_status[first_coupling:],
-            extra_status=col_status[n_cols:] if boxed or surplus_priced else None,
+            slack_status=_by_row(n_k, slack_rows, col_status[n_cols : n_cols + slack_rows.size]),
+            surplus_status=_by_row(n_k, surplus_rows, col_status[n_cols + slack_rows.size :]),
         )
-    del program, start_basis
+    del program, start_basis, extra
     raw = replace(raw, basis=None)  # HiGHS (holding its copy of the LP) goes now
     x = np.zeros(blocks.n_pairs)
     x[cols] = raw.x[:n_cols]
@@ -589,6 +608,12 @@ def solve_restricted(
         surplus=surplus,
         basis=basis,
     )
+
+
+def _by_row(n_k: int, rows: np.ndarray, status: np.ndarray) -> np.ndarray:
+    out = np.zeros(n_k, dtype=np.int8)
+    out[rows] = status
+    return out
 
 
 def box_hits(blocks: Blocks, slack: np.ndarray, surplus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -617,6 +642,8 @@ def _start_basis(
     col_of_pair: np.ndarray,
     program: LinearProgram,
     previous: LPBasis | bool,
+    slack_rows: np.ndarray,
+    surplus_rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each task's best plan at `resp`'s prices (one or two columns; the quality row's slack where
     the plan is a single model) and every coupling row's slack, as masks; or, with a `previous`
@@ -654,8 +681,9 @@ def _start_basis(
         had = previous.pairs[where] == cols[mine]
         col_status[mine] = np.where(had, previous.pair_status[where], 0)
     row_status[first_coupling:] = previous.coupling_status
-    if previous.extra_status is not None and previous.extra_status.size == program.n_cols - n_cols:
-        col_status[n_cols:] = previous.extra_status
+    # The box's columns, by the row each is on (the slacks first, then the surpluses).
+    col_status[n_cols : n_cols + slack_rows.size] = previous.slack_status[slack_rows]
+    col_status[n_cols + slack_rows.size :] = previous.surplus_status[surplus_rows]
     return col_status, row_status
 
 
@@ -695,17 +723,16 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
     box. Returns (prices, uncertainty)."""
     terms = blocks.terms
     n, n_k = blocks.n_tasks, blocks.n_rows
-    resp = best_responses(blocks, blocks.cost)
+    resp, use_all = blocks.unpriced
     x0 = np.zeros(blocks.n_pairs)
     resp.plan(np.arange(n), x0)
-    use_all = row_usage(blocks, x0)
     # Elastic rows at a price far above any plausible one: a sample may not fit where the whole does.
     ceiling = np.maximum(1e3 * np.maximum(blocks.row_scale, 1e-9), 2.0 * blocks.price_reach)
     size = np.maximum(np.abs(terms.upper), 1.0)
     # The plans the tasks pick without prices start the sample LPs where the limits roughly fit
     # them. Where most of their use of the limited rows is over the limits (tight capacity
     # everywhere), the dual simplex would undo most of that start, and HiGHS's own start is faster.
-    from_plans = not crowded(blocks, use_all)
+    from_plans = not crowded(blocks)
 
     def estimate(picked: np.ndarray, weights: np.ndarray, potential_ratio: np.ndarray | None = None) -> np.ndarray:
         use_sample = np.bincount(
@@ -764,14 +791,10 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
     return prices, spread
 
 
-def crowded(blocks: Blocks, use: np.ndarray | None = None) -> bool:
+def crowded(blocks: Blocks) -> bool:
     """Whether more than CROWDED of what the tasks' best plans without prices put on the rows with
-    a positive limit is over those limits (`use`: that use per row, if known): capacity short
-    nearly everywhere, most rows binding."""
-    if use is None:
-        x0 = np.zeros(blocks.n_pairs)
-        best_responses(blocks, blocks.cost).plan(np.arange(blocks.n_tasks), x0)
-        use = row_usage(blocks, x0)
+    a positive limit is over those limits: capacity short nearly everywhere, most rows binding."""
+    use = blocks.unpriced[1]
     limit = blocks.terms.upper
     limited = limit > 0
     over = np.maximum(use[limited] - limit[limited], 0.0).sum()
