@@ -39,6 +39,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from bench_cases import CASES, generate
+from run import snapshot
 
 CHILD = r"""
 import json, resource, sys, time
@@ -93,24 +94,6 @@ Path(out).write_text(json.dumps(figures))
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def snapshot(ref: str, into: Path) -> tuple[Path, str]:
-    """router_opt/ (and the bundled inputs) as committed at `ref`, extracted into `into`."""
-    commit = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    names = subprocess.run(
-        ["git", "-C", str(REPO), "ls-tree", "--name-only", commit], capture_output=True, text=True, check=True
-    ).stdout.split()
-    paths = [n for n in ("router_opt", "catalogs", "workloads", "policies") if n in names]
-    into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, *paths], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    return into, commit
 
 
 def run_child(source: Path, files, mode: str, path: str, timeout: float, workdir: Path) -> dict:

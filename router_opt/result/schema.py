@@ -222,7 +222,8 @@ class ConstraintRow(_Out):
     """A constraint that ties tasks together, after the solve."""
 
     kind: str
-    """capacity, deployment, budget, total_budget, spend_share or volume_share."""
+    """Its constraint family's kind (router_opt.constraints): capacity, budget, total_budget,
+    spend_share, volume_share, committed_spend."""
     subject: str
     """Model, department or provider."""
     limit: float
