@@ -44,6 +44,9 @@ class Capabilities:
     basis_start: bool
     """Starts from a given basis (what the decomposition's restricted LPs rely on)."""
     time_limit: bool = True
+    add_columns: bool = False
+    """Keeps a solved LP open (`open`) to add columns and solve again from where it ended (the
+    decomposition prices columns out in rounds instead of handing the LP all of them)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,19 @@ class Backend(Protocol):
         basis where supported."""
 
 
+class LPSession(Protocol):
+    """An LP held open by its solver: solve, add columns, solve again from the basis it ended on."""
+
+    def run(self, keep_basis: bool = False) -> RawSolution:
+        """Solve (again); `keep_basis` as in `Backend.solve`."""
+
+    def add_columns(
+        self, cost: np.ndarray, upper: np.ndarray, start: np.ndarray, index: np.ndarray, value: np.ndarray
+    ) -> None:
+        """Append columns (lower bound 0), their entries column-wise: column c's rows are
+        index[start[c]:start[c + 1]]. They start non-basic at 0, so the last plan stays feasible."""
+
+
 @functools.cache
 def version(distribution: str) -> str:
     """An installed package's version, read once: `metadata.version` parses its METADATA file on
@@ -102,7 +118,7 @@ class HighspyBackend:
     """HiGHS through its own Python API: the program's arrays handed over as they are."""
 
     name = "highspy"
-    capabilities = Capabilities(mip=True, duals=True, basis_start=True)
+    capabilities = Capabilities(mip=True, duals=True, basis_start=True, add_columns=True)
 
     def available(self) -> bool:
         return _installed("highspy")
@@ -114,6 +130,12 @@ class HighspyBackend:
         """A `start_basis` starts the dual simplex there (presolve is then off, since it would
         discard the basis): the decomposition passes the plan it expects to be nearly optimal, so
         HiGHS only has to make the few changes left, or the basis its previous round ended on."""
+        return self.open(program, time_limit_seconds, start_basis, presolve).run(keep_basis)
+
+    def open(self, program, time_limit_seconds=None, start_basis=None, presolve=True) -> HighspySession:
+        """`program` handed to HiGHS and held there (see `LPSession`); `start_basis` and `presolve`
+        as in `solve`. HiGHS skips its presolve once it holds a basis ("useful basis so presolve
+        not used"), so a run after `add_columns` goes on from where the last one ended."""
         import highspy
 
         highs = highspy.Highs()
@@ -125,31 +147,59 @@ class HighspyBackend:
         highs.passModel(_highs_lp(highspy, program))
         if start_basis is not None:
             highs.setBasis(_highs_basis(highspy, start_basis))
-        highs.run()
-        answer = self._answer(highspy, highs, is_mip=bool(program.col_integer.any()))
+        return HighspySession(highs, is_mip=bool(program.col_integer.any()))
+
+
+class HighspySession:
+    """A HiGHS instance holding one LP (see `LPSession`)."""
+
+    def __init__(self, highs, is_mip: bool):
+        self.highs = highs
+        self.is_mip = is_mip
+
+    def run(self, keep_basis: bool = False) -> RawSolution:
+        import highspy
+
+        self.highs.run()
+        answer = _answer(highspy, self.highs, self.is_mip)
         if keep_basis and answer.status is Status.OPTIMAL:
-            answer = replace(answer, basis=functools.partial(_final_basis, highs))
+            answer = replace(answer, basis=functools.partial(_final_basis, self.highs))
         return answer
 
-    @staticmethod
-    def _answer(highspy, highs, is_mip: bool) -> RawSolution:
-        name = HighspyBackend().label()
-        status = highs.getModelStatus()
-        statuses = highspy.HighsModelStatus
-        info = highs.getInfo()
-        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if status == statuses.kOptimal:
-            code = Status.OPTIMAL
-        elif status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
-            return RawSolution(Status.INFEASIBLE, None, None, None, name)
-        elif status == statuses.kTimeLimit and has_solution:
-            code = Status.TIME_LIMIT
-        else:
-            return RawSolution(Status.FAILED, None, None, None, f"{name}: {highs.modelStatusToString(status)}")
-        solution = highs.getSolution()
-        x = np.asarray(solution.col_value, dtype=float)
-        duals = None if is_mip else np.asarray(solution.row_dual, dtype=float)
-        return RawSolution(code, x, duals, float(info.mip_gap) if is_mip else None, name)
+    def add_columns(self, cost, upper, start, index, value) -> None:
+        import highspy
+
+        n = cost.size
+        self.highs.addCols(
+            n,
+            cost,
+            np.zeros(n),
+            np.where(np.isinf(upper), highspy.kHighsInf, upper),
+            index.size,
+            start[:-1].astype(np.int32),
+            index.astype(np.int32),
+            value,
+        )
+
+
+def _answer(highspy, highs, is_mip: bool) -> RawSolution:
+    name = HighspyBackend().label()
+    status = highs.getModelStatus()
+    statuses = highspy.HighsModelStatus
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == statuses.kOptimal:
+        code = Status.OPTIMAL
+    elif status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
+        return RawSolution(Status.INFEASIBLE, None, None, None, name)
+    elif status == statuses.kTimeLimit and has_solution:
+        code = Status.TIME_LIMIT
+    else:
+        return RawSolution(Status.FAILED, None, None, None, f"{name}: {highs.modelStatusToString(status)}")
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value, dtype=float)
+    duals = None if is_mip else np.asarray(solution.row_dual, dtype=float)
+    return RawSolution(code, x, duals, float(info.mip_gap) if is_mip else None, name)
 
 
 def _highs_lp(highspy, program):
