@@ -1,6 +1,6 @@
 """The house rules of docs/ARCHITECTURE.md, read from the source: no import cycle (imports inside
-functions count; `if TYPE_CHECKING:` ones do not), no module importing another's private name, and
-each outside library imported only in its room."""
+functions count; `if TYPE_CHECKING:` ones do not), no module importing another's private name,
+each outside library imported only in its room, and no function over 80 lines."""
 
 from __future__ import annotations
 
@@ -167,3 +167,14 @@ def test_only_constraint_families_name_a_row_kind():
                 if constants and mentions_kind:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
+
+
+def test_no_function_over_80_lines():
+    """A function a newcomer can read on one screen: none in router_opt runs over 80 lines."""
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path, tree in MODULES.values()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80
+    ]
+    assert long == []

@@ -42,6 +42,9 @@ def rough_prices(request, monkeypatch):
     monkeypatch.setattr(decompose, "WHOLE_FRACTION", 1.0)
     monkeypatch.setattr(decompose, "WHOLE_AFTER_ROUNDS", 10)
     monkeypatch.setattr(decompose, "WHOLE_WHEN_CROWDED", False)
+    # Each restricted LP starts with the tasks' plans alone: every other column has to be priced in
+    # (on instances this small the shipped five would hold nearly all of them).
+    monkeypatch.setattr(decompose, "FIRST_COLUMNS", 0)
 
 
 def coupled_instance(seed: int, mode: Mode, kind: str):
@@ -399,6 +402,97 @@ def test_auto_uses_the_decomposition_above_the_threshold(monkeypatch):
     plan = solve(problem)
     assert plan.method == "decomposition"
     assert plan.objective_usd_per_day == pytest.approx(solve(problem, solver="highspy").objective_usd_per_day, rel=1e-9)
+
+
+def restricted_by_definition(blocks, pairs, x_fixed, upper, lower, weights, limits):
+    """The restricted LP written out from its definition (every column of `pairs` at once) and
+    solved by scipy: min sum_t w_t c x + upper . slack - lower . surplus subject to each task's
+    shares summing to 1, (blended) its quality at least its bar, and each coupling row
+    sum w_t a x - slack + surplus <= limit - (the fixed plan's use). Returns the optimum."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix, vstack
+
+    terms = blocks.terms
+    cols = np.flatnonzero(pairs)
+    col_of = np.full(blocks.n_pairs, -1)
+    col_of[cols] = np.arange(cols.size)
+    tasks = np.unique(blocks.pair_task[cols])
+    row_of_task = np.full(blocks.n_tasks, -1)
+    row_of_task[tasks] = np.arange(tasks.size)
+    n_k = blocks.n_rows
+    w = weights[blocks.pair_task[cols]]
+    n = cols.size + 2 * n_k  # pairs, a slack per row, a surplus per row (free of charge where lower = 0)
+    assign = coo_matrix(
+        (np.ones(cols.size), (row_of_task[blocks.pair_task[cols]], np.arange(cols.size))), (tasks.size, n)
+    )
+    keep = pairs[terms.entry_pair]
+    used = np.zeros(n_k)
+    np.add.at(used, terms.entry_row, terms.entry_value * x_fixed[terms.entry_pair])
+    coupling = coo_matrix(
+        (
+            np.r_[
+                terms.entry_value[keep] * weights[blocks.pair_task[terms.entry_pair[keep]]], -np.ones(n_k), np.ones(n_k)
+            ],
+            (
+                np.r_[terms.entry_row[keep], np.arange(n_k), np.arange(n_k)],
+                np.r_[col_of[terms.entry_pair[keep]], cols.size + np.arange(2 * n_k)],
+            ),
+        ),
+        (n_k, n),
+    )
+    a_ub, b_ub = coupling, limits - used
+    if blocks.blended:
+        quality = coo_matrix(
+            (-blocks.quality[cols], (row_of_task[blocks.pair_task[cols]], np.arange(cols.size))), (tasks.size, n)
+        )
+        a_ub, b_ub = vstack([coupling, quality]), np.r_[limits - used, -blocks.threshold[tasks]]
+    cost = np.r_[blocks.cost[cols] * w, upper, -lower]
+    bounds = [(0, 1)] * cols.size + [(0, None)] * (2 * n_k)
+    res = linprog(
+        cost, A_ub=a_ub.tocsr(), b_ub=b_ub, A_eq=assign.tocsr(), b_eq=np.ones(tasks.size), bounds=bounds, method="highs"
+    )
+    assert res.status == 0, res.message
+    return res.fun
+
+
+@pytest.mark.parametrize("mode", [Mode.STRICT, Mode.BLENDED])
+@pytest.mark.parametrize("seed", range(6))
+def test_sifting_reaches_the_optimum_over_every_column(seed, mode):
+    """A restricted LP that starts with the tasks' plans alone (weighted tasks, a fixed part, a box
+    on every row) prices the other columns in until none is left: its optimum is the one scipy
+    finds with every column, and some columns priced in carry traffic (the pricing did the work)."""
+    problem = heavy_instance(seed, mode)
+    candidates = problem.eligible & ~dominated_candidates(problem)
+    blocks = decompose.make_blocks(problem, candidates)
+    rng = np.random.default_rng(seed)
+    # The plans without prices, which overrun the tight capacities: the LP has to move traffic to
+    # columns it does not start with (the box's upper prices make its slack dear).
+    resp = decompose.best_responses(blocks, blocks.cost)
+    tasks = rng.random(blocks.n_tasks) < 0.7
+    pairs = tasks[blocks.pair_task]
+    x_fixed = np.zeros(blocks.n_pairs)
+    resp.plan(np.flatnonzero(~tasks), x_fixed)
+    weights = rng.uniform(0.5, 3.0, blocks.n_tasks)
+    upper = 2.0 * blocks.price_reach + blocks.row_scale
+    lower = blocks.row_scale * rng.uniform(0.0, 0.5, blocks.n_rows)
+    limits = blocks.terms.upper * 1.0
+    plans_only = np.zeros(blocks.n_pairs, dtype=bool)
+    resp.plan(np.flatnonzero(tasks), plans_only)
+    plans_only = plans_only > 0
+    sifted = decompose.solve_restricted(
+        blocks, tasks, pairs, resp, x_fixed, upper, lower, weights, limits, first_columns=plans_only
+    )
+    whole = decompose.solve_restricted(blocks, tasks, pairs, resp, x_fixed, upper, lower, weights, limits)
+
+    def value(out):
+        box = np.where(lower > 0, lower, 0.0)
+        return float((blocks.cost * weights[blocks.pair_task]) @ out.x + upper @ out.slack - box @ out.surplus)
+
+    expected = restricted_by_definition(blocks, pairs, x_fixed, upper, np.where(lower > 0, lower, 0.0), weights, limits)
+    assert value(sifted) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert value(whole) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert (sifted.x[pairs & ~plans_only] > 1e-9).any()
+    assert np.allclose(np.bincount(blocks.pair_task, weights=sifted.x, minlength=blocks.n_tasks)[tasks], 1.0)
 
 
 def test_certify_catches_a_plan_that_is_not_optimal():

@@ -99,6 +99,19 @@ class LPSession(Protocol):
         index[start[c]:start[c + 1]]. They start non-basic at 0, so the last plan stays feasible."""
 
 
+class OpenBackend(Backend, Protocol):
+    """A backend whose capabilities include `add_columns`."""
+
+    def open(
+        self,
+        program: LinearProgram,
+        time_limit_seconds: float | None = None,
+        start_basis: tuple[np.ndarray, np.ndarray] | None = None,
+        presolve: bool = True,
+    ) -> LPSession:
+        """`program` handed to the solver and held open; `start_basis` and `presolve` as in `solve`."""
+
+
 @functools.cache
 def version(distribution: str) -> str:
     """An installed package's version, read once: `metadata.version` parses its METADATA file on
@@ -348,9 +361,10 @@ BACKENDS: dict[str, Backend] = {
 """By the name `--solver` takes. `highs` and `cbc` go through PuLP; `highspy` is HiGHS direct."""
 
 
-def with_basis_start() -> Backend:
-    """The first available backend that can start from a given basis (the decomposition's)."""
+def for_decomposition() -> OpenBackend:
+    """The first available backend that starts from a given basis and keeps an LP open to add
+    columns (`open`): what the decomposition's restricted LPs need."""
     for backend in BACKENDS.values():
-        if backend.capabilities.basis_start and backend.available():
+        if backend.capabilities.basis_start and backend.capabilities.add_columns and backend.available():
             return backend
-    raise RuntimeError("no installed LP solver can start from a basis: install highspy")
+    raise RuntimeError("no installed LP solver can start from a basis and add columns: install highspy")

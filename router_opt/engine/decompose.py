@@ -34,7 +34,12 @@ The scheme, a box-step method on the Lagrangian dual whose every box is solved e
    stress case solve in 0.06 s that way against 0.9 s from HiGHS's own start with presolve. From
    the second round on it starts from the previous round's final basis (`LPBasis`, mapped by task,
    pair and row) when that LP had most of this one's columns: where most rows bind, a round that
-   moves a few boxes then takes a fraction of a from-the-plans solve.
+   moves a few boxes then takes a fraction of a from-the-plans solve. The LP sifts its columns
+   (`first_columns`): it starts with each task's plan and its five candidates of least reduced
+   cost; at each solution's duals the box's other columns are priced, those below zero join, and
+   HiGHS goes on from its basis (`LPSession`), until none is left. The optimum is the one over all
+   the columns, and each simplex step is cheaper: where most rows bind, the LP holds a fifth to a
+   third of the contested columns (docs/PERFORMANCE.md, heavy coupling).
 4. If no slack or surplus is used, the LP's prices lie strictly inside the box, where a local maximum
    of the concave L is global, and the plan (fixed tasks plus LP) is optimal. Otherwise the box is
    re-centred on the LP's prices, rows that hit a bound get a 4x wider box, and the round repeats.
@@ -83,7 +88,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from router_opt.engine.backends import Backend, Status, with_basis_start
+from router_opt.engine.backends import OpenBackend, Status, for_decomposition
 from router_opt.engine.program import CouplingTerms, LinearProgram, RowBuilder, coupling_terms
 from router_opt.frame import Mode, RoutingProblem
 
@@ -109,9 +114,12 @@ HOT_SHARE = 0.8
 # A sifted restricted LP starts with each task's plan and this many other candidates (least reduced
 # cost first); the rest join when the LP's duals price them below zero.
 # (The sample LPs take all their columns: where capacity is short everywhere they start from
-# HiGHS's presolve, and sifting them cost 2.1 -> 3.4 s on the 50,000 x 100 heavy case.)
+# HiGHS's presolve, and sifting them was slower there; docs/PERFORMANCE.md.)
 FIRST_COLUMNS = 5
 SIFT = True
+# ... and at each solution the columns of negative reduced cost join it, at most PRICE_IN per row
+# of the LP.
+PRICE_IN = 1
 # Tasks in the sampled price LP (at most a fifth of them).
 SAMPLE_TASKS = 3000
 # Capacity is short nearly everywhere ("crowded") when more than this fraction of what the plans
@@ -154,8 +162,9 @@ class Blocks:
     """Coupling rows several candidates of one task can be on (every row but capacity rows)."""
     entries_by_pair: tuple[np.ndarray, np.ndarray, np.ndarray]
     """(pointer per pair, row, value): the coupling entries grouped by pair."""
-    backend: Backend
-    """The LP backend for the restricted LPs: one that starts from a given basis."""
+    backend: OpenBackend
+    """The LP backend for the restricted LPs: one that starts from a given basis and adds columns
+    to an open LP."""
 
     @property
     def n_tasks(self) -> int:
@@ -230,9 +239,9 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
     )
 
 
-def _basis_backend() -> Backend:
+def _basis_backend() -> OpenBackend:
     try:
-        return with_basis_start()
+        return for_decomposition()
     except RuntimeError as exc:
         raise DecompositionFailed(str(exc)) from None
 
@@ -379,49 +388,44 @@ def contested(blocks: Blocks, r: np.ndarray, resp: Responses, beta: np.ndarray) 
     them that sum splits by pair; rows a task's candidates share (budgets, caps) partly cancel and
     are summed exactly for the pairs the split bound leaves in doubt. Returns a T mask and a pair
     mask (the basis pairs of contested tasks included)."""
+    # Over the pairs as they are laid out (task by task), not the padded T x K view: a third fewer
+    # elements, and no padding to build.
     n = blocks.n_tasks
-    rows = np.arange(n)
-    pad = blocks.pad
+    t = blocks.pair_task
     shared = blocks.shared_rows
-    R = _padded(blocks, r, np.inf)
-    w = price_weight(blocks, beta)
-    W = _padded(blocks, w, 0.0)  # the split (triangle) bound per pair
-    upper_slot = resp.upper - blocks.task_start[:-1]
+    w = price_weight(blocks, beta)  # the split (triangle) bound per pair
     has_lower = resp.lower >= 0
-    lower_slot = np.where(has_lower, resp.lower - blocks.task_start[:-1], 0)
-    Wi, Wj = np.where(has_lower, W[rows, lower_slot], 0.0), W[rows, upper_slot]
+    lower = np.maximum(resp.lower, 0)
+    Wi, Wj = np.where(has_lower, w[lower], 0.0), w[resp.upper]
+    basic = np.zeros(blocks.n_pairs, dtype=bool)
+    basic[resp.upper] = True
+    basic[resp.lower[has_lower]] = True
     if blocks.blended:
-        Q = _padded(blocks, blocks.quality, 0.0)
-        Qi, Qj = Q[rows, lower_slot], Q[rows, upper_slot]
-        D = R - resp.pi[:, None] - resp.mu[:, None] * Q
-        alpha = np.where(has_lower[:, None], (Qj[:, None] - Q) / np.where(has_lower, Qj - Qi, 1.0)[:, None], 0.0)
-        basic = (pad == resp.upper[:, None]) | (pad == resp.lower[:, None])
+        q = blocks.quality
+        Qi, Qj = q[lower], q[resp.upper]
+        D = r - resp.pi[t] - resp.mu[t] * q
+        alpha = np.where(has_lower[t], (Qj[t] - q) / np.where(has_lower, Qj - Qi, 1.0)[t], 0.0)
+        bound = w + np.abs(alpha) * Wi[t] + np.abs(1.0 - alpha) * Wj[t]
     else:
-        D = R - resp.value[:, None]
-        alpha = np.zeros((n, 1))
-        basic = pad == resp.upper[:, None]
-    if blocks.blended:
-        bound = W + np.abs(alpha) * Wi[:, None] + np.abs(1.0 - alpha) * Wj[:, None]
-    else:
-        bound = W + Wj[:, None]
+        D = r - resp.value[t]
+        alpha = None
+        bound = w + Wj[t]
     # Blended: the mix's slope (r_j - r_i) / (q_j - q_i) must stay >= 0.
-    slope_margin = np.where(has_lower, R[rows, upper_slot] - R[rows, lower_slot], np.inf)
+    slope_margin = np.where(has_lower, r[resp.upper] - r[lower], np.inf)
     slope_bound = Wi + Wj
     first = blocks.task_start[:-1]
     scale = np.maximum(np.maximum.reduceat(np.abs(r), first), np.maximum.reduceat(w, first))
     tolerance = PROOF_TOLERANCE * (1.0 + scale)
-    close = (D <= bound + tolerance[:, None]) & ~basic & (pad >= 0)
+    close = (D <= bound + tolerance[t]) & ~basic
     slope_close = slope_margin <= slope_bound + tolerance
     if shared.any() and (beta[shared] > 0).any() and (close.any() or slope_close.any()):
         # Exact sums over the shared rows for the pairs in doubt.
-        t_m, slot_m = np.nonzero(close)
-        m = pad[t_m, slot_m]
-        a = alpha[t_m, slot_m] if blocks.blended else np.zeros(m.size)
+        m = np.flatnonzero(close)
+        t_m = t[m]
+        a = alpha[m] if alpha is not None else np.zeros(m.size)
         t_s = np.flatnonzero(slope_close & has_lower)
         # The split bound's shared-row part, at the pairs in doubt and the tasks' plans only.
-        split_at = _price_weight_at(
-            blocks, np.r_[m, resp.upper, np.maximum(resp.lower, 0)], np.where(shared, beta, 0.0)
-        )
+        split_at = _price_weight_at(blocks, np.r_[m, resp.upper, lower], np.where(shared, beta, 0.0))
         exact = _shared_spread(
             blocks,
             beta,
@@ -431,16 +435,16 @@ def contested(blocks: Blocks, r: np.ndarray, resp: Responses, beta: np.ndarray) 
             np.r_[a, np.ones(t_s.size)],
         )
         # Replace the split bound's shared-row part by the exact sum.
-        W_i_shared = np.where(resp.lower >= 0, split_at[m.size + n :], 0.0)
+        W_i_shared = np.where(has_lower, split_at[m.size + n :], 0.0)
         W_j_shared = split_at[m.size : m.size + n]
         split_m = split_at[: m.size] + np.abs(a) * W_i_shared[t_m] + np.abs(1.0 - a) * W_j_shared[t_m]
-        refined = bound[t_m, slot_m] - split_m + exact[: m.size]
-        close[t_m, slot_m] = D[t_m, slot_m] <= refined + tolerance[t_m]
+        refined = bound[m] - split_m + exact[: m.size]
+        close[m] = D[m] <= refined + tolerance[t_m]
         refined_slope = slope_bound[t_s] - (W_i_shared[t_s] + W_j_shared[t_s]) + exact[m.size :]
         slope_close[t_s] = slope_margin[t_s] <= refined_slope + tolerance[t_s]
-    tasks = close.any(axis=1) | slope_close
-    pairs = np.zeros(blocks.n_pairs, dtype=bool)
-    pairs[pad[close & tasks[:, None]]] = True
+    tasks = slope_close.copy()
+    tasks[t[close]] = True
+    pairs = close
     pairs[resp.upper[tasks]] = True
     lowers = resp.lower[tasks]
     pairs[lowers[lowers >= 0]] = True
@@ -691,7 +695,18 @@ def _priced_out(
     if blocks.blended:
         reduced -= row_dual[program.quality_rows[local]] * blocks.quality[pairs]
     tolerance = PROOF_TOLERANCE * (1.0 + w * (np.abs(cost) + size))
-    return pairs[reduced < -tolerance]
+    negative = np.flatnonzero(reduced < -tolerance)
+    most = PRICE_IN * program.n_rows
+    if negative.size <= most:
+        return pairs[negative]
+    # A batch of every negative column can be most of the box (prices far off in a round's first
+    # LP), and the dual simplex then crawls over it: at most PRICE_IN per LP row, each task's most
+    # negative first.
+    order = np.lexsort((reduced[negative], task[negative]))
+    ranked_task = task[negative][order]
+    rank = np.arange(order.size) - np.searchsorted(ranked_task, ranked_task)
+    relative = reduced[negative][order] / tolerance[negative][order]
+    return np.sort(pairs[negative[order[np.lexsort((relative, rank))[:most]]]])
 
 
 def _pair_columns(
@@ -934,18 +949,10 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
 
     if n <= n_sample:
         return np.nan_to_num(estimate(np.ones(n, dtype=bool), np.ones(n))), np.zeros(n_k)
-    key = blocks.pair_task[terms.entry_pair] * n_k + terms.entry_row
-    use = np.bincount(key, weights=np.abs(terms.entry_value), minlength=n * n_k).reshape(n, n_k)
-    use /= np.maximum(np.diff(blocks.task_start), 1)[:, None]
-    total = use.sum(axis=0)
-    share = (use / np.where(total > 0, total, 1.0)).max(axis=1)
-    if share.sum() <= 0:
+    sample = _draw(blocks, resp, n_sample, seed)
+    if sample is None:
         return np.zeros(n_k), np.zeros(n_k)
-    probability = np.minimum(1.0, n_sample * share / share.sum())
-    order = np.lexsort(_choice_key(blocks, blocks.cost, resp)[::-1])
-    cumulative = np.cumsum(probability[order])
-    offset = np.random.default_rng(seed).random()
-    drawn = order[np.floor(cumulative + offset) > np.floor(np.r_[0.0, cumulative[:-1]] + offset)]
+    drawn, probability, use, total = sample
 
     def half_estimate(half: np.ndarray) -> np.ndarray:
         picked = np.zeros(n, dtype=bool)
@@ -955,7 +962,7 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
         return estimate(picked, weights, np.where(potential > 0, potential, 1.0))
 
     # The two half-samples' LPs side by side where there are two cores: HiGHS lets go of Python's
-    # lock while it solves (stress-heavy strict: 1.44 s one after the other, 0.90 s side by side).
+    # lock while it solves (docs/PERFORMANCE.md, heavy coupling).
     with ThreadPoolExecutor(max_workers=min(2, _cores())) as pool:
         first, second = pool.map(half_estimate, (drawn[0::2], drawn[1::2]))
     # Rows neither half could keep start at 0 with the widest box the rows' scale suggests.
@@ -964,6 +971,29 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
     prices = np.where(both, (first + second) / 2, np.nan_to_num(one))
     spread = np.where(both, np.abs(first - second), np.where(np.isnan(one), 0.0, np.abs(np.nan_to_num(one))))
     return prices, spread
+
+
+def _draw(
+    blocks: Blocks, resp: Responses, n_sample: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The systematic draw of `sample_prices`: (the drawn tasks in draw order, each task's
+    probability, its use of each coupling row per candidate (tasks x rows), each row's total of
+    that), or None where no task uses a coupling row."""
+    terms = blocks.terms
+    n, n_k = blocks.n_tasks, blocks.n_rows
+    key = blocks.pair_task[terms.entry_pair] * n_k + terms.entry_row
+    use = np.bincount(key, weights=np.abs(terms.entry_value), minlength=n * n_k).reshape(n, n_k)
+    use /= np.maximum(np.diff(blocks.task_start), 1)[:, None]
+    total = use.sum(axis=0)
+    share = (use / np.where(total > 0, total, 1.0)).max(axis=1)
+    if share.sum() <= 0:
+        return None
+    probability = np.minimum(1.0, n_sample * share / share.sum())
+    order = np.lexsort(_choice_key(blocks, blocks.cost, resp)[::-1])
+    cumulative = np.cumsum(probability[order])
+    offset = np.random.default_rng(seed).random()
+    drawn = order[np.floor(cumulative + offset) > np.floor(np.r_[0.0, cumulative[:-1]] + offset)]
+    return drawn, probability, use, total
 
 
 def _cores() -> int:
@@ -1133,6 +1163,19 @@ def threshold_prices(blocks: Blocks, certificate: Certificate, x: np.ndarray) ->
     return mu, at_bar
 
 
+class _Laps:
+    """Seconds per step of the decomposition, summed over its rounds (`Decomposition.timings`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.clock
+        self.clock = now
+
+
 def solve_decomposed(
     problem: RoutingProblem,
     candidates: np.ndarray,
@@ -1145,159 +1188,200 @@ def solve_decomposed(
 ) -> Decomposition:
     """Solve the routing LP over `candidates` by price-and-fix (see the module docstring). Raises
     DecompositionFailed when it cannot prove a plan optimal within the round limit."""
-    sample_tasks = SAMPLE_TASKS if sample_tasks is None else sample_tasks
     box_relative = BOX_RELATIVE if box_relative is None else box_relative
     box_absolute = BOX_ABSOLUTE if box_absolute is None else box_absolute
     max_rounds = MAX_ROUNDS if max_rounds is None else max_rounds
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = timings.get(name, 0.0) + now - clock
-        clock = now
-
+    lap = _Laps()
     blocks = make_blocks(problem, candidates, days_per_year)
-    n_k = blocks.n_rows
     lap("blocks")
-    if n_k and (k := infeasible_row(blocks)) is not None:
+    if blocks.n_rows == 0:
+        return _uncoupled(blocks, lap)
+    if (k := infeasible_row(blocks)) is not None:
         raise DecompositionFailed(
             f"{blocks.terms.rows[k].kind} {blocks.terms.rows[k].subject} cannot be met by any plan"
         )
-    if WHOLE_WHEN_CROWDED and n_k and blocks.blended and blocks.n_pairs <= WHOLE_PAIRS and crowded(blocks):
+    if WHOLE_WHEN_CROWDED and blocks.blended and blocks.n_pairs <= WHOLE_PAIRS and crowded(blocks):
         # Boxes there grow until nearly every task is contested and the whole program is solved
-        # anyway: every round before it is lost time (the 5,000 x 50 heavy case: 4.4 s against
-        # 2.7 s for the full LP; strict mode's rounds stay cheap). The caller's full LP is faster.
+        # anyway: every round before it is lost time (strict mode's rounds stay cheap). The
+        # caller's full LP is faster (docs/PERFORMANCE.md, heavy coupling).
         raise DecompositionFailed(FULL_LP_FASTER)
-    if n_k == 0:
-        prices = uncertainty = np.zeros(0)
-    else:
-        # At most a fifth of the tasks: the two half-sample LPs are only a start for the box, and
-        # at half the tasks (the bound first chosen) they were a whole LP solved twice. Measured on
-        # 12 generated cases of 2,000 and 5,000 tasks (both modes): 20% less decomposition time in
-        # total, less in 10 of them; at 10,000 tasks the same in total; above 15,000 the cap decides.
-        prices, uncertainty = sample_prices(blocks, max(min(sample_tasks, blocks.n_tasks // 5), 1))
-        if start_prices is not None and start_prices.shape == (n_k,):
-            # A nearby solve's prices (a sweep's previous point) help only when they are closer
-            # to this program's than the sample's: start from whichever gives the higher
-            # Lagrangian bound. Measured: a trajectory's previous year, priced in last year's
-            # dollars, took 3-4 rounds where the sample took one.
-            warm = np.maximum(np.asarray(start_prices, dtype=float), 0.0)
-            if lagrangian_bound(blocks, warm) > lagrangian_bound(blocks, prices):
-                prices, uncertainty = warm, np.zeros(n_k)
+    prices, uncertainty = _first_prices(blocks, start_prices, SAMPLE_TASKS if sample_tasks is None else sample_tasks)
     lap("start prices")
-    scale = blocks.row_scale
     # The first box: a few percent of each price, or the sample's uncertainty where that is wider.
-    beta = box_relative * prices + box_absolute * scale
+    beta = box_relative * prices + box_absolute * blocks.row_scale
     if USE_SAMPLE_SPREAD:
         beta = np.maximum(beta, np.minimum(uncertainty, SPREAD_CAP * beta))
     forced = np.zeros(blocks.n_tasks, dtype=bool)
     previous: LPBasis | None = None
     history: list = []
-    certificate = None
     for round_ in range(1, max_rounds + 1):
         r = adjusted_cost(blocks, prices)
         resp = best_responses(blocks, r)
         lap("responses")
-        if n_k == 0:
-            # Nothing couples the tasks: each one's best plan is the optimum.
-            x = np.zeros(blocks.n_pairs)
-            resp.plan(np.arange(blocks.n_tasks), x)
-            tasks, quality_dual = np.zeros(blocks.n_tasks, dtype=bool), None
-            certificate = certify(blocks, x, prices)
-            lap("proof")
-            break
-        tasks, pairs = contested(blocks, r, resp, beta)
-        tasks |= forced
-        pairs |= forced[blocks.pair_task]
-        whole = blocks.n_pairs <= WHOLE_PAIRS and (
-            tasks.sum() > WHOLE_FRACTION * blocks.n_tasks or round_ > WHOLE_AFTER_ROUNDS
-        )
-        if whole:
-            # The boxes would leave little fixed, or the prices are slow to settle: solve the whole
-            # (small) program as the full LP does, HiGHS's presolve and own start. From the plans
-            # the prices predict it was slower wherever this happens: where most rows bind, that
-            # basis is far from the optimum (6 s against 2.7 s on the 5,000-task heavy case).
-            tasks = np.ones(blocks.n_tasks, dtype=bool)
-            pairs = np.ones(blocks.n_pairs, dtype=bool)
+        tasks, pairs, whole = _contested_tasks(blocks, r, resp, beta, forced, round_)
         x_fixed = np.zeros(blocks.n_pairs)
         resp.plan(np.flatnonzero(~tasks), x_fixed)
         lap("contested")
-        # From the second round on, the LP starts where the previous one ended (its tasks, rows and
-        # box columns; the new tasks at their predicted plans): HiGHS then only makes the changes
-        # the moved box brings, a fraction of a from-the-plans solve when most rows bind.
-        if whole:
-            out = solve_restricted(blocks, tasks, pairs, resp, x_fixed, None, None, start=False)
-        else:
-            first = first_columns(blocks, r, resp, tasks, pairs, previous) if SIFT else None
-            start = True if previous is None or not _close(previous, pairs if first is None else first) else previous
-            upper, lower = prices + beta, np.maximum(prices - beta, 0.0)
-            out = solve_restricted(
-                blocks, tasks, pairs, resp, x_fixed, upper, lower, start=start, keep_basis=True, first_columns=first
-            )
+        out = _round_lp(blocks, r, resp, tasks, pairs, x_fixed, None if whole else (prices, beta), previous)
         lap("restricted LP")
         hit_upper, hit_lower = box_hits(blocks, out.slack, out.surplus)
         history.append((int(tasks.sum()), int(pairs.sum()), int((hit_upper | hit_lower).sum())))
         if hit_upper.any() or hit_lower.any():
-            if (out.prices > PRICE_CEILING * np.maximum(scale, 1e-9)).any():
-                # Prices this far above the rows' cost scale come from limits no plan can keep
-                # together: let the full LP say which.
-                raise DecompositionFailed("the coupling prices grow without bound (the limits may not fit together)")
-            # Re-centre on the LP's prices; a row that hit its bound gets a box BOX_WIDEN times wider.
-            # (Widening BOX_WIDEN ** hits on a row hit again measured the same on the heavy cases.)
-            beta = np.where(hit_upper | hit_lower, beta * BOX_WIDEN, beta)
-            prices = out.prices
-            previous = out.basis
+            beta = _next_box(blocks, out.prices, beta, hit_upper | hit_lower)
+            prices, previous = out.prices, out.basis
             continue
         # The LP's prices lie inside the box: prove the plan optimal at them (should the proof
         # fail, the next round starts from the predicted plans).
         previous = None
         x = x_fixed + out.x
-        quality_dual = out.quality_dual
         certificate = certify(blocks, x, out.prices)
         lap("proof")
         if certificate.proves_optimal:
             break
-        if certificate.overrun.any():
-            raise DecompositionFailed("the restricted LP's plan overruns a coupling row")
-        # Tasks that could do better join the LP with all their candidates; re-solve around the
-        # same prices. (Tasks already there with all their candidates cannot do better: the LP
-        # solver's tolerance is all there is to it, and another round would change nothing.)
-        complete = tasks & (
-            np.bincount(blocks.pair_task, weights=pairs, minlength=blocks.n_tasks) == np.diff(blocks.task_start)
-        )
-        if not (certificate.violators & ~complete).any():
-            raise DecompositionFailed(
-                f"the proof leaves a gap of ${certificate.gap:.3g}/day at the LP solver's tolerance"
-            )
-        forced |= certificate.violators
+        forced |= _violators_to_force(blocks, certificate, tasks, pairs)
         prices = out.prices
     else:
         raise DecompositionFailed(f"the prices did not settle within {max_rounds} rounds")
-
-    quality_duals = None
-    if blocks.blended:
-        quality_duals, at_bar = threshold_prices(blocks, certificate, x)
-        if quality_dual is not None:
-            # The LP's own duals for its tasks, except where a plan is one model exactly at its bar:
-            # any value between the hull's two slopes is a dual there, and the LP's pick depends on
-            # which tasks happened to be in it. The hull's value (the upper slope, or the lower one
-            # where no candidate rises above the bar), as for the fixed tasks, keeps "+1 quality
-            # point" independent of the path the decomposition took.
-            in_lp = np.flatnonzero(tasks)
-            quality_duals[in_lp] = np.where(np.isin(in_lp, at_bar), quality_duals[in_lp], quality_dual)
-    final_prices = prices if n_k == 0 else out.prices
     return Decomposition(
         x=x,
-        prices=final_prices,
-        quality_duals=quality_duals,
+        prices=out.prices,
+        quality_duals=_quality_duals(blocks, certificate, x, tasks, out.quality_dual),
         max_violation=certificate.max_violation,
         gap=certificate.gap,
         rounds=round_,
         restricted_tasks=int(tasks.sum()),
         blocks=blocks,
         solver=blocks.backend.label(),
-        timings=timings,
+        timings=lap.seconds,
         history=history,
     )
+
+
+def _next_box(blocks: Blocks, prices: np.ndarray, beta: np.ndarray, hit: np.ndarray) -> np.ndarray:
+    """The box's half-widths around the LP's `prices` after it hit the bounds of rows `hit`: those
+    rows' boxes BOX_WIDEN times wider. (Widening BOX_WIDEN ** hits on a row hit again measured the
+    same on the heavy cases.) Raises where prices run far above their rows' cost scale: limits no
+    plan can keep together, for the full LP to name."""
+    if (prices > PRICE_CEILING * np.maximum(blocks.row_scale, 1e-9)).any():
+        raise DecompositionFailed("the coupling prices grow without bound (the limits may not fit together)")
+    return np.where(hit, beta * BOX_WIDEN, beta)
+
+
+def _uncoupled(blocks: Blocks, lap: _Laps) -> Decomposition:
+    """Nothing couples the tasks: each one's best plan is the optimum, no LP at all."""
+    prices = np.zeros(0)
+    resp = best_responses(blocks, adjusted_cost(blocks, prices))
+    lap("responses")
+    x = np.zeros(blocks.n_pairs)
+    resp.plan(np.arange(blocks.n_tasks), x)
+    certificate = certify(blocks, x, prices)
+    lap("proof")
+    no_lp = np.zeros(blocks.n_tasks, dtype=bool)
+    return Decomposition(
+        x=x,
+        prices=prices,
+        quality_duals=_quality_duals(blocks, certificate, x, no_lp, None),
+        max_violation=certificate.max_violation,
+        gap=certificate.gap,
+        rounds=1,
+        restricted_tasks=0,
+        blocks=blocks,
+        solver=blocks.backend.label(),
+        timings=lap.seconds,
+        history=[],
+    )
+
+
+def _first_prices(blocks: Blocks, start_prices: np.ndarray | None, sample_tasks: int) -> tuple[np.ndarray, np.ndarray]:
+    """(prices, uncertainty) to start the boxes from: the sample's (`sample_prices`), or the
+    caller's `start_prices` where those give the higher Lagrangian bound."""
+    # At most a fifth of the tasks: the two half-sample LPs are only a start for the box, and at
+    # half the tasks (the bound first chosen) they were a whole LP solved twice (docs/PERFORMANCE.md).
+    prices, uncertainty = sample_prices(blocks, max(min(sample_tasks, blocks.n_tasks // 5), 1))
+    if start_prices is not None and start_prices.shape == (blocks.n_rows,):
+        # A nearby solve's prices (a sweep's previous point) help only when they are closer to this
+        # program's than the sample's: a trajectory's previous year, priced in last year's dollars,
+        # took more rounds than the sample.
+        warm = np.maximum(np.asarray(start_prices, dtype=float), 0.0)
+        if lagrangian_bound(blocks, warm) > lagrangian_bound(blocks, prices):
+            return warm, np.zeros(blocks.n_rows)
+    return prices, uncertainty
+
+
+def _contested_tasks(
+    blocks: Blocks, r: np.ndarray, resp: Responses, beta: np.ndarray, forced: np.ndarray, round_: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(tasks, pairs, whole): the round's LP, the contested tasks and pairs plus those `forced` in
+    by a failed proof, or (`whole`) every task and pair of a small program."""
+    tasks, pairs = contested(blocks, r, resp, beta)
+    tasks |= forced
+    pairs |= forced[blocks.pair_task]
+    whole = blocks.n_pairs <= WHOLE_PAIRS and (
+        tasks.sum() > WHOLE_FRACTION * blocks.n_tasks or round_ > WHOLE_AFTER_ROUNDS
+    )
+    if whole:
+        # The boxes would leave little fixed, or the prices are slow to settle: solve the whole
+        # (small) program as the full LP does, HiGHS's presolve and own start. From the plans the
+        # prices predict it was slower wherever this happens: where most rows bind, that basis is
+        # far from the optimum.
+        return np.ones(blocks.n_tasks, dtype=bool), np.ones(blocks.n_pairs, dtype=bool), True
+    return tasks, pairs, False
+
+
+def _round_lp(
+    blocks: Blocks,
+    r: np.ndarray,
+    resp: Responses,
+    tasks: np.ndarray,
+    pairs: np.ndarray,
+    x_fixed: np.ndarray,
+    box: tuple[np.ndarray, np.ndarray] | None,
+    previous: LPBasis | None,
+) -> Restricted:
+    """The round's LP: over the whole program (`box` None: HiGHS's presolve and own start), or the
+    box (prices, beta) around the prices, sifted, from the previous round's basis where that LP
+    had most of this one's first columns (HiGHS then only makes the changes the moved box brings)
+    and from the predicted plans otherwise."""
+    if box is None:
+        return solve_restricted(blocks, tasks, pairs, resp, x_fixed, None, None, start=False)
+    prices, beta = box
+    first = first_columns(blocks, r, resp, tasks, pairs, previous) if SIFT else None
+    start = True if previous is None or not _close(previous, pairs if first is None else first) else previous
+    upper, lower = prices + beta, np.maximum(prices - beta, 0.0)
+    return solve_restricted(
+        blocks, tasks, pairs, resp, x_fixed, upper, lower, start=start, keep_basis=True, first_columns=first
+    )
+
+
+def _violators_to_force(blocks: Blocks, certificate: Certificate, tasks: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """After a failed proof: the tasks that could do better, to join the next LP with all their
+    candidates around the same prices. Raises where that cannot help: the plan overruns a row, or
+    every violator was in the LP with all its candidates already (then the LP solver's tolerance is
+    all there is to it, and another round would change nothing)."""
+    if certificate.overrun.any():
+        raise DecompositionFailed("the restricted LP's plan overruns a coupling row")
+    complete = tasks & (
+        np.bincount(blocks.pair_task, weights=pairs, minlength=blocks.n_tasks) == np.diff(blocks.task_start)
+    )
+    if not (certificate.violators & ~complete).any():
+        raise DecompositionFailed(f"the proof leaves a gap of ${certificate.gap:.3g}/day at the LP solver's tolerance")
+    return certificate.violators
+
+
+def _quality_duals(
+    blocks: Blocks, certificate: Certificate, x: np.ndarray, tasks: np.ndarray, quality_dual: np.ndarray | None
+) -> np.ndarray | None:
+    """Blended: each task's quality dual at the final prices (`threshold_prices`), the LP's own for
+    the tasks it solved (`tasks`, `quality_dual` in their order)."""
+    if not blocks.blended:
+        return None
+    quality_duals, at_bar = threshold_prices(blocks, certificate, x)
+    if quality_dual is not None:
+        # The LP's own duals for its tasks, except where a plan is one model exactly at its bar:
+        # any value between the hull's two slopes is a dual there, and the LP's pick depends on
+        # which tasks happened to be in it. The hull's value (the upper slope, or the lower one
+        # where no candidate rises above the bar), as for the fixed tasks, keeps "+1 quality
+        # point" independent of the path the decomposition took.
+        in_lp = np.flatnonzero(tasks)
+        quality_duals[in_lp] = np.where(np.isin(in_lp, at_bar), quality_duals[in_lp], quality_dual)
+    return quality_duals

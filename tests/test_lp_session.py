@@ -1,0 +1,63 @@
+"""An LP held open by HiGHS (engine/backends.py `LPSession`): columns added after a solve, solved
+again from the basis the last run ended on. What the decomposition's sifting relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from router_opt.engine.backends import BACKENDS, Status
+from router_opt.engine.program import LinearProgram
+
+
+def two_by_two() -> LinearProgram:
+    """max x + y subject to x + 2y <= 4 and 3x + y <= 6 (as min -x - y): by hand the corner where
+    both rows bind, x = 1.6, y = 1.2, value -2.8; the rows' duals -0.4 and -0.2."""
+    return LinearProgram(
+        col_cost=np.array([-1.0, -1.0]),
+        col_upper=np.array([np.inf, np.inf]),
+        col_integer=np.zeros(2, dtype=bool),
+        row_start=np.array([0, 2, 4]),
+        row_index=np.array([0, 1, 0, 1]),
+        row_value=np.array([1.0, 2.0, 3.0, 1.0]),
+        row_lower=np.array([-np.inf, -np.inf]),
+        row_upper=np.array([4.0, 6.0]),
+        pair_task=np.zeros(0, dtype=np.int64),
+        pair_model=np.zeros(0, dtype=np.int64),
+        charges=(),
+        coupling=[],
+        first_coupling_row=0,
+        quality_rows=None,
+    )
+
+
+def test_highspy_keeps_the_lp_open_and_goes_on_from_its_basis():
+    backend = BACKENDS["highspy"]
+    assert backend.capabilities.add_columns
+    session = backend.open(two_by_two(), presolve=False)
+    first = session.run(keep_basis=True)
+    assert first.status is Status.OPTIMAL
+    assert first.x == pytest.approx([1.6, 1.2])
+    assert first.row_dual == pytest.approx([-0.4, -0.2])
+    # A column z (cost -3, 1 in each row) prices at -3 + 0.4 + 0.2 = -2.4 < 0 at those duals: it
+    # enters. By hand (the dual min 4u + 6v with u + v >= 3 and the others slack): z = 4 alone,
+    # value -12, duals (-3, 0).
+    session.add_columns(np.array([-3.0]), np.array([np.inf]), np.array([0, 2]), np.array([0, 1]), np.array([1.0, 1.0]))
+    second = session.run()
+    assert second.status is Status.OPTIMAL
+    assert second.x == pytest.approx([0.0, 0.0, 4.0])
+    assert float(np.array([-1.0, -1.0, -3.0]) @ second.x) == pytest.approx(-12.0)
+    assert second.row_dual == pytest.approx([-3.0, 0.0])
+    # From the last basis: two pivots at most (z in, x and y out), not a solve from scratch.
+    assert session.highs.getInfo().simplex_iteration_count <= 2
+    col_status, row_status = second.basis() if second.basis else first.basis()
+    assert col_status.size in (2, 3) and row_status.size == 2
+
+
+def test_a_solve_is_an_open_session_run_once():
+    """`solve` is `open(...).run(...)`: the same answer either way."""
+    backend = BACKENDS["highspy"]
+    once = backend.solve(two_by_two())
+    held = backend.open(two_by_two()).run()
+    assert once.status is held.status is Status.OPTIMAL
+    assert once.x == pytest.approx(held.x) and once.row_dual == pytest.approx(held.row_dual)
