@@ -259,7 +259,7 @@ def _final_basis(highs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _status_codes(statuses) -> np.ndarray:
-    return np.fromiter((s.value for s in statuses), dtype=np.int8, count=len(statuses))
+    return np.fromiter(map(int, statuses), dtype=np.int8, count=len(statuses))
 
 
 class PulpBackend:

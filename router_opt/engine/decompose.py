@@ -161,6 +161,8 @@ class Blocks:
     shared_rows: np.ndarray
     """Coupling rows several candidates of one task can be on (every row but capacity rows)."""
     entries_by_pair: tuple[np.ndarray, np.ndarray, np.ndarray]
+    entries_by_row: tuple[np.ndarray, np.ndarray]
+    """(order, bounds): the coupling entries in row order, row k's at order[bounds[k]:bounds[k + 1]]."""
     """(pointer per pair, row, value): the coupling entries grouped by pair."""
     backend: OpenBackend
     """The LP backend for the restricted LPs: one that starts from a given basis and adds columns
@@ -196,9 +198,13 @@ class Blocks:
         positive = terms.entry_value > 0
         if positive.any():
             dearest = np.maximum.reduceat(self.cost, self.task_start[:-1]) if self.n_pairs else np.zeros(0)
-            pair = terms.entry_pair[positive]
-            gain = (dearest[self.pair_task[pair]] - self.cost[pair]) / terms.entry_value[positive]
-            np.maximum.at(out, terms.entry_row[positive], gain)
+            pair = terms.entry_pair
+            gain = np.where(
+                positive,
+                (dearest[self.pair_task[pair]] - self.cost[pair]) / np.where(positive, terms.entry_value, 1.0),
+                -np.inf,
+            )
+            out = np.maximum(_per_row(gain, self.entries_by_row, np.maximum, -np.inf), 0.0)
         return out
 
     @property
@@ -223,6 +229,7 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
     terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
     order = np.argsort(terms.entry_pair, kind="stable")
     pointer = np.searchsorted(terms.entry_pair[order], np.arange(pair_task.size + 1))
+    by_row = _row_order(terms)
     return Blocks(
         pair_task=pair_task,
         pair_model=pair_model,
@@ -233,8 +240,9 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
         threshold=problem.tasks["min_quality"].astype(float) if blended else None,
         terms=terms,
         blended=blended,
-        shared_rows=_shared_rows(terms, pair_model),
+        shared_rows=_shared_rows(terms, pair_model, by_row),
         entries_by_pair=(pointer, terms.entry_row[order], terms.entry_value[order]),
+        entries_by_row=by_row,
         backend=_basis_backend(),
     )
 
@@ -246,19 +254,33 @@ def _basis_backend() -> OpenBackend:
         raise DecompositionFailed(str(exc)) from None
 
 
-def _shared_rows(terms: CouplingTerms, pair_model: np.ndarray) -> np.ndarray:
+def _row_order(terms: CouplingTerms) -> tuple[np.ndarray, np.ndarray]:
+    """The coupling entries in row order (stable) and each row's bounds in it. Rows are few, so the
+    keys fit 16 bits and numpy sorts them by radix, in one pass."""
+    key = terms.entry_row.astype(np.int16 if terms.n_rows < 2**15 else np.int64)
+    order = np.argsort(key, kind="stable")
+    return order, np.searchsorted(terms.entry_row[order], np.arange(terms.n_rows + 1))
+
+
+def _per_row(values: np.ndarray, by_row: tuple[np.ndarray, np.ndarray], reduce: np.ufunc, empty: float) -> np.ndarray:
+    """`reduce` (np.maximum, np.minimum) of per-entry `values` over each row's entries; `empty`
+    for a row without any."""
+    order, bounds = by_row
+    out = np.full(bounds.size - 1, empty, dtype=float)
+    has = np.flatnonzero(np.diff(bounds) > 0)
+    if has.size:
+        out[has] = reduce.reduceat(values[order], bounds[has])
+    return out
+
+
+def _shared_rows(terms: CouplingTerms, pair_model: np.ndarray, by_row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Rows on which several candidates of one task can have an entry: every row holding more than
     one model's pairs (a capacity row holds one model's, so a task meets it once at most, and the
     split bound in `contested` is exact for it)."""
     if terms.entry_row.size == 0:
         return np.zeros(terms.n_rows, dtype=bool)
-    model = pair_model[terms.entry_pair]
-    n_rows = terms.n_rows
-    lowest = np.full(n_rows, np.iinfo(np.int64).max)
-    highest = np.full(n_rows, -1)
-    np.minimum.at(lowest, terms.entry_row, model)
-    np.maximum.at(highest, terms.entry_row, model)
-    return highest > lowest
+    model = pair_model[terms.entry_pair].astype(float)
+    return _per_row(model, by_row, np.maximum, -1.0) > _per_row(model, by_row, np.minimum, np.inf)
 
 
 def adjusted_cost(blocks: Blocks, prices: np.ndarray) -> np.ndarray:
@@ -884,8 +906,7 @@ def _row_scale(blocks: Blocks) -> np.ndarray:
     if terms.entry_row.size == 0:
         return out
     ratio = np.abs(blocks.cost[terms.entry_pair]) / np.abs(terms.entry_value)
-    order = np.argsort(terms.entry_row, kind="stable")
-    bounds = np.searchsorted(terms.entry_row[order], np.arange(blocks.n_rows + 1))
+    order, bounds = blocks.entries_by_row
     sorted_ratio = ratio[order]
     for k in range(blocks.n_rows):
         part = sorted_ratio[bounds[k] : bounds[k + 1]]

@@ -94,9 +94,8 @@ class RowBuilder:
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
         order = np.lexsort((cols, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
-        start = np.zeros(self.count + 1, dtype=np.int64)
-        np.add.at(start, rows + 1, 1)
-        return np.cumsum(start), cols, vals, np.concatenate(self.lower), np.concatenate(self.upper)
+        start = np.r_[0, np.cumsum(np.bincount(rows, minlength=self.count))]
+        return start, cols, vals, np.concatenate(self.lower), np.concatenate(self.upper)
 
 
 @dataclass(frozen=True)
