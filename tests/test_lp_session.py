@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router_opt.engine.backends import BACKENDS, Status
+from router_opt.engine.backends import BACKENDS, BASIS_BASIC, BASIS_LOWER, BASIS_UPPER, Status
 from router_opt.engine.program import LinearProgram
 
 
@@ -43,15 +43,17 @@ def test_highspy_keeps_the_lp_open_and_goes_on_from_its_basis():
     # enters. By hand (the dual min 4u + 6v with u + v >= 3 and the others slack): z = 4 alone,
     # value -12, duals (-3, 0).
     session.add_columns(np.array([-3.0]), np.array([np.inf]), np.array([0, 2]), np.array([0, 1]), np.array([1.0, 1.0]))
-    second = session.run()
+    second = session.run(keep_basis=True)
     assert second.status is Status.OPTIMAL
     assert second.x == pytest.approx([0.0, 0.0, 4.0])
     assert float(np.array([-1.0, -1.0, -3.0]) @ second.x) == pytest.approx(-12.0)
     assert second.row_dual == pytest.approx([-3.0, 0.0])
     # From the last basis: two pivots at most (z in, x and y out), not a solve from scratch.
     assert session.highs.getInfo().simplex_iteration_count <= 2
-    col_status, row_status = second.basis() if second.basis else first.basis()
-    assert col_status.size in (2, 3) and row_status.size == 2
+    # The basis it ended on: z basic, x and y at 0; row 0 at its bound, row 1's slack basic (4 < 6).
+    col_status, row_status = second.basis()
+    assert col_status.tolist() == [BASIS_LOWER, BASIS_LOWER, BASIS_BASIC]
+    assert row_status.tolist() == [BASIS_UPPER, BASIS_BASIC]
 
 
 def test_a_solve_is_an_open_session_run_once():
