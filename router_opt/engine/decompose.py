@@ -982,10 +982,17 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
         potential = np.where(total > 0, (weights @ use) / np.where(total > 0, total, 1.0), 1.0)
         return estimate(picked, weights, np.where(potential > 0, potential, 1.0))
 
-    # The two half-samples' LPs side by side where there are two cores: HiGHS lets go of Python's
-    # lock while it solves (docs/PERFORMANCE.md, heavy coupling).
-    with ThreadPoolExecutor(max_workers=min(2, _cores())) as pool:
-        first, second = pool.map(half_estimate, (drawn[0::2], drawn[1::2]))
+    halves = (drawn[0::2], drawn[1::2])
+    if from_plans or _cores() < 2:
+        first, second = map(half_estimate, halves)
+    else:
+        # Where capacity is short everywhere the sample LPs start from HiGHS's presolve and cost
+        # seconds: side by side on two cores (HiGHS lets go of Python's lock while it solves). Not
+        # otherwise: they take a fraction of a second from the plans, and the second thread's malloc
+        # arena keeps what HiGHS freed there (the light stress case: +107 MiB peak, 0.1 s gained).
+        # docs/PERFORMANCE.md, heavy coupling.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first, second = pool.map(half_estimate, halves)
     # Rows neither half could keep start at 0 with the widest box the rows' scale suggests.
     both = ~np.isnan(first) & ~np.isnan(second)
     one = np.where(np.isnan(first), second, first)
