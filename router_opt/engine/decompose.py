@@ -83,7 +83,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -991,6 +990,8 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
         # otherwise: they take a fraction of a second from the plans, and the second thread's malloc
         # arena keeps what HiGHS freed there (the light stress case: +107 MiB peak, 0.1 s gained).
         # docs/PERFORMANCE.md, heavy coupling.
+        from concurrent.futures import ThreadPoolExecutor  # here: its import costs a light solve 15 ms
+
         with ThreadPoolExecutor(max_workers=2) as pool:
             first, second = pool.map(half_estimate, halves)
     # Rows neither half could keep start at 0 with the widest box the rows' scale suggests.
