@@ -18,7 +18,7 @@ The scheme, a box-step method on the Lagrangian dual whose every box is solved e
    half-samples whose disagreement measures the prices' uncertainty), or the caller's prices (a
    sweep's previous point, `start_prices`). A row the zero-price plans do not use is scaled by the
    sample's share of what its tasks could put on it, and a row the sample cannot keep is priced up
-   to the most any task would pay for it (`Blocks.price_reach`): where capacity is short on every
+   to the most any task would pay for it (`_price_reach`): where capacity is short on every
    model, that is the dearest model's premium, far above the row's own cost scale.
 2. A box lambda +- beta around them (3% of each price plus 0.3% of the row's cost scale, widened to
    the samples' disagreement, at most 4x). A task whose best plan cannot change anywhere in the box
@@ -160,9 +160,11 @@ class Blocks:
     shared_rows: np.ndarray
     """Coupling rows several candidates of one task can be on (every row but capacity rows)."""
     entries_by_pair: tuple[np.ndarray, np.ndarray, np.ndarray]
-    entries_by_row: tuple[np.ndarray, np.ndarray]
-    """(order, bounds): the coupling entries in row order, row k's at order[bounds[k]:bounds[k + 1]]."""
     """(pointer per pair, row, value): the coupling entries grouped by pair."""
+    row_scale: np.ndarray
+    """A price scale per coupling row (`_row_scale`): the sample and the box both need it."""
+    price_reach: np.ndarray
+    """Per coupling row, the most any task would pay per unit of it (`_price_reach`)."""
     backend: OpenBackend
     """The LP backend for the restricted LPs: one that starts from a given basis and adds columns
     to an open LP."""
@@ -172,12 +174,6 @@ class Blocks:
         return self.task_start.size - 1
 
     @functools.cached_property
-    def row_scale(self) -> np.ndarray:
-        """A price scale per coupling row (`_row_scale`), worked out once: the sample and the box
-        both need it."""
-        return _row_scale(self)
-
-    @functools.cached_property
     def unpriced(self) -> tuple[Responses, np.ndarray]:
         """Every task's best plan without prices, and each row's use by those plans: the sample
         starts from them, and `crowded` compares that use with the limits."""
@@ -185,26 +181,6 @@ class Blocks:
         x = np.zeros(self.n_pairs)
         resp.plan(np.arange(self.n_tasks), x)
         return resp, row_usage(self, x)
-
-    @functools.cached_property
-    def price_reach(self) -> np.ndarray:
-        """Per coupling row, the most any task would pay per unit of it: over the row's positive
-        entries, (the task's dearest candidate - the pair's cost) / the entry. At a higher price no
-        task gains by using the row. Where capacity is short everywhere, a cheap model's row is
-        priced near the dearest model's premium, thousands of times its own cost scale."""
-        terms = self.terms
-        out = np.zeros(self.n_rows)
-        positive = terms.entry_value > 0
-        if positive.any():
-            dearest = np.maximum.reduceat(self.cost, self.task_start[:-1]) if self.n_pairs else np.zeros(0)
-            pair = terms.entry_pair
-            gain = np.where(
-                positive,
-                (dearest[self.pair_task[pair]] - self.cost[pair]) / np.where(positive, terms.entry_value, 1.0),
-                -np.inf,
-            )
-            out = np.maximum(_per_row(gain, self.entries_by_row, np.maximum, -np.inf), 0.0)
-        return out
 
     @property
     def n_pairs(self) -> int:
@@ -228,20 +204,23 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
     terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
     order = np.argsort(terms.entry_pair, kind="stable")
     pointer = np.searchsorted(terms.entry_pair[order], np.arange(pair_task.size + 1))
+    # The entries in row order, for the per-row figures below (not kept: 8 bytes an entry).
     by_row = _row_order(terms)
+    cost = problem.usd_per_day[pair_task, pair_model]
     return Blocks(
         pair_task=pair_task,
         pair_model=pair_model,
         task_start=task_start,
         pad=pad,
-        cost=problem.usd_per_day[pair_task, pair_model],
+        cost=cost,
         quality=np.nan_to_num(problem.quality[pair_task, pair_model], nan=0.0) if blended else None,
         threshold=problem.tasks["min_quality"].astype(float) if blended else None,
         terms=terms,
         blended=blended,
         shared_rows=_shared_rows(terms, pair_model, by_row),
         entries_by_pair=(pointer, terms.entry_row[order], terms.entry_value[order]),
-        entries_by_row=by_row,
+        row_scale=_row_scale(terms, cost, by_row),
+        price_reach=_price_reach(terms, cost, pair_task, task_start, by_row),
         backend=_basis_backend(),
     )
 
@@ -898,20 +877,41 @@ def _start_basis(
 # Prices to start from.
 
 
-def _row_scale(blocks: Blocks) -> np.ndarray:
+def _row_scale(terms: CouplingTerms, cost: np.ndarray, by_row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """A price scale per coupling row: the median over its entries of |cost| / |usage|."""
-    terms = blocks.terms
-    out = np.zeros(blocks.n_rows)
+    out = np.zeros(terms.n_rows)
     if terms.entry_row.size == 0:
         return out
-    ratio = np.abs(blocks.cost[terms.entry_pair]) / np.abs(terms.entry_value)
-    order, bounds = blocks.entries_by_row
+    ratio = np.abs(cost[terms.entry_pair]) / np.abs(terms.entry_value)
+    order, bounds = by_row
     sorted_ratio = ratio[order]
-    for k in range(blocks.n_rows):
+    for k in range(terms.n_rows):
         part = sorted_ratio[bounds[k] : bounds[k + 1]]
         part = part[np.isfinite(part) & (part > 0)]
         out[k] = float(np.median(part)) if part.size else 0.0
     return out
+
+
+def _price_reach(
+    terms: CouplingTerms,
+    cost: np.ndarray,
+    pair_task: np.ndarray,
+    task_start: np.ndarray,
+    by_row: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Per coupling row, the most any task would pay per unit of it: over the row's positive
+    entries, (the task's dearest candidate - the pair's cost) / the entry. At a higher price no task
+    gains by using the row. Where capacity is short everywhere, a cheap model's row is priced near
+    the dearest model's premium, thousands of times its own cost scale."""
+    positive = terms.entry_value > 0
+    if not positive.any():
+        return np.zeros(terms.n_rows)
+    dearest = np.maximum.reduceat(cost, task_start[:-1])
+    pair = terms.entry_pair
+    gain = np.where(
+        positive, (dearest[pair_task[pair]] - cost[pair]) / np.where(positive, terms.entry_value, 1.0), -np.inf
+    )
+    return np.maximum(_per_row(gain, by_row, np.maximum, -np.inf), 0.0)
 
 
 def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
