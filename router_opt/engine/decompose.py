@@ -981,19 +981,7 @@ def sample_prices(blocks: Blocks, n_sample: int, seed: int = 0) -> tuple[np.ndar
         potential = np.where(total > 0, (weights @ use) / np.where(total > 0, total, 1.0), 1.0)
         return estimate(picked, weights, np.where(potential > 0, potential, 1.0))
 
-    halves = (drawn[0::2], drawn[1::2])
-    if from_plans or _cores() < 2:
-        first, second = map(half_estimate, halves)
-    else:
-        # Where capacity is short everywhere the sample LPs start from HiGHS's presolve and cost
-        # seconds: side by side on two cores (HiGHS lets go of Python's lock while it solves). Not
-        # otherwise: they take a fraction of a second from the plans, and the second thread's malloc
-        # arena keeps what HiGHS freed there (the light stress case: +107 MiB peak, 0.1 s gained).
-        # docs/PERFORMANCE.md, heavy coupling.
-        from concurrent.futures import ThreadPoolExecutor  # here: its import costs a light solve 15 ms
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            first, second = pool.map(half_estimate, halves)
+    first, second = _both_halves(half_estimate, (drawn[0::2], drawn[1::2]), side_by_side=not from_plans)
     # Rows neither half could keep start at 0 with the widest box the rows' scale suggests.
     both = ~np.isnan(first) & ~np.isnan(second)
     one = np.where(np.isnan(first), second, first)
@@ -1023,6 +1011,20 @@ def _draw(
     offset = np.random.default_rng(seed).random()
     drawn = order[np.floor(cumulative + offset) > np.floor(np.r_[0.0, cumulative[:-1]] + offset)]
     return drawn, probability, use, total
+
+
+def _both_halves(estimate, halves: tuple[np.ndarray, np.ndarray], side_by_side: bool) -> list[np.ndarray]:
+    """`estimate` of each half-sample. Where capacity is short everywhere (`side_by_side`) the
+    sample LPs start from HiGHS's presolve and cost seconds: they run side by side on two cores
+    (HiGHS lets go of Python's lock while it solves). Not otherwise: they take a fraction of a
+    second from the plans, and the second thread's malloc arena keeps what HiGHS freed there (the
+    light stress case: +107 MiB peak for 0.1 s). docs/PERFORMANCE.md, heavy coupling."""
+    if not side_by_side or _cores() < 2:
+        return [estimate(half) for half in halves]
+    from concurrent.futures import ThreadPoolExecutor  # here: its import costs a light solve 15 ms
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(estimate, halves))
 
 
 def _cores() -> int:
