@@ -196,17 +196,23 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
     n_tasks = candidates.shape[0]
     counts = np.bincount(pair_task, minlength=n_tasks)
     task_start = np.r_[0, np.cumsum(counts)]
+    terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
+    cost = problem.usd_per_day[pair_task, pair_model]
+    # The per-row figures from the entries in row order, first, so that the order (8 bytes an entry,
+    # not kept) is gone before the padded view and the by-pair copies are made.
+    by_row = _row_order(terms)
+    shared_rows = _shared_rows(terms, pair_model, by_row)
+    row_scale = _row_scale(terms, cost, by_row)
+    price_reach = _price_reach(terms, cost, pair_task, task_start, by_row)
+    del by_row
     width = max(int(counts.max()) if n_tasks else 0, 1)
     slot = np.arange(pair_task.size) - task_start[pair_task]
     pad = np.full((n_tasks, width), -1, dtype=np.int64)
     pad[pair_task, slot] = np.arange(pair_task.size)
-    blended = problem.mode is Mode.BLENDED
-    terms = coupling_terms(problem, pair_task, pair_model, days_per_year)
+    del slot
     order = np.argsort(terms.entry_pair, kind="stable")
     pointer = np.searchsorted(terms.entry_pair[order], np.arange(pair_task.size + 1))
-    # The entries in row order, for the per-row figures below (not kept: 8 bytes an entry).
-    by_row = _row_order(terms)
-    cost = problem.usd_per_day[pair_task, pair_model]
+    blended = problem.mode is Mode.BLENDED
     return Blocks(
         pair_task=pair_task,
         pair_model=pair_model,
@@ -217,10 +223,10 @@ def make_blocks(problem: RoutingProblem, candidates: np.ndarray, days_per_year: 
         threshold=problem.tasks["min_quality"].astype(float) if blended else None,
         terms=terms,
         blended=blended,
-        shared_rows=_shared_rows(terms, pair_model, by_row),
+        shared_rows=shared_rows,
         entries_by_pair=(pointer, terms.entry_row[order], terms.entry_value[order]),
-        row_scale=_row_scale(terms, cost, by_row),
-        price_reach=_price_reach(terms, cost, pair_task, task_start, by_row),
+        row_scale=row_scale,
+        price_reach=price_reach,
         backend=_basis_backend(),
     )
 
