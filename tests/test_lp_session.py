@@ -63,3 +63,15 @@ def test_a_solve_is_an_open_session_run_once():
     held = backend.open(two_by_two()).run()
     assert once.status is held.status is Status.OPTIMAL
     assert once.x == pytest.approx(held.x) and once.row_dual == pytest.approx(held.row_dual)
+
+
+def test_refused_columns_are_an_error_not_a_silent_skip():
+    """A column naming row 0 twice is refused by HiGHS: the session says so (the decomposition then
+    falls back to the full LP) instead of leaving the LP a column short of what the caller counts."""
+    session = BACKENDS["highspy"].open(two_by_two(), presolve=False)
+    session.run()
+    with pytest.raises(RuntimeError, match="refused 1 added columns"):
+        session.add_columns(
+            np.array([-3.0]), np.array([np.inf]), np.array([0, 2]), np.array([0, 0]), np.array([1.0, 1.0])
+        )
+    assert session.run().x == pytest.approx([1.6, 1.2])

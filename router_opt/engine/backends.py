@@ -96,7 +96,8 @@ class LPSession(Protocol):
         self, cost: np.ndarray, upper: np.ndarray, start: np.ndarray, index: np.ndarray, value: np.ndarray
     ) -> None:
         """Append columns (lower bound 0), their entries column-wise: column c's rows are
-        index[start[c]:start[c + 1]]. They start non-basic at 0, so the last plan stays feasible."""
+        index[start[c]:start[c + 1]]. They start non-basic at 0, so the last plan stays feasible.
+        Raises RuntimeError where the solver refuses them (then none was added)."""
 
 
 class OpenBackend(Backend, Protocol):
@@ -183,7 +184,8 @@ class HighspySession:
         import highspy
 
         n = cost.size
-        self.highs.addCols(
+        before = self.highs.getNumCol()
+        status = self.highs.addCols(
             n,
             cost,
             np.zeros(n),
@@ -193,6 +195,10 @@ class HighspySession:
             index.astype(np.int32),
             value,
         )
+        # A refusal (a row named twice in a column, say) would leave the LP without the columns the
+        # caller counts on: say so rather than let it read a solution of another shape.
+        if status == highspy.HighsStatus.kError or self.highs.getNumCol() != before + n:
+            raise RuntimeError(f"HiGHS refused {n:,} added columns ({status})")
 
 
 def _answer(highspy, highs, is_mip: bool) -> RawSolution:

@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -420,7 +421,8 @@ def contested(blocks: Blocks, r: np.ndarray, resp: Responses, beta: np.ndarray) 
     slope_margin = np.where(has_lower, r[resp.upper] - r[lower], np.inf)
     slope_bound = Wi + Wj
     first = blocks.task_start[:-1]
-    scale = np.maximum(np.maximum.reduceat(np.abs(r), first), np.maximum.reduceat(w, first))
+    size = np.where(np.isfinite(r), np.abs(r), 0.0)
+    scale = np.maximum(np.maximum.reduceat(size, first), np.maximum.reduceat(w, first))
     tolerance = PROOF_TOLERANCE * (1.0 + scale)
     close = (D <= bound + tolerance[t]) & ~basic
     slope_close = slope_margin <= slope_bound + tolerance
@@ -572,7 +574,10 @@ def solve_restricted(
         if not joining.size:
             break
         remaining[joining] = False
-        session.add_columns(*_pair_columns(blocks, joining, lp, weights))
+        try:
+            session.add_columns(*_pair_columns(blocks, joining, lp, weights))
+        except RuntimeError as exc:
+            raise DecompositionFailed(str(exc)) from None
         lp_pair = np.r_[lp_pair, joining]
     del session
     return _restricted_answer(blocks, lp, lp_pair, raw, keep_basis)
@@ -702,7 +707,7 @@ def _priced_out(
         reduced -= row_dual[program.quality_rows[local]] * blocks.quality[pairs]
     tolerance = PROOF_TOLERANCE * (1.0 + w * (np.abs(cost) + size))
     negative = np.flatnonzero(reduced < -tolerance)
-    most = PRICE_IN * program.n_rows
+    most = max(int(PRICE_IN * program.n_rows), 1)
     if negative.size <= most:
         return pairs[negative]
     # A batch of every negative column can be most of the box (prices far off in a round's first
@@ -1025,7 +1030,9 @@ def _both_halves(estimate, halves: tuple[np.ndarray, np.ndarray], side_by_side: 
     (HiGHS lets go of Python's lock while it solves). Not otherwise: they take a fraction of a
     second from the plans, and the second thread's malloc arena keeps what HiGHS freed there (the
     light stress case: +107 MiB peak for 0.1 s). docs/PERFORMANCE.md, heavy coupling."""
-    if not side_by_side or _cores() < 2:
+    # (Not on Windows: HiGHS's task scheduler must be reset as a thread ends there, highspy's own
+    # solve thread does so, and a pool thread would not.)
+    if not side_by_side or _cores() < 2 or sys.platform == "win32":
         return [estimate(half) for half in halves]
     from concurrent.futures import ThreadPoolExecutor  # here: its import costs a light solve 15 ms
 
