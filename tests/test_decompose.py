@@ -47,6 +47,19 @@ def rough_prices(request, monkeypatch):
     monkeypatch.setattr(decompose, "FIRST_COLUMNS", 0)
 
 
+def uncoupled_start(rng, catalog, workload, mode: Mode):
+    """The providers and the uncoupled optimum the instance generators size their limits from:
+    (catalog with providers, problem without limits, its optimum, Mtok/day per task, Mtok/day per
+    model in that optimum). The baseline (best on every task, dearest, free of capacity) has a
+    provider of its own, never capped, so an instance has a plan unless a budget is short."""
+    providers = ["Frontier"] + [PROVIDERS[int(rng.integers(0, 3))] for _ in catalog.models[1:]]
+    catalog = with_models(catalog, **{m.id: {"provider": p} for m, p in zip(catalog.models, providers)})
+    problem = build_problem(catalog, workload, Policy(), mode)
+    free = solve(problem, solver="highspy")
+    mtok = problem.tasks["tokens_per_day"] / 1e6
+    return catalog, problem, free, mtok, (free.shares * mtok[:, None]).sum(axis=0)
+
+
 def coupled_instance(seed: int, mode: Mode, kind: str):
     """A random instance with coupling rows. kind: 'binding' (capacity on most models well below
     what the uncoupled optimum sends them, budgets and volume caps near their uncoupled use),
@@ -55,14 +68,7 @@ def coupled_instance(seed: int, mode: Mode, kind: str):
     or a department budget below the cheapest plan that meets its bars)."""
     rng = np.random.default_rng(10_000 + seed)
     catalog, workload, _ = random_instance(seed, n_tasks=int(rng.integers(12, 36)), n_models=int(rng.integers(3, 8)))
-    # The baseline (best on every task, dearest, free of capacity) has a provider of its own, never
-    # capped, so every kind but 'infeasible' has a plan unless a budget is short.
-    providers = ["Frontier"] + [PROVIDERS[int(rng.integers(0, 3))] for _ in catalog.models[1:]]
-    catalog = with_models(catalog, **{m.id: {"provider": p} for m, p in zip(catalog.models, providers)})
-    problem = build_problem(catalog, workload, Policy(), mode)
-    free = solve(problem, solver="highspy")
-    mtok = problem.tasks["tokens_per_day"] / 1e6
-    load = (free.shares * mtok[:, None]).sum(axis=0)
+    catalog, problem, free, mtok, load = uncoupled_start(rng, catalog, workload, mode)
     spend = free.shares * problem.usd_per_day
     departments = problem.tasks["department"]
     names = sorted(set(departments))
@@ -131,12 +137,7 @@ def heavy_instance(seed: int, mode: Mode):
     catalog, workload, _ = random_instance(
         30_000 + seed, n_tasks=int(rng.integers(40, 90)), n_models=int(rng.integers(5, 10))
     )
-    providers = ["Frontier"] + [PROVIDERS[int(rng.integers(0, 3))] for _ in catalog.models[1:]]
-    catalog = with_models(catalog, **{m.id: {"provider": p} for m, p in zip(catalog.models, providers)})
-    problem = build_problem(catalog, workload, Policy(), mode)
-    free = solve(problem, solver="highspy")
-    mtok = problem.tasks["tokens_per_day"] / 1e6
-    load = (free.shares * mtok[:, None]).sum(axis=0)
+    catalog, problem, _, mtok, load = uncoupled_start(rng, catalog, workload, mode)
     even = mtok.sum() / len(catalog.models)
     changes = {
         spec.id: {"capacity_mtok_per_day": float(max(load[m], even) * rng.uniform(0.05, 0.25)) + 1e-6}

@@ -116,7 +116,6 @@ HOT_SHARE = 0.8
 # (The sample LPs take all their columns: where capacity is short everywhere they start from
 # HiGHS's presolve, and sifting them was slower there; docs/PERFORMANCE.md.)
 FIRST_COLUMNS = 5
-SIFT = True
 # ... and at each solution the columns of negative reduced cost join it, at most PRICE_IN per row
 # of the LP.
 PRICE_IN = 1
@@ -464,22 +463,15 @@ def _shared_spread(
 ) -> np.ndarray:
     """For each k: sum over the shared coupling rows s of beta_s |a_{m_k,s} - alpha_k a_{i_k,s} -
     (1 - alpha_k) a_{j_k,s}| (a pair index of -1 contributes nothing)."""
-    ptr, entry_row, entry_value = blocks.entries_by_pair
     keep_row = blocks.shared_rows & (beta > 0)
     parts_group, parts_row, parts_value = [], [], []
     for pair, coefficient in ((m, np.ones(m.size)), (i, -alpha), (j, alpha - 1.0)):
         valid = np.flatnonzero(pair >= 0)
-        p = pair[valid]
-        count = ptr[p + 1] - ptr[p]
-        starts = np.repeat(ptr[p], count)
-        offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        index = starts + offsets
-        group = np.repeat(valid, count)
-        row = entry_row[index]
+        group, row, value = _entries(blocks, pair[valid])
         use = keep_row[row]
-        parts_group.append(group[use])
+        parts_group.append(valid[group][use])
         parts_row.append(row[use])
-        parts_value.append(entry_value[index][use] * np.repeat(coefficient[valid], count)[use])
+        parts_value.append(value[use] * coefficient[valid][group][use])
     group = np.concatenate(parts_group)
     row = np.concatenate(parts_row)
     value = np.concatenate(parts_value)
@@ -1389,8 +1381,8 @@ def _round_lp(
     if box is None:
         return solve_restricted(blocks, tasks, pairs, resp, x_fixed, None, None, start=False)
     prices, beta = box
-    first = first_columns(blocks, r, resp, tasks, pairs, previous) if SIFT else None
-    start = True if previous is None or not _close(previous, pairs if first is None else first) else previous
+    first = first_columns(blocks, r, resp, tasks, pairs, previous)
+    start = True if previous is None or not _close(previous, first) else previous
     upper, lower = prices + beta, np.maximum(prices - beta, 0.0)
     return solve_restricted(
         blocks, tasks, pairs, resp, x_fixed, upper, lower, start=start, keep_basis=True, first_columns=first
